@@ -1,0 +1,269 @@
+"""Content-addressed cache of synthesized clips and encoded segments.
+
+Two kinds of entries live side by side:
+
+* ``clips``: the utterances of one section as the engine spoke them (trimmed
+  16-bit PCM) plus their loudness. Keyed by the engine identity and the exact
+  text sent to it, so an entry is shared by every document that says the same
+  thing with the same voice.
+* ``segments``: one section mastered and encoded to raw CBR MP3 frames, keyed
+  by its clip key and every rendering parameter. Reusing them is what makes a
+  one-section edit re-encode one section.
+
+Every entry is one file: magic, header length, JSON header (payload length and
+sha256, metadata), payload. Writes go to a temporary file that is renamed into
+place, so a crash never leaves a half-written entry; reads verify length and
+checksum and treat a damaged entry as a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import struct
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from narrator.errors import NarratorError
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+_MAGIC = b"NRC1"
+_KINDS = ("clips", "segments", "covers")
+_TMP_MAX_AGE_S = 24 * 3600
+
+
+def default_cache_dir() -> Path:
+    """The cache directory: $NARRATOR_CACHE_DIR, else the user's cache dir."""
+    env = os.environ.get("NARRATOR_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("narrator", appauthor=False))
+
+
+def make_key(payload: Mapping[str, object]) -> str:
+    """Hash canonical JSON of ``payload`` together with the cache format version."""
+    blob = json.dumps(
+        {"v": CACHE_VERSION, **payload},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A verified cache entry: its metadata and where its payload lies."""
+
+    path: Path
+    meta: Mapping[str, Any]
+    payload_offset: int
+    payload_bytes: int
+
+    def read_payload(self) -> bytes:
+        with self.path.open("rb") as f:
+            f.seek(self.payload_offset)
+            return f.read(self.payload_bytes)
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    path: Path
+    entries: int
+    size_bytes: int
+    by_kind: Mapping[str, int]
+
+
+class Cache:
+    """The on-disk cache under ``root``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def _path(self, kind: str, key: str) -> Path:
+        if kind not in _KINDS:
+            raise ValueError(f"unknown cache kind {kind!r}")
+        return self.root / kind / key[:2] / f"{key}.nrc"
+
+    def _ensure(self) -> None:
+        try:
+            for kind in _KINDS:
+                (self.root / kind).mkdir(parents=True, exist_ok=True)
+            (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NarratorError(
+                f"cannot create the cache directory {self.root}: {exc.strerror}; "
+                "choose another with --cache-dir or NARRATOR_CACHE_DIR."
+            ) from exc
+
+    def has(self, kind: str, key: str) -> bool:
+        """Cheap existence test (no verification), for dry runs and plans."""
+        return self._path(kind, key).is_file()
+
+    def get(self, kind: str, key: str) -> Entry | None:
+        """Return the verified entry, or None when missing or damaged."""
+        path = self._path(kind, key)
+        try:
+            with path.open("rb") as f:
+                head = f.read(8)
+                if len(head) != 8 or head[:4] != _MAGIC:
+                    raise ValueError("bad magic")
+                (header_len,) = struct.unpack("<I", head[4:])
+                header = json.loads(f.read(header_len).decode("utf-8"))
+                size = int(header["payload_bytes"])
+                digest = hashlib.sha256()
+                remaining = size
+                while remaining:
+                    chunk = f.read(min(remaining, 1 << 20))
+                    if not chunk:
+                        raise ValueError("truncated payload")
+                    digest.update(chunk)
+                    remaining -= len(chunk)
+                if f.read(1):
+                    raise ValueError("trailing bytes")
+                if digest.hexdigest() != header["sha256"] or header.get("key") != key:
+                    raise ValueError("checksum mismatch")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
+            log.warning("cache entry %s is damaged (%s); it will be rebuilt", path, exc)
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+        try:
+            os.utime(path)  # last use, for prune --older-than
+        except OSError:
+            pass
+        return Entry(path, header.get("meta", {}), 8 + header_len, size)
+
+    def put(
+        self,
+        kind: str,
+        key: str,
+        payload: bytes | None = None,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        payload_path: Path | None = None,
+    ) -> Entry:
+        """Store an entry atomically, from bytes or from a file (streamed)."""
+        self._ensure()
+        digest = hashlib.sha256()
+        if payload is not None:
+            digest.update(payload)
+            size = len(payload)
+        elif payload_path is not None:
+            size = 0
+            with payload_path.open("rb") as src:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(chunk)
+                    size += len(chunk)
+        else:
+            raise ValueError("put needs payload or payload_path")
+        header = json.dumps(
+            {
+                "v": CACHE_VERSION,
+                "kind": kind,
+                "key": key,
+                "payload_bytes": size,
+                "sha256": digest.hexdigest(),
+                "created": time.time(),
+                "meta": dict(meta or {}),
+            },
+            ensure_ascii=False,
+        ).encode("utf-8")
+        final = self._path(kind, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self.root / "tmp", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(_MAGIC + struct.pack("<I", len(header)) + header)
+                if payload is not None:
+                    out.write(payload)
+                else:
+                    assert payload_path is not None
+                    with payload_path.open("rb") as src:
+                        for chunk in iter(lambda: src.read(1 << 20), b""):
+                            out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp_name, final)
+        except BaseException:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+            raise
+        return Entry(final, dict(meta or {}), 8 + len(header), size)
+
+    def tmp_dir(self) -> Path:
+        """A scratch directory on the cache's filesystem (for atomic renames)."""
+        self._ensure()
+        return self.root / "tmp"
+
+    def _files(self) -> Iterator[tuple[str, Path]]:
+        for kind in _KINDS:
+            base = self.root / kind
+            if base.is_dir():
+                for path in base.glob("*/*.nrc"):
+                    yield kind, path
+
+    def info(self) -> CacheInfo:
+        entries = 0
+        size = 0
+        by_kind = dict.fromkeys(_KINDS, 0)
+        for kind, path in self._files():
+            try:
+                size += path.stat().st_size
+            except OSError:
+                continue
+            entries += 1
+            by_kind[kind] += 1
+        return CacheInfo(self.root, entries, size, by_kind)
+
+    def prune(
+        self, *, older_than_days: float | None = None, everything: bool = False
+    ) -> tuple[int, int]:
+        """Remove entries unused for ``older_than_days`` (or all).
+
+        Returns (entries removed, bytes freed).
+        """
+        if not everything and older_than_days is None:
+            raise ValueError("prune needs older_than_days or everything")
+        cutoff = time.time() - (older_than_days or 0) * 86400
+        removed = freed = 0
+        for _kind, path in self._files():
+            try:
+                st = path.stat()
+                if everything or st.st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+                    freed += st.st_size
+            except OSError:
+                continue
+        self.clean_tmp(max_age_s=0 if everything else _TMP_MAX_AGE_S)
+        return removed, freed
+
+    def clean_tmp(self, *, max_age_s: float = _TMP_MAX_AGE_S) -> None:
+        """Delete scratch files left by killed builds."""
+        tmp = self.root / "tmp"
+        if not tmp.is_dir():
+            return
+        cutoff = time.time() - max_age_s
+        for path in tmp.iterdir():
+            try:
+                if path.stat().st_mtime <= cutoff:
+                    path.unlink()
+            except OSError:
+                continue

@@ -1,0 +1,794 @@
+"""Command line: click commands over the library; printing and exit codes only.
+
+stdout carries results (text or --json), stderr carries progress and errors.
+Exit codes: 0 success, 1 failure at run time, 2 bad input or usage,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from narrator import __version__
+from narrator.errors import NarratorError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger("narrator")
+
+
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    flag = bool(root and root.obj and root.obj.get("debug"))
+    return flag or os.environ.get("NARRATOR_DEBUG") == "1"
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one clear line and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NarratorError as exc:
+            if _debug():
+                raise
+            click.echo(f"narrator: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo(
+                "narrator: interrupted; the previous output is intact and finished "
+                "sections are cached.",
+                err=True,
+            )
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # the CLI boundary: never a traceback by default
+            if _debug():
+                raise
+            click.echo(
+                f"narrator: internal error: {type(exc).__name__}: {exc} "
+                "(re-run with --debug for the traceback)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="narrator")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens on stderr.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
+    """Turn a French summary document into a podcast episode."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="narrator: %(levelname)s: %(message)s")
+
+
+# -- build options shared by build and watch --------------------------------
+
+
+def _seconds_to_ms(value: float | None) -> int | None:
+    return None if value is None else int(round(value * 1000))
+
+
+_BUILD_OPTIONS: list[Callable[[F], F]] = [
+    click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path)),
+    click.option(
+        "-o",
+        "--output",
+        "output_path",
+        type=click.Path(path_type=Path),
+        help="Output MP3 [default: output/<input stem>.mp3].",
+    ),
+    click.option(
+        "--engine",
+        default="espeak",
+        show_default=True,
+        help="Speech engine: espeak (offline) or gtts (Google, online).",
+    ),
+    click.option("--voice", help="Engine voice (espeak: fr, fr-fr, fr-be...)."),
+    click.option(
+        "--rate", type=int, help="Speaking rate in words per minute (espeak)."
+    ),
+    click.option(
+        "--gtts-tld",
+        default=None,
+        help="gTTS Google domain: fr (France), ca (Québec accent)...",
+    ),
+    click.option("--gtts-slow", is_flag=True, default=False, help="gTTS slow mode."),
+    click.option("--title", help="Episode title (front matter 'title' wins)."),
+    click.option("--author", help="Author (TPE1)."),
+    click.option("--podcast", help="Podcast name (TALB)."),
+    click.option(
+        "--cover",
+        "cover_path",
+        type=click.Path(path_type=Path),
+        help="Cover image: square JPEG/PNG, 1400-3000 px, RGB.",
+    ),
+    click.option("--date", help="Publication date, YYYY-MM-DD."),
+    click.option("--episode", type=click.IntRange(min=0), help="Episode number."),
+    click.option("--description", help="Episode description (COMM)."),
+    click.option(
+        "--id3",
+        "id3_version",
+        type=click.Choice(["2.3", "2.4"]),
+        default="2.3",
+        show_default=True,
+        help="ID3 tag version.",
+    ),
+    click.option(
+        "--preset",
+        type=click.Choice(["phone", "small", "hq"]),
+        default="phone",
+        show_default=True,
+        help="phone: mono 44.1 kHz 64 kbps; small: mono 22.05 kHz 40 kbps; "
+        "hq: stereo 44.1 kHz 128 kbps.",
+    ),
+    click.option(
+        "--loudness",
+        "loudness_lufs",
+        type=click.FloatRange(-40, -5),
+        help="Integrated loudness target in LUFS [default: -19 mono, -16 stereo].",
+    ),
+    click.option(
+        "--pause-title",
+        type=click.FloatRange(0, 10),
+        help="Seconds of silence after a section title [0.8].",
+    ),
+    click.option(
+        "--pause-sentence",
+        type=click.FloatRange(0, 10),
+        help="Seconds between sentences [0.3].",
+    ),
+    click.option(
+        "--pause-paragraph",
+        type=click.FloatRange(0, 10),
+        help="Seconds between paragraphs and bullets [0.7].",
+    ),
+    click.option(
+        "--pause-section",
+        type=click.FloatRange(0.3, 20),
+        help="Seconds between sections [1.6].",
+    ),
+    click.option(
+        "--intro",
+        "intro_path",
+        type=click.Path(path_type=Path),
+        help="Audio played before the first section (part of chapter 1).",
+    ),
+    click.option(
+        "--outro",
+        "outro_path",
+        type=click.Path(path_type=Path),
+        help="Audio played after the last section (part of the last chapter).",
+    ),
+    click.option(
+        "--lexicon",
+        "lexicon_path",
+        type=click.Path(path_type=Path),
+        help="TOML pronunciation lexicon (written = spoken).",
+    ),
+    click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path),
+        help="Clip cache [default: $NARRATOR_CACHE_DIR or the user cache dir].",
+    ),
+    click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        help="Sections in parallel [default: CPUs; 4 requests for gtts].",
+    ),
+    click.option(
+        "--no-sidecars",
+        is_flag=True,
+        help="Do not write <stem>.chapters.json, .vtt and .srt.",
+    ),
+    click.option(
+        "--force", is_flag=True, help="Rebuild even if the output is up to date."
+    ),
+    click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON object when done."
+    ),
+    click.option(
+        "-q", "--quiet", is_flag=True, help="No progress and no summary line."
+    ),
+]
+
+
+def build_options(func: F) -> F:
+    for option in reversed(_BUILD_OPTIONS):
+        func = option(func)
+    return func
+
+
+def settings_from(opts: dict[str, Any]) -> Any:
+    """Assemble Settings from parsed options (no I/O)."""
+    from dataclasses import replace
+
+    from narrator.audio import Pauses
+    from narrator.config import Settings
+
+    engine_options: dict[str, str] = {}
+    if opts.get("voice"):
+        engine_options["voice"] = opts["voice"]
+    if opts.get("rate") is not None:
+        engine_options["rate"] = str(opts["rate"])
+    if opts.get("gtts_tld"):
+        engine_options["tld"] = opts["gtts_tld"]
+    if opts.get("gtts_slow"):
+        engine_options["slow"] = "1"
+    if opts.get("jobs"):
+        engine_options["jobs"] = str(opts["jobs"])
+    pauses = Pauses()
+    changes = {
+        "title_ms": _seconds_to_ms(opts.get("pause_title")),
+        "sentence_ms": _seconds_to_ms(opts.get("pause_sentence")),
+        "paragraph_ms": _seconds_to_ms(opts.get("pause_paragraph")),
+        "section_ms": _seconds_to_ms(opts.get("pause_section")),
+    }
+    pauses = replace(pauses, **{k: v for k, v in changes.items() if v is not None})
+    if pauses.lead_ms > pauses.section_ms:
+        pauses = replace(pauses, lead_ms=pauses.section_ms // 2)
+    return Settings(
+        engine=opts["engine"],
+        engine_options=engine_options,
+        output_path=opts.get("output_path"),
+        cache_dir=opts.get("cache_dir"),
+        jobs=opts.get("jobs"),
+        title=opts.get("title"),
+        author=opts.get("author"),
+        podcast=opts.get("podcast"),
+        cover_path=opts.get("cover_path"),
+        date=opts.get("date"),
+        episode=opts.get("episode"),
+        description=opts.get("description"),
+        id3_version=3 if opts.get("id3_version", "2.3") == "2.3" else 4,
+        preset=opts.get("preset", "phone"),
+        loudness_lufs=opts.get("loudness_lufs"),
+        pauses=pauses,
+        intro_path=opts.get("intro_path"),
+        outro_path=opts.get("outro_path"),
+        lexicon_path=opts.get("lexicon_path"),
+        sidecars=not opts.get("no_sidecars"),
+        force=bool(opts.get("force")),
+    )
+
+
+def _fmt_duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _ProgressBar:
+    """A progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar: Any = None
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=event.total, label="sections", file=sys.stderr, show_pos=True
+            )
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _run_build(input_path: Path, opts: dict[str, Any]) -> Any:
+    from narrator.pipeline import build
+
+    settings = settings_from(opts)
+    bar = _ProgressBar(enabled=not opts.get("quiet") and not opts.get("as_json"))
+    try:
+        return build(input_path, settings, report=bar)
+    finally:
+        bar.close()
+
+
+def _print_result(result: Any, opts: dict[str, Any]) -> None:
+    if opts.get("as_json"):
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    elif not opts.get("quiet"):
+        if result.up_to_date:
+            click.echo(
+                f"{result.output}: up to date ({len(result.chapters)} chapters, "
+                f"{_fmt_duration(result.duration_s)})"
+            )
+        else:
+            click.echo(
+                f"{result.output}: {len(result.chapters)} sections "
+                f"({result.sections_synthesized} synthesized, "
+                f"{result.sections_reused} reused), {_fmt_duration(result.duration_s)}, "
+                f"engine {result.engine}"
+            )
+
+
+@main.command()
+@build_options
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print per section 'reuse' or 'synthesize' and write nothing.",
+)
+@handle_errors
+def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
+    """Build the podcast episode for INPUT (a French summary: .txt or .md).
+
+    \b
+    Example:
+      narrator build examples/exemple.md --podcast "Mes résumés" --episode 1
+    """
+    if dry_run:
+        from narrator.pipeline import dry_run as plan_dry_run
+        from narrator.pipeline import plan_build
+
+        plan = plan_build(input_path, settings_from(opts))
+        rows = plan_dry_run(plan)
+        if opts.get("as_json"):
+            click.echo(
+                json.dumps(
+                    [{"action": a, "title": t} for a, t in rows], ensure_ascii=False
+                )
+            )
+        else:
+            for action, title in rows:
+                click.echo(f"{action:<10} {title}")
+        return
+    result = _run_build(input_path, opts)
+    _print_result(result, opts)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option(
+    "--spoken",
+    is_flag=True,
+    help="Show the text exactly as it will be sent to the engine.",
+)
+@click.option(
+    "--engine",
+    default="espeak",
+    show_default=True,
+    help="Engine whose text preparation --spoken shows.",
+)
+@click.option(
+    "--lexicon",
+    "lexicon_path",
+    type=click.Path(path_type=Path),
+    help="TOML pronunciation lexicon.",
+)
+@handle_errors
+def sections(
+    input_path: Path,
+    as_json: bool,
+    spoken: bool,
+    engine: str,
+    lexicon_path: Path | None,
+) -> None:
+    """List the sections found in INPUT, to check the parse before synthesizing.
+
+    \b
+    Example:
+      narrator sections examples/exemple.md --spoken
+    """
+    from narrator.config import Settings
+    from narrator.pipeline import load_lexicon, prepare, read_document
+
+    document = read_document(input_path)
+    prepared = None
+    if spoken:
+        lexicon = load_lexicon(input_path, Settings(lexicon_path=lexicon_path))
+        prepared = prepare(document, engine, lexicon)
+    rows = []
+    for i, section in enumerate(document.sections):
+        body = " ".join(p.text for p in section.paragraphs)
+        row: dict[str, Any] = {
+            "index": i + 1,
+            "title": section.title,
+            "line": section.line,
+            "paragraphs": len(section.paragraphs),
+            "characters": section.characters,
+            "preview": body[:80] + ("…" if len(body) > 80 else ""),
+        }
+        if prepared is not None:
+            row["spoken"] = " ".join(u.text for u in prepared[i][1])
+        rows.append(row)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if document.title:
+        click.echo(f"# {document.title}")
+    for row in rows:
+        click.echo(
+            f"{row['index']:>3}. {row['title']}  ({row['characters']} chars, "
+            f"line {row['line']})"
+        )
+        click.echo(f"     {row['spoken'] if spoken else row['preview']}")
+
+
+@main.command()
+@click.argument("mp3_path", metavar="FILE.mp3", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@handle_errors
+def info(mp3_path: Path, as_json: bool) -> None:
+    """Show the tags and chapters of an episode MP3.
+
+    \b
+    Example:
+      narrator info output/exemple.mp3
+    """
+    from dataclasses import asdict
+
+    from narrator.errors import InputError
+    from narrator.tags import read_episode
+
+    if not mp3_path.is_file():
+        raise InputError(f"{mp3_path}: no such file.")
+    tags = read_episode(mp3_path)
+    if as_json:
+        data = asdict(tags)
+        data["chapters"] = [
+            {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
+            for c in tags.chapters
+        ]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for label, value in [
+        ("title", tags.title),
+        ("author", tags.author),
+        ("podcast", tags.podcast),
+        ("date", tags.date),
+        ("episode", tags.episode),
+        ("language", tags.language),
+        ("description", tags.description),
+    ]:
+        if value:
+            click.echo(f"{label:<12} {value}")
+    click.echo(
+        f"{'audio':<12} {_fmt_duration(tags.duration_s)}, {tags.bitrate_kbps} kbps "
+        f"{tags.bitrate_mode}, {tags.sample_rate} Hz, {tags.channels} ch, "
+        f"ID3v{tags.id3_version}"
+    )
+    if tags.cover_mime:
+        click.echo(f"{'cover':<12} {tags.cover_mime}, {tags.cover_bytes} bytes")
+    click.echo(f"{'chapters':<12} {len(tags.chapters)}")
+    for i, c in enumerate(tags.chapters, 1):
+        click.echo(f"  {i:>3}. {_fmt_duration(c.start_ms / 1000):>8}  {c.title}")
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or prune the clip cache."""
+
+
+def _cache_obj(cache_dir: Path | None) -> Any:
+    from narrator.cache import Cache, default_cache_dir
+
+    return Cache(cache_dir or default_cache_dir())
+
+
+@cache.command("info")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@handle_errors
+def cache_info(cache_dir: Path | None, as_json: bool) -> None:
+    """Show where the cache is, its entries and size.
+
+    \b
+    Example:
+      narrator cache info
+    """
+    stats = _cache_obj(cache_dir).info()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "path": str(stats.path),
+                    "entries": stats.entries,
+                    "size_bytes": stats.size_bytes,
+                    **stats.by_kind,
+                }
+            )
+        )
+        return
+    click.echo(f"location  {stats.path}")
+    click.echo(
+        f"entries   {stats.entries} ({stats.by_kind.get('clips', 0)} clips, "
+        f"{stats.by_kind.get('segments', 0)} segments)"
+    )
+    click.echo(f"size      {stats.size_bytes / 1e6:.1f} MB")
+
+
+@cache.command("prune")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.FloatRange(min=0),
+    help="Remove entries not used for this many days.",
+)
+@click.option("--all", "everything", is_flag=True, help="Remove every entry.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache directory.")
+@handle_errors
+def cache_prune(
+    older_than: float | None, everything: bool, cache_dir: Path | None
+) -> None:
+    """Remove cache entries (unused for --older-than DAYS, or --all).
+
+    \b
+    Example:
+      narrator cache prune --older-than 30
+    """
+    if older_than is None and not everything:
+        raise click.UsageError("give --older-than DAYS or --all.")
+    removed, freed = _cache_obj(cache_dir).prune(
+        older_than_days=older_than, everything=everything
+    )
+    click.echo(f"removed {removed} entries, {freed / 1e6:.1f} MB")
+
+
+@main.command()
+@build_options
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.05, 10),
+    default=0.3,
+    show_default=True,
+    help="Seconds between checks of the input.",
+)
+@click.option(
+    "--debounce",
+    type=click.FloatRange(0, 10),
+    default=0.5,
+    show_default=True,
+    help="Seconds the input must stay unchanged.",
+)
+@click.option("--max-builds", type=int, default=0, hidden=True)
+@handle_errors
+def watch(
+    input_path: Path, interval: float, debounce: float, max_builds: int, **opts: Any
+) -> None:
+    """Rebuild INPUT's episode on every save (Ctrl-C to stop).
+
+    \b
+    Example:
+      narrator watch examples/exemple.md
+    """
+
+    def stamp() -> tuple[int, int, int] | None:
+        try:
+            st = input_path.stat()  # an atomic save (rename) changes the inode
+            return (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            return None
+
+    opts = {**opts, "quiet": True, "as_json": False}
+    builds = 0
+    last = None
+    click.echo(f"watching {input_path} (Ctrl-C to stop)", err=True)
+    try:
+        while True:
+            current = stamp()
+            if current is not None and current != last:
+                # Debounce: wait until the file stops changing (editors write in bursts).
+                settled = time.monotonic() + debounce
+                while time.monotonic() < settled:
+                    time.sleep(interval)
+                    again = stamp()
+                    if again != current:
+                        current = again
+                        settled = time.monotonic() + debounce
+                last = current
+                if current is None:
+                    continue
+                started = time.monotonic()
+                try:
+                    result = _run_build(input_path, opts)
+                except NarratorError as exc:
+                    click.echo(f"{time.strftime('%H:%M:%S')} error: {exc}")
+                else:
+                    took = time.monotonic() - started
+                    if result.up_to_date:
+                        click.echo(f"{time.strftime('%H:%M:%S')} up to date")
+                    else:
+                        click.echo(
+                            f"{time.strftime('%H:%M:%S')} rebuilt {result.output}: "
+                            f"{result.sections_synthesized} synthesized, "
+                            f"{result.sections_reused} reused, "
+                            f"{_fmt_duration(result.duration_s)} in {took:.1f} s"
+                        )
+                sys.stdout.flush()
+                builds += 1
+                if max_builds and builds >= max_builds:
+                    return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@main.command()
+@click.argument("mp3_path", metavar="EPISODE.mp3", type=click.Path(path_type=Path))
+@click.option(
+    "--feed",
+    "feed_path",
+    type=click.Path(path_type=Path),
+    default=Path("output/feed.xml"),
+    show_default=True,
+    help="The RSS feed file.",
+)
+@click.option(
+    "--base-url",
+    required=True,
+    help="URL of the folder where the MP3 and its sidecars are served.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Podcast settings (TOML) [default: podcast.toml next to the feed].",
+)
+@click.option(
+    "--feed-url", help="Public URL of the feed [default: base URL + file name]."
+)
+@click.option("--remove", is_flag=True, help="Take the episode out of the feed.")
+@click.option("--title", help="Override the podcast title from the config.")
+@click.option("--author", help="Override the podcast author.")
+@click.option("--email", help="Override the owner e-mail.")
+@click.option("--description", help="Override the podcast description.")
+@click.option("--category", help="Override the Apple Podcasts category.")
+@click.option(
+    "--explicit/--no-explicit", default=None, help="Override itunes:explicit."
+)
+@click.option("--link", help="Override the podcast website link.")
+@click.option(
+    "--image", help="Override the podcast image (URL or path beside the feed)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@handle_errors
+def publish(
+    mp3_path: Path,
+    feed_path: Path,
+    base_url: str,
+    config_path: Path | None,
+    feed_url: str | None,
+    remove: bool,
+    as_json: bool,
+    **overrides: Any,
+) -> None:
+    """Add or update EPISODE.mp3 in a podcast RSS feed (or --remove it).
+
+    \b
+    Example:
+      narrator publish output/exemple.mp3 --feed output/feed.xml \\
+          --base-url https://example.org/podcast/
+    """
+    from narrator.publish import publish_episode
+
+    values = {
+        k: ("true" if v else "false") if isinstance(v, bool) else v
+        for k, v in overrides.items()
+        if v is not None
+    }
+    result = publish_episode(
+        mp3_path,
+        feed_path=feed_path,
+        base_url=base_url,
+        config_path=config_path,
+        overrides=values,
+        remove=remove,
+        feed_url=feed_url,
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "feed": str(result.feed_path),
+                    "action": result.action,
+                    "guid": result.guid,
+                    "title": result.title,
+                    "episodes": result.episode_count,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        click.echo(
+            f'{result.feed_path}: {result.action} "{result.title}" '
+            f"({result.episode_count} episodes)"
+        )
+
+
+@main.command("init-podcast")
+@click.argument(
+    "path", type=click.Path(path_type=Path), default=Path("output/podcast.toml")
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@handle_errors
+def init_podcast(path: Path, force: bool) -> None:
+    """Write a commented starter podcast.toml (default: output/podcast.toml).
+
+    \b
+    Example:
+      narrator init-podcast output/podcast.toml
+    """
+    from narrator.publish import init_podcast as write_starter
+
+    written = write_starter(path, force=force)
+    click.echo(f"wrote {written}; fill in title, author, email, description, category.")
+
+
+@main.command()
+@click.argument("text")
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(path_type=Path),
+    default=Path("output/say.mp3"),
+    show_default=True,
+    help="Output MP3.",
+)
+@click.option("--engine", default="espeak", show_default=True, help="Speech engine.")
+@click.option("--voice", help="Engine voice.")
+@click.option("--rate", type=int, help="Speaking rate (espeak, words per minute).")
+@click.option(
+    "--lexicon",
+    "lexicon_path",
+    type=click.Path(path_type=Path),
+    help="TOML pronunciation lexicon.",
+)
+@click.option("--show", is_flag=True, help="Print the text sent to the engine.")
+@handle_errors
+def say(
+    text: str,
+    output_path: Path,
+    engine: str,
+    voice: str | None,
+    rate: int | None,
+    lexicon_path: Path | None,
+    show: bool,
+) -> None:
+    """Synthesize one phrase to an MP3, for a quick listen.
+
+    \b
+    Example:
+      narrator say "L'IA de M. Dupont coûte 1,5 M€." -o output/essai.mp3 --show
+    """
+    from narrator.say import say_text
+
+    options = {
+        k: str(v) for k, v in (("voice", voice), ("rate", rate)) if v is not None
+    }
+    spoken, duration_s = say_text(
+        text, output_path, engine=engine, options=options, lexicon_path=lexicon_path
+    )
+    if show:
+        click.echo(spoken)
+    click.echo(f"{output_path}: {duration_s:.1f} s")

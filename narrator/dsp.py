@@ -1,0 +1,666 @@
+"""Measure and shape PCM for mastering: loudness, true peak, limiting, trims.
+
+Every function is pure and works on float numpy arrays shaped ``(n,)`` (mono)
+or ``(n, channels)``, full scale being ``[-1, 1]``. Callers pass one clip at a
+time (a sentence or a section, a few seconds to a few minutes), so nothing here
+streams, but nothing allocates much more than the clip either.
+
+Loudness follows ITU-R BS.1770-4 / EBU R128 (K-weighting, 400 ms blocks with
+75 % overlap, absolute gate -70 LUFS, relative gate -10 LU). The per-clip
+result keeps a 0.1 dB histogram of block loudness, so the integrated loudness
+of a concatenation of clips can be computed from the clips' stats alone
+(:func:`combine`), which lets an episode be normalised from cached measures.
+
+True peak follows BS.1770-4 Annex 2: the signal is oversampled (4x at 44.1 and
+48 kHz, more at lower rates so the oversampled rate is at least 176.4 kHz) and
+the largest absolute value is taken. Only the neighbourhoods of samples that
+could reach the level of interest are interpolated, which keeps the cost for a
+one-hour episode of speech around a second of CPU time. Like any 4x meter
+(BS.1770's own, ffmpeg's), it under-reads content within a few percent of
+Nyquist by up to a few tenths of a dB; voice rarely has any, and MP3 encoders
+low-pass it away.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ABSOLUTE_GATE_LUFS",
+    "LoudnessStats",
+    "apply_gain_db",
+    "combine",
+    "fade",
+    "from_int16",
+    "integrated_loudness",
+    "limit_true_peak",
+    "loudness_stats",
+    "merge",
+    "resample",
+    "to_int16",
+    "trim_silence",
+    "true_peak_dbtp",
+    "with_gain",
+]
+
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+# BS.1770: loudness = -0.691 + 10 log10(sum of channel mean squares), the
+# offset making a 997 Hz stereo sine at -23 dBFS read -23 LUFS after K-weighting.
+_LOUDNESS_OFFSET = -0.691
+_BLOCK_STEPS = 4  # a 400 ms block is four 100 ms steps (75 % overlap)
+_BIN_DB = 0.1  # histogram resolution of block loudness
+_TP_MIN_RATE = 176_400  # oversampled rate for true peak (4x 44.1 kHz)
+_LIMITER_PASSES = 8  # detect-and-reduce rounds; two suffice in practice
+_RELEASE_FLOOR_DB = 1e-3  # attenuation below this snaps back to unity gain
+_TP_HALF_TAPS = 6  # input samples each side of the interpolated point
+_TP_CUTOFF = 1.0  # interpolator cutoff, fraction of the input Nyquist
+_TP_BETA = 5.0  # Kaiser window shape of the interpolator
+_TP_BLOCK = 8  # samples per block when looking for true-peak candidates
+_TP_COARSE = 64  # samples per coarse block (a multiple of _TP_BLOCK)
+
+
+@dataclass(frozen=True)
+class LoudnessStats:
+    """Gated loudness measures of one clip, combinable with other clips' stats.
+
+    ``histogram`` holds ``(bin, blocks, energy)`` triples for every 400 ms block
+    above the absolute gate, ``bin`` being ``floor(block_lufs / 0.1)`` and
+    ``energy`` the sum of the blocks' K-weighted mean squares in that bin, so
+    relative gating of several clips together is exact up to the 0.1 dB bin
+    that straddles the gate.
+    """
+
+    integrated_lufs: float
+    gated_energy_sum: float
+    gated_blocks: int
+    total_blocks: int
+    duration_s: float
+    histogram: tuple[tuple[int, int, float], ...] = ()
+
+    @property
+    def silent(self) -> bool:
+        """Say whether no block passed the absolute gate."""
+        return self.gated_blocks == 0
+
+
+def _as_2d(x: np.ndarray) -> np.ndarray:
+    """Return a ``(n, channels)`` view of a mono or multichannel array."""
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        return arr[:, None]
+    if arr.ndim == 2:
+        return arr
+    raise ValueError(f"audio must be shaped (n,) or (n, channels), got {arr.shape}")
+
+
+def _float_dtype(x: np.ndarray) -> np.dtype[np.floating]:
+    """Pick the output dtype: keep float32/float64, promote anything else."""
+    return x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+@functools.cache
+def _k_weighting_sos(sample_rate: int) -> np.ndarray:
+    """Return the two K-weighting biquads for ``sample_rate`` as an SOS array.
+
+    The analog prototypes (high shelf and RLB high-pass) are mapped with the
+    bilinear transform as libebur128 does; at 48 kHz this gives exactly the
+    coefficients tabulated in BS.1770-4.
+    """
+    if sample_rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {sample_rate}")
+    f0 = 1681.974450955533
+    gain_db = 3.999843853973347
+    q = 0.7071752369554196
+    k = math.tan(math.pi * f0 / sample_rate)
+    vh = 10.0 ** (gain_db / 20.0)
+    vb = vh**0.4996667741545416
+    a0 = 1.0 + k / q + k * k
+    shelf = [
+        (vh + vb * k / q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+        1.0,
+        2.0 * (k * k - 1.0) / a0,
+        (1.0 - k / q + k * k) / a0,
+    ]
+    f0 = 38.13547087602444
+    q = 0.5003270373238773
+    k = math.tan(math.pi * f0 / sample_rate)
+    a0 = 1.0 + k / q + k * k
+    highpass = [
+        1.0,
+        -2.0,
+        1.0,
+        1.0,
+        2.0 * (k * k - 1.0) / a0,
+        (1.0 - k / q + k * k) / a0,
+    ]
+    return np.array([shelf, highpass])
+
+
+def _lufs(energy: float) -> float:
+    """Convert a K-weighted mean square to LUFS, -inf for zero energy."""
+    if energy <= 0.0:
+        return -math.inf
+    return _LOUDNESS_OFFSET + 10.0 * math.log10(energy)
+
+
+def loudness_stats(x: np.ndarray, sample_rate: int) -> LoudnessStats:
+    """Measure BS.1770-4 gated loudness of one clip and keep what combining needs.
+
+    A clip shorter than one 400 ms block, or silent, reads ``-inf`` LUFS.
+    All channels weigh 1.0 (mono and stereo are what narrator writes).
+    """
+    audio = _as_2d(x)
+    n = audio.shape[0]
+    step = max(1, round(sample_rate * 0.1))
+    n_steps = n // step
+    n_blocks = max(0, n_steps - _BLOCK_STEPS + 1)
+    duration_s = n / sample_rate
+    if n_blocks == 0:
+        return LoudnessStats(-math.inf, 0.0, 0, 0, duration_s)
+    # float32 filtering is within 0.001 dB of float64 on speech and halves
+    # the memory; sums are taken in float64.
+    dtype = np.float32 if audio.dtype == np.float32 else np.float64
+    sos = _k_weighting_sos(sample_rate).astype(dtype)
+    step_energy = np.zeros(n_steps)
+    for channel in range(audio.shape[1]):
+        column = audio[: n_steps * step, channel].astype(dtype, copy=False)
+        filtered = signal.sosfilt(sos, column)
+        np.square(filtered, out=filtered)
+        step_energy += filtered.reshape(n_steps, step).sum(axis=1, dtype=np.float64)
+    window = np.lib.stride_tricks.sliding_window_view(step_energy, _BLOCK_STEPS)
+    block_energy = window.sum(axis=1) / (_BLOCK_STEPS * step)
+    with np.errstate(divide="ignore"):
+        block_lufs = _LOUDNESS_OFFSET + 10.0 * np.log10(block_energy)
+    above = block_lufs > ABSOLUTE_GATE_LUFS
+    if not above.any():
+        return LoudnessStats(-math.inf, 0.0, 0, n_blocks, duration_s)
+    energies = block_energy[above]
+    relative_gate = _lufs(float(energies.mean())) + RELATIVE_GATE_LU
+    kept = energies[block_lufs[above] > relative_gate]
+    gated_sum = float(kept.sum())
+    bins = np.floor(block_lufs[above] / _BIN_DB).astype(np.int64)
+    unique, inverse = np.unique(bins, return_inverse=True)
+    counts = np.bincount(inverse)
+    sums = np.bincount(inverse, weights=energies)
+    histogram = tuple(
+        (int(b), int(c), float(s)) for b, c, s in zip(unique, counts, sums, strict=True)
+    )
+    return LoudnessStats(
+        integrated_lufs=_lufs(gated_sum / kept.size),
+        gated_energy_sum=gated_sum,
+        gated_blocks=int(kept.size),
+        total_blocks=n_blocks,
+        duration_s=duration_s,
+        histogram=histogram,
+    )
+
+
+def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
+    """Return the integrated loudness of ``x`` in LUFS (``-inf`` when silent)."""
+    return loudness_stats(x, sample_rate).integrated_lufs
+
+
+def _from_histogram(
+    entries: Iterable[tuple[int, int, float]], total_blocks: int, duration_s: float
+) -> LoudnessStats:
+    """Gate a histogram of ``(bin, blocks, energy)`` entries into stats.
+
+    Entries of the same bin are pooled; sums use ``math.fsum`` so the result
+    does not depend on the order of the clips.
+    """
+    counts: dict[int, int] = {}
+    energies: dict[int, list[float]] = {}
+    for b, count, energy in entries:
+        counts[b] = counts.get(b, 0) + count
+        energies.setdefault(b, []).append(energy)
+    bins = sorted(counts)
+    histogram = tuple((b, counts[b], math.fsum(energies[b])) for b in bins)
+    if not histogram:
+        return LoudnessStats(-math.inf, 0.0, 0, total_blocks, duration_s)
+    total = math.fsum(e for _, _, e in histogram)
+    gate = _lufs(total / sum(c for _, c, _ in histogram)) + RELATIVE_GATE_LU
+    kept_energy: list[float] = []
+    kept_blocks = 0
+    for b, count, energy in histogram:
+        # A bin entirely above the gate is kept, one entirely below dropped;
+        # the bin straddling the gate is judged by its mean block loudness.
+        lower = b * _BIN_DB
+        if lower > gate or (lower + _BIN_DB > gate and _lufs(energy / count) > gate):
+            kept_energy.append(energy)
+            kept_blocks += count
+    gated = math.fsum(kept_energy)
+    return LoudnessStats(
+        integrated_lufs=_lufs(gated / kept_blocks) if kept_blocks else -math.inf,
+        gated_energy_sum=gated,
+        gated_blocks=kept_blocks,
+        total_blocks=total_blocks,
+        duration_s=duration_s,
+        histogram=histogram,
+    )
+
+
+def merge(stats: Sequence[LoudnessStats]) -> LoudnessStats:
+    """Return the stats of the concatenation of the clips the ``stats`` measure.
+
+    Blocks that would straddle two clips are ignored, which matters only for
+    clips a few blocks long; relative gating is exact up to the 0.1 dB bin.
+    The result does not depend on the order of ``stats``.
+    """
+    return _from_histogram(
+        (entry for item in stats for entry in item.histogram),
+        total_blocks=sum(item.total_blocks for item in stats),
+        duration_s=math.fsum(item.duration_s for item in stats),
+    )
+
+
+def combine(stats: Sequence[LoudnessStats]) -> float:
+    """Return the integrated loudness (LUFS) of the clips' concatenation."""
+    return merge(stats).integrated_lufs
+
+
+def with_gain(stats: LoudnessStats, gain_db: float) -> LoudnessStats:
+    """Return the stats the same clip would have after ``apply_gain_db``.
+
+    Each bin moves by ``gain_db``; bins the gain pushes under the absolute
+    gate are dropped by their mean, so predict with this and measure the
+    final result.
+    """
+    factor = 10.0 ** (gain_db / 10.0)
+    shifted = []
+    for _, count, energy in stats.histogram:
+        mean = _lufs(energy * factor / count)
+        if mean > ABSOLUTE_GATE_LUFS:
+            shifted.append((math.floor(mean / _BIN_DB), count, energy * factor))
+    return _from_histogram(shifted, stats.total_blocks, stats.duration_s)
+
+
+def _oversampling(sample_rate: int) -> int:
+    """Return the true-peak oversampling factor (>= 4 up to 48 kHz)."""
+    return max(2, math.ceil(_TP_MIN_RATE / sample_rate - 1e-9))
+
+
+@functools.cache
+def _interpolation_matrix(up: int) -> tuple[np.ndarray, float]:
+    """Return the polyphase interpolator and the bound on its gain.
+
+    Column ``p`` of the ``(2K+1, up)`` matrix maps the samples ``n-K .. n+K``
+    to the value at ``n + p/up``. The bound (largest column sum of absolute
+    taps) says how far above a neighbourhood's sample peak an interpolated
+    value can go, which lets callers skip quiet neighbourhoods safely.
+    """
+    half = _TP_HALF_TAPS * up
+    taps = (
+        signal.firwin(2 * half + 1, _TP_CUTOFF / up, window=("kaiser", _TP_BETA)) * up
+    )
+    offsets = np.arange(-_TP_HALF_TAPS, _TP_HALF_TAPS + 1)
+    phases = np.arange(up)
+    index = half + phases[None, :] - offsets[:, None] * up
+    valid = (index >= 0) & (index <= 2 * half)
+    matrix = np.where(valid, taps[np.clip(index, 0, 2 * half)], 0.0)
+    matrix[:, 0] = 0.0
+    matrix[_TP_HALF_TAPS, 0] = 1.0  # phase 0 is the sample itself
+    bound = float(np.abs(matrix).sum(axis=0).max())
+    return matrix, bound
+
+
+def _envelope(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(level, coarse)``: per-sample peak over channels, zero-padded
+    to whole coarse blocks, and the peak of each coarse block."""
+    n = audio.shape[0]
+    dtype = np.float32 if audio.dtype == np.float32 else np.float64
+    level = np.zeros(-(-n // _TP_COARSE) * _TP_COARSE, dtype=dtype)
+    np.abs(audio[:, 0], out=level[:n])
+    for channel in range(1, audio.shape[1]):
+        np.maximum(level[:n], np.abs(audio[:, channel]), out=level[:n])
+    # numpy reduces long rows fast and short ones slowly, hence two levels.
+    coarse = level.reshape(-1, _TP_COARSE).max(axis=1)
+    return level, coarse
+
+
+def _dilate(values: np.ndarray) -> np.ndarray:
+    """Return the maximum of each element and its two neighbours."""
+    out = values.copy()
+    np.maximum(out[1:], values[:-1], out=out[1:])
+    np.maximum(out[:-1], values[1:], out=out[:-1])
+    return out
+
+
+def _interval_peaks(
+    audio: np.ndarray,
+    sample_rate: int,
+    threshold: float,
+    envelope: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Find the samples whose following interval may exceed ``threshold``.
+
+    Returns ``(indices, peaks)``: for each candidate sample ``n`` the largest
+    absolute oversampled value in ``[n, n+1)`` across channels. Samples not
+    returned provably stay at or below ``threshold``: an interpolated value is
+    at most ``bound`` times the largest sample within reach.
+    """
+    up = _oversampling(sample_rate)
+    matrix, bound = _interpolation_matrix(up)
+    n = audio.shape[0]
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    if n == 0:
+        return empty
+    level, coarse = envelope if envelope is not None else _envelope(audio)
+    floor = threshold / bound
+    # Coarse screen first; fine blocks are measured only near loud coarse ones.
+    loud = _dilate(coarse) > floor
+    if not loud.any():
+        return empty
+    rows = np.flatnonzero(_dilate(loud))
+    per_row = _TP_COARSE // _TP_BLOCK
+    fine = level.reshape(-1, _TP_COARSE)[rows].ravel()
+    # Pairwise halving: numpy reduces a short trailing axis slowly.
+    step = 1
+    while step < _TP_BLOCK:
+        fine = np.maximum(fine[0::2], fine[1::2])
+        step *= 2
+    block_peaks = np.zeros((coarse.size, per_row), dtype=level.dtype)
+    block_peaks[rows] = fine.reshape(rows.size, per_row)
+    block_peaks = block_peaks.ravel()
+    # The interpolator reaches _TP_HALF_TAPS <= _TP_BLOCK samples, so a
+    # block's neighbourhood is itself and its two neighbours.
+    candidate = _dilate(block_peaks) > floor
+    if not candidate.any():
+        return empty
+    # Gather the candidate blocks and their neighbours into one compact
+    # signal. Each candidate's reach lies inside its own run of consecutive
+    # blocks, so filtering the compact signal gives exact values there;
+    # beyond either end of the clip the signal is zero, as the filter pads.
+    needed = np.flatnonzero(_dilate(candidate))
+    kept_rows = np.flatnonzero(candidate[needed])
+    full = n // _TP_BLOCK
+    inside = needed[needed < full]
+    dtype = np.float32 if audio.dtype == np.float32 else np.float64
+    phases = matrix.astype(dtype)
+    peaks = np.zeros((kept_rows.size, _TP_BLOCK), dtype=dtype)
+    for channel in range(audio.shape[1]):
+        column = audio[:, channel]
+        compact = np.zeros((needed.size, _TP_BLOCK), dtype=dtype)
+        compact[: inside.size] = column[: full * _TP_BLOCK].reshape(full, -1)[inside]
+        if inside.size < needed.size and full * _TP_BLOCK < n:
+            # Only the clip's last, partial block can follow the whole ones.
+            tail = column[full * _TP_BLOCK :]
+            compact[inside.size, : tail.size] = tail
+        np.maximum(peaks, np.abs(compact[kept_rows]), out=peaks)
+        flat = compact.ravel()
+        for phase in range(1, up):
+            values = np.correlate(flat, phases[:, phase], mode="same")
+            values = values.reshape(needed.size, _TP_BLOCK)[kept_rows]
+            np.maximum(peaks, np.abs(values), out=peaks)
+    samples = (needed[kept_rows, None] * _TP_BLOCK + np.arange(_TP_BLOCK)).ravel()
+    peaks_flat = peaks.ravel().astype(np.float64)
+    real = samples < n
+    return samples[real], peaks_flat[real]
+
+
+def _to_db(value: float) -> float:
+    """Convert a linear amplitude to dB, -inf for zero."""
+    return 20.0 * math.log10(value) if value > 0.0 else -math.inf
+
+
+def true_peak_dbtp(x: np.ndarray, sample_rate: int) -> float:
+    """Return the BS.1770-4 true peak of ``x`` in dBTP (``-inf`` when silent)."""
+    audio = _as_2d(x)
+    if audio.size == 0:
+        return -math.inf
+    envelope = _envelope(audio)
+    sample_peak = float(envelope[1].max())
+    if sample_peak == 0.0:
+        return -math.inf
+    _, peaks = _interval_peaks(audio, sample_rate, sample_peak, envelope)
+    return _to_db(max(sample_peak, float(peaks.max(initial=0.0))))
+
+
+def _hold_max(values: np.ndarray, length: int) -> np.ndarray:
+    """Return ``out[n] = max(values[n-length+1 .. n])`` (window cut at 0)."""
+    out = values.copy()
+    span = 1
+    # Doubling: after each pass out[n] covers values[n-2*span+1 .. n].
+    while span < length:
+        shift = min(span, length - span)
+        np.maximum(out[shift:], out[:-shift], out=out[shift:])
+        span += shift
+    return out
+
+
+def _release(hold_db: np.ndarray, release_samples: float) -> np.ndarray:
+    """Let attenuation decay exponentially (time constant in samples).
+
+    ``out[n] = max_k hold[k] * exp(-(n-k)/tau)`` is a running maximum in the
+    log domain, so it needs no Python loop.
+    """
+    n = hold_db.size
+    ramp = np.arange(n) / release_samples
+    with np.errstate(divide="ignore"):
+        logs = np.log(hold_db)
+    decayed = np.exp(np.maximum.accumulate(logs + ramp) - ramp)
+    decayed[decayed < _RELEASE_FLOOR_DB] = 0.0
+    return decayed
+
+
+def _box_forward(values: np.ndarray, length: int) -> np.ndarray:
+    """Return ``out[n] = mean(values[n .. n+length-1])``, the tail held flat."""
+    padded = np.concatenate([values, np.full(length - 1, values[-1])])
+    sums = np.concatenate([[0.0], np.cumsum(padded)])
+    # Adding 0.0 leaves a float unchanged, so a window of zeros gives exactly
+    # 0.0 and the gain away from peaks stays exactly 1.0.
+    return (sums[length:] - sums[:-length]) / length
+
+
+def _gain_reduction_db(
+    n: int,
+    events: np.ndarray,
+    needs_db: np.ndarray,
+    lookahead: int,
+    release_samples: float,
+) -> list[tuple[int, np.ndarray]]:
+    """Build the attenuation curve (dB) around each event, as disjoint pieces.
+
+    Each event ``n`` needing ``A`` dB gets a curve that is >= ``A`` from ``n``
+    to ``n + lookahead - 1``: a max-hold of ``lookahead`` samples, then an
+    exponential release, then a forward moving average of ``lookahead``
+    samples that turns the step into a ramp starting ``lookahead`` samples
+    early. Only stretches near events are computed, so the cost follows the
+    number of peaks, not the length of the clip.
+    """
+    tails = np.ceil(
+        release_samples
+        * np.log(np.maximum(needs_db, _RELEASE_FLOOR_DB) / _RELEASE_FLOOR_DB)
+    ).astype(np.int64)
+    starts = np.maximum(events - lookahead, 0)
+    ends = np.minimum(events + 2 * lookahead + tails + 2, n)
+    reach = np.maximum.accumulate(ends)
+    breaks = np.flatnonzero(starts[1:] > reach[:-1]) + 1
+    pieces: list[tuple[int, np.ndarray]] = []
+    for group in np.split(np.arange(events.size), breaks):
+        lo = int(starts[group].min())
+        hi = int(reach[group[-1]])
+        required = np.zeros(hi - lo)
+        np.maximum.at(required, events[group] - lo, needs_db[group])
+        held = _hold_max(required, lookahead)
+        released = np.maximum(_release(held, release_samples), held)
+        pieces.append((lo, _box_forward(released, lookahead)))
+    return pieces
+
+
+def limit_true_peak(
+    x: np.ndarray,
+    sample_rate: int,
+    ceiling_dbtp: float = -1.5,
+    lookahead_ms: float = 2.0,
+    release_ms: float = 60.0,
+) -> np.ndarray:
+    """Reduce gain so the oversampled true peak stays at or below the ceiling.
+
+    The gain ramps down over ``lookahead_ms`` before a peak (no clicks), holds,
+    and recovers with an exponential release of time constant ``release_ms``.
+    Channels share one gain so the stereo image does not move. Away from peaks
+    the gain is exactly 1.0, so material that needs no limiting is untouched.
+    Returns a new array of the input's float dtype.
+    """
+    audio = _as_2d(x)
+    dtype = _float_dtype(np.asarray(x))
+    out = np.array(x, dtype=dtype, copy=True)
+    n = audio.shape[0]
+    if n == 0:
+        return out
+    lookahead = max(1, round(lookahead_ms * sample_rate / 1000.0))
+    release_samples = max(1.0, release_ms * sample_rate / 1000.0)
+    # Aim 0.01 dB under the ceiling and accept up to 0.005 dB under it: gain
+    # changes bend the waveform by far less than that, so one pass usually
+    # suffices and the check pass finds nothing.
+    target = 10.0 ** ((ceiling_dbtp - 0.01) / 20.0)
+    ceiling = 10.0 ** ((ceiling_dbtp - 0.005) / 20.0)
+    current = _as_2d(out)
+    for _ in range(_LIMITER_PASSES):
+        samples, peaks = _interval_peaks(current, sample_rate, ceiling)
+        over = peaks > ceiling
+        if not over.any():
+            return out
+        # The interval [n, n+1) is shaped by the gains at both n and n + 1.
+        # Gain changes bend the waveform a little, so a later pass may find
+        # small overshoots left and reduce them in turn.
+        events = np.concatenate([samples[over], np.minimum(samples[over] + 1, n - 1)])
+        needs = np.tile(20.0 * np.log10(peaks[over] / target), 2)
+        order = np.argsort(events, kind="stable")
+        pieces = _gain_reduction_db(
+            n, events[order], needs[order], lookahead, release_samples
+        )
+        for lo, reduction_db in pieces:
+            gain = np.power(10.0, -reduction_db / 20.0).astype(dtype)
+            current[lo : lo + gain.size] *= gain[:, None]
+    # Not reached on any material tried; a plain gain still keeps the promise.
+    peak = 10.0 ** (true_peak_dbtp(out, sample_rate) / 20.0)
+    if peak > ceiling:
+        logger.warning("limiter did not converge; scaling the clip instead")
+        out *= dtype.type(ceiling / peak)
+    return out
+
+
+def apply_gain_db(x: np.ndarray, gain_db: float) -> np.ndarray:
+    """Return ``x`` scaled by ``gain_db`` decibels, keeping its float dtype."""
+    arr = np.asarray(x)
+    dtype = _float_dtype(arr)
+    return (arr * (10.0 ** (gain_db / 20.0))).astype(dtype, copy=False)
+
+
+def trim_silence(
+    x: np.ndarray,
+    sample_rate: int,
+    threshold_db: float = -50.0,
+    keep_ms: float = 0.0,
+) -> tuple[int, int]:
+    """Return ``(start, end)`` sample indices of the non-silent part of ``x``.
+
+    A 10 ms window is loud when its RMS (dBFS, 0 dB = RMS of 1.0) exceeds
+    ``threshold_db``. The edges are refined to the first and last sample
+    whose magnitude exceeds the threshold inside the first and last loud
+    windows, so the amount trimmed does not jitter with window alignment, and
+    ``keep_ms`` of margin is kept on each side. All-silent input gives ``(0, 0)``.
+    """
+    audio = _as_2d(x)
+    n = audio.shape[0]
+    if n == 0:
+        return 0, 0
+    level = np.abs(audio[:, 0]).astype(np.float64)
+    window = max(1, round(sample_rate * 0.01))
+    n_windows = -(-n // window)
+    squares = np.zeros(n_windows * window)
+    np.square(level, out=squares[:n])
+    for channel in range(1, audio.shape[1]):
+        column = np.abs(audio[:, channel]).astype(np.float64)
+        np.maximum(level, column, out=level)
+        squares[:n] += np.square(column)
+    squares /= audio.shape[1]
+    rms = np.sqrt(squares.reshape(n_windows, window).mean(axis=1))
+    threshold = 10.0 ** (threshold_db / 20.0)
+    loud = np.flatnonzero(rms > threshold)
+    if loud.size == 0:
+        return 0, 0
+    first = int(loud[0]) * window
+    first_part = level[first : first + window]
+    start = first + int(np.argmax(first_part > threshold))
+    last = int(loud[-1]) * window
+    last_part = level[last : last + window]
+    above = np.flatnonzero(last_part > threshold)
+    end = last + int(above[-1]) + 1 if above.size else min(last + window, n)
+    keep = round(keep_ms * sample_rate / 1000.0)
+    return max(0, start - keep), min(n, end + keep)
+
+
+def fade(
+    x: np.ndarray, sample_rate: int, in_ms: float = 5.0, out_ms: float = 5.0
+) -> np.ndarray:
+    """Return ``x`` with raised-cosine fades at both edges so joins never click.
+
+    When the clip is shorter than both fades, they are shortened in proportion.
+    """
+    arr = np.asarray(x)
+    dtype = _float_dtype(arr)
+    out = np.array(arr, dtype=dtype, copy=True)
+    n = out.shape[0]
+    n_in = max(0, round(in_ms * sample_rate / 1000.0))
+    n_out = max(0, round(out_ms * sample_rate / 1000.0))
+    if n_in + n_out > n and n_in + n_out > 0:
+        scale = n / (n_in + n_out)
+        n_in, n_out = int(n_in * scale), int(n_out * scale)
+    if n_in:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n_in) + 0.5) / n_in)
+        out[:n_in] *= ramp.astype(dtype).reshape((n_in,) + (1,) * (out.ndim - 1))
+    if n_out:
+        ramp = 0.5 + 0.5 * np.cos(np.pi * (np.arange(n_out) + 0.5) / n_out)
+        out[n - n_out :] *= ramp.astype(dtype).reshape((n_out,) + (1,) * (out.ndim - 1))
+    return out
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample along the first axis with a polyphase filter.
+
+    The output has ``ceil(n * sr_out / sr_in)`` samples (exactly
+    ``n * sr_out / sr_in`` when that is whole) and the input's float dtype;
+    equal rates return a copy.
+    """
+    arr = np.asarray(x)
+    dtype = _float_dtype(arr)
+    if sr_in <= 0 or sr_out <= 0:
+        raise ValueError(f"sample rates must be positive, got {sr_in}, {sr_out}")
+    if sr_in == sr_out:
+        return np.array(arr, dtype=dtype, copy=True)
+    divisor = math.gcd(sr_in, sr_out)
+    up, down = sr_out // divisor, sr_in // divisor
+    return signal.resample_poly(arr, up, down, axis=0).astype(dtype, copy=False)
+
+
+def to_int16(x: np.ndarray, *, dither: bool = False, seed: int = 0) -> np.ndarray:
+    """Convert float full scale to int16, clipping; TPDF dither on request.
+
+    Dither is off by default so the same input always gives the same bytes
+    (the cache and the tests rely on it); ``seed`` makes dithered output
+    reproducible too.
+    """
+    scaled = np.asarray(x, dtype=np.float64) * 32768.0
+    if dither:
+        rng = np.random.default_rng(seed)
+        scaled = scaled + rng.random(scaled.shape) - rng.random(scaled.shape)
+    return np.clip(np.rint(scaled), -32768, 32767).astype(np.int16)
+
+
+def from_int16(a: np.ndarray) -> np.ndarray:
+    """Convert int16 samples to float32 full scale (``/ 32768``)."""
+    return np.asarray(a, dtype=np.int16).astype(np.float32) / np.float32(32768.0)

@@ -1,0 +1,78 @@
+"""The exception tree. Every error a user can cause or fix is a NarratorError.
+
+``exit_code`` follows the CLI contract: 2 for bad input or usage (the user must
+change what they passed), 1 for a failure at run time (engine, audio, I/O).
+"""
+
+from __future__ import annotations
+
+
+class NarratorError(Exception):
+    """Base class: a message that names the thing and the next step."""
+
+    exit_code = 1
+
+
+class InputError(NarratorError):
+    """Bad input or usage: a file, option or value the user must change."""
+
+    exit_code = 2
+
+
+class SummaryError(InputError):
+    """The summary document cannot be read or holds nothing to say."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None
+    ):
+        where = ""
+        if path is not None:
+            where = f"{path}, line {line}: " if line else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class EngineUnavailable(NarratorError):
+    """The chosen engine cannot run here (library missing, endpoint unreachable)."""
+
+
+class EngineError(NarratorError):
+    """Synthesis failed for one section.
+
+    ``retryable`` says whether the same request may succeed later (rate limit,
+    timeout, server error) as opposed to a permanent refusal.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        engine: str = "",
+        section: str | None = None,
+        retryable: bool = False,
+    ):
+        super().__init__(message)
+        self.engine = engine
+        self.section = section
+        self.retryable = retryable
+
+
+class AudioError(NarratorError):
+    """ffmpeg missing or failing, an undecodable clip, an unreadable MP3."""
+
+
+class TaggingError(NarratorError):
+    """ID3 tags cannot be written or read."""
+
+
+class FeedError(NarratorError):
+    """The podcast feed or its configuration is invalid."""
+
+
+class ConfigError(InputError):
+    """A configuration file or option value is invalid."""
+
+
+class LockError(NarratorError):
+    """Another build is writing the same output."""

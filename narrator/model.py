@@ -1,0 +1,100 @@
+"""Frozen values passed between the steps of a build. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph or bullet line of a section, Markdown already stripped."""
+
+    text: str
+    bullet: bool = False
+    line: int = 0  # 1-based line in the source file, 0 when unknown
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled section: it becomes one chapter of the episode."""
+
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+    line: int = 0  # 1-based line of the heading, 0 when unknown
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.paragraphs)
+
+    @property
+    def characters(self) -> int:
+        return len(self.title) + sum(len(p.text) for p in self.paragraphs)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed summary: sections in order plus optional front matter."""
+
+    sections: tuple[Section, ...]
+    title: str | None = None  # front matter title, else a single leading '#' heading
+    meta: Mapping[str, str] = field(default_factory=dict, hash=False)
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One unit sent to an engine: a title or a sentence.
+
+    ``text`` is exactly what the engine receives (normalized), ``display`` the
+    written form shown in transcripts, ``pause`` the kind of pause after it:
+    "title", "sentence", "paragraph" or "end" (last of the section).
+    """
+
+    text: str
+    display: str
+    pause: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter in ms from the start of the file (ID3 CHAP times are ms)."""
+
+    title: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One transcript cue: a sentence as it was synthesized."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+    chapter: int  # 0-based index of the chapter it belongs to
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Chapters and cues of a finished episode, from real sample counts."""
+
+    chapters: tuple[Chapter, ...]
+    cues: tuple[Cue, ...]
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    """What the tags say about the episode."""
+
+    title: str
+    author: str | None = None
+    podcast: str | None = None
+    date: str | None = None  # YYYY-MM-DD
+    episode: int | None = None
+    description: str | None = None
+    language: str = "fra"  # ISO 639-2, for TLAN
+    transcript: str = ""  # full spoken text, for USLT
+    cover: bytes | None = None
+    cover_mime: str | None = None

@@ -1,0 +1,860 @@
+"""Run a build: parse, prepare speech, synthesize or reuse, master, encode, splice, tag.
+
+The pipeline never prints and never reads options: the CLI passes Settings and
+a ``report`` callback that receives progress events.
+
+Incremental design. Every section becomes a *segment*: its audio mastered and
+encoded on its own to CBR MP3 frames, cached under a key that covers its text,
+the engine identity and every rendering parameter. The episode file is the ID3
+tag, one Info frame written for the whole file, and the segments' frames
+spliced in order. An edit re-synthesizes and re-encodes only the sections it
+touched; a tag-only change re-splices cached frames; an unchanged build is
+detected from the build hash stored in the output's tags and rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from narrator import __version__
+from narrator.cache import Cache, default_cache_dir, make_key
+from narrator.config import Settings, check_date, default_jobs, default_output
+from narrator.engines import Engine, get_engine
+from narrator.errors import (
+    ConfigError,
+    EngineError,
+    InputError,
+    LockError,
+    NarratorError,
+    SummaryError,
+)
+from narrator.model import Chapter, Cue, Document, EpisodeInfo, Timeline, Utterance
+
+log = logging.getLogger(__name__)
+
+# Bump when rendering/encoding changes the bytes of a segment.
+RENDER_VERSION = 1
+CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
+MAX_INPUT_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event: ``done`` of ``total`` sections, and what just happened."""
+
+    done: int
+    total: int
+    section: str
+    action: str  # "synthesized", "reused", "encoded"
+
+
+Report = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    index: int
+    title: str
+    utterances: tuple[Utterance, ...]
+    clip_key: str
+    segment_key: str
+    cached: bool  # the clip is in the cache: no synthesis needed
+
+    @property
+    def action(self) -> str:
+        return "reuse" if self.cached else "synthesize"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    source_path: Path
+    output_path: Path
+    document: Document
+    engine: Engine
+    sections: tuple[SectionPlan, ...]
+    info: EpisodeInfo
+    build_key: str
+    cache: Cache
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    output: Path
+    duration_s: float
+    engine: str
+    sections_synthesized: int
+    sections_reused: int
+    chapters: tuple[Chapter, ...]
+    up_to_date: bool = False
+    timeline: Timeline | None = None
+    sidecars: tuple[Path, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "output": str(self.output),
+            "duration_s": round(self.duration_s, 3),
+            "engine": self.engine,
+            "sections_synthesized": self.sections_synthesized,
+            "sections_reused": self.sections_reused,
+            "up_to_date": self.up_to_date,
+            "chapters": [
+                {
+                    "title": c.title,
+                    "start_s": round(c.start_ms / 1000, 3),
+                    "end_s": round(c.end_ms / 1000, 3),
+                }
+                for c in self.chapters
+            ],
+        }
+
+
+# -- reading the source ----------------------------------------------------
+
+
+def read_document(source_path: Path) -> Document:
+    """Read, decode and parse the summary at ``source_path``.
+
+    Raises:
+        SummaryError: unreadable, empty, binary or nothing to say.
+    """
+    from narrator.parse import decode_bytes, parse_summary
+
+    name = str(source_path)
+    if not source_path.exists():
+        raise SummaryError("no such file; check the path.", path=name)
+    if source_path.is_dir():
+        raise SummaryError("is a directory; pass a summary file.", path=name)
+    try:
+        size = source_path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise SummaryError(
+                f"{size // 1024 // 1024} MB is too large for a summary "
+                f"(limit {MAX_INPUT_BYTES // 1024 // 1024} MB).",
+                path=name,
+            )
+        data = source_path.read_bytes()
+    except OSError as exc:
+        raise SummaryError(f"cannot read the file: {exc.strerror}.", path=name) from exc
+    text, encoding = decode_bytes(data, path=name)
+    document = parse_summary(text, path=name)
+    return replace(document, encoding=encoding)
+
+
+def load_lexicon(source_path: Path, settings: Settings) -> dict[str, str]:
+    """The user lexicon: narrator.toml beside the document, then --lexicon on top.
+
+    Raises:
+        ConfigError: a lexicon file is invalid.
+    """
+    from narrator.speech import load_lexicon as load
+
+    lexicon: dict[str, str] = {}
+    beside = source_path.parent / "narrator.toml"
+    if beside.is_file():
+        lexicon.update(load(beside))
+    if settings.lexicon_path is not None:
+        if not settings.lexicon_path.is_file():
+            raise ConfigError(f"{settings.lexicon_path}: no such lexicon file.")
+        lexicon.update(load(settings.lexicon_path))
+    return lexicon
+
+
+def prepare(
+    document: Document, engine_name: str, lexicon: dict[str, str]
+) -> list[tuple[str, tuple[Utterance, ...]]]:
+    """Each section's title and utterances, as they will be sent to the engine."""
+    from narrator.speech import prepare_section
+
+    return [
+        (s.title, prepare_section(s, engine=engine_name, lexicon=lexicon))
+        for s in document.sections
+    ]
+
+
+# -- metadata --------------------------------------------------------------
+
+
+def episode_info(
+    source_path: Path, document: Document, settings: Settings
+) -> EpisodeInfo:
+    """Resolve the episode's tags from front matter, options and the file.
+
+    Title: front matter ``title``, else --title, else a single leading '#'
+    heading, else the file stem. Other fields: the option wins over front matter.
+
+    Raises:
+        ConfigError: a date, episode number or cover is invalid.
+    """
+    meta = document.meta
+    title = meta.get("title") or settings.title or document.title or source_path.stem
+    date = settings.date or meta.get("date")
+    if date:
+        date = check_date(
+            date, source="--date" if settings.date else f"{source_path}: date"
+        )
+    episode = settings.episode
+    if episode is None and meta.get("episode"):
+        try:
+            episode = int(meta["episode"])
+        except ValueError as exc:
+            raise ConfigError(
+                f"{source_path}: episode {meta['episode']!r} is not a whole number."
+            ) from exc
+    if episode is not None and episode < 0:
+        raise ConfigError(f"episode {episode} must be 0 or more.")
+    description = settings.description or meta.get("description")
+    if not description and document.sections:
+        first = document.sections[0]
+        description = first.paragraphs[0].text if first.paragraphs else first.title
+    cover_path = settings.cover_path
+    if cover_path is None and meta.get("cover"):
+        cover_path = source_path.parent / meta["cover"]
+    cover = cover_mime = None
+    if cover_path is not None:
+        from narrator.cover import validate_cover
+
+        try:
+            cover = cover_path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"{cover_path}: cannot read the cover: {exc.strerror}."
+            ) from exc
+        cover_mime = validate_cover(cover, path=str(cover_path))
+    # No cover given: one is generated from the titles when the file is written
+    # (not here: planning must stay cheap for no-op builds).
+    return EpisodeInfo(
+        title=title,
+        author=settings.author or meta.get("author"),
+        podcast=settings.podcast or meta.get("podcast"),
+        date=date,
+        episode=episode,
+        description=description,
+        cover=cover,
+        cover_mime=cover_mime,
+    )
+
+
+# -- planning --------------------------------------------------------------
+
+
+def _segment_params(settings: Settings) -> dict[str, object]:
+    from narrator.audio import PRESETS, TRUE_PEAK_CEILING_DBTP
+
+    preset = PRESETS[settings.preset]
+    return {
+        "render": RENDER_VERSION,
+        "preset": [
+            preset.fmt.sample_rate,
+            preset.fmt.channels,
+            preset.fmt.bitrate_kbps,
+        ],
+        "target": settings.loudness_lufs
+        if settings.loudness_lufs is not None
+        else preset.target_lufs,
+        "ceiling": TRUE_PEAK_CEILING_DBTP,
+        "pauses": vars(settings.pauses),
+    }
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}.") from exc
+    return h.hexdigest()
+
+
+def plan_build(
+    source_path: Path, settings: Settings, engine: Engine | None = None
+) -> BuildPlan:
+    """Parse and key everything without synthesizing: what a build would do.
+
+    Raises:
+        NarratorError: bad input, options or engine.
+    """
+    from narrator.audio import PRESETS
+
+    if settings.preset not in PRESETS:
+        raise ConfigError(
+            f"unknown preset {settings.preset!r}; use {', '.join(PRESETS)}."
+        )
+    document = read_document(source_path)
+    if engine is None:
+        engine = get_engine(settings.engine, settings.engine_options)
+    lexicon = load_lexicon(source_path, settings)
+    prepared = prepare(document, engine.name, lexicon)
+    if not any(u.text.strip() for _, utts in prepared for u in utts[1:]):
+        raise SummaryError(
+            "has no speakable text; add sentences under the headings.",
+            path=str(source_path),
+        )
+    cache = Cache(settings.cache_dir or default_cache_dir())
+    identity = dict(engine.identity())
+    params = _segment_params(settings)
+    sections = []
+    last = len(prepared) - 1
+    for i, (title, utterances) in enumerate(prepared):
+        clip_key = make_key(
+            {
+                "kind": "clip",
+                "engine": identity,
+                "format": CLIP_FORMAT,
+                "texts": [u.text for u in utterances],
+            }
+        )
+        segment_key = make_key(
+            {
+                "kind": "segment",
+                "clip": clip_key,
+                "params": params,
+                "pauses_after": [u.pause for u in utterances],
+                "last": i == last,
+            }
+        )
+        sections.append(
+            SectionPlan(
+                i,
+                title,
+                utterances,
+                clip_key,
+                segment_key,
+                cached=cache.has("clips", clip_key),
+            )
+        )
+    info = episode_info(source_path, document, settings)
+    jingles = {
+        name: _file_digest(p)
+        for name, p in (("intro", settings.intro_path), ("outro", settings.outro_path))
+        if p is not None
+    }
+    build_key = make_key(
+        {
+            "kind": "build",
+            "narrator": __version__,
+            "segments": [s.segment_key for s in sections],
+            "titles": [s.title for s in sections],
+            "displays": [[u.display for u in s.utterances] for s in sections],
+            "jingles": jingles,
+            "params": params,
+            "info": {
+                "title": info.title,
+                "author": info.author,
+                "podcast": info.podcast,
+                "date": info.date,
+                "episode": info.episode,
+                "description": info.description,
+                "cover": hashlib.sha256(info.cover).hexdigest()
+                if info.cover
+                else "generated-v1",
+            },
+            "id3": settings.id3_version,
+            "sidecars": settings.sidecars,
+        }
+    )
+    output = settings.output_path or default_output(source_path)
+    return BuildPlan(
+        source_path, output, document, engine, tuple(sections), info, build_key, cache
+    )
+
+
+# -- locking and atomic output --------------------------------------------
+
+
+@contextlib.contextmanager
+def output_lock(output_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``output_path`` for the duration of a build.
+
+    Raises:
+        LockError: another build holds it.
+    """
+    lock_path = output_path.with_name(f".{output_path.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - not POSIX
+            pass
+        except BlockingIOError as exc:
+            try:
+                holder = os.pread(fd, 32, 0).decode().strip() or "?"
+            except OSError:
+                holder = "?"
+            raise LockError(
+                f"{output_path}: another narrator build (pid {holder}) is writing it; "
+                "wait for it to finish or choose another -o."
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _clean_stale_temps(output_path: Path) -> None:
+    """Remove temporary outputs left by builds that were killed (we hold the lock)."""
+    for stale in output_path.parent.glob(f".{output_path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+# -- the build -------------------------------------------------------------
+
+
+def _up_to_date(plan: BuildPlan) -> BuildResult | None:
+    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, read_episode, read_extra
+
+    out = plan.output_path
+    if not out.is_file():
+        return None
+    try:
+        extra = read_extra(out)
+    except NarratorError:
+        return None
+    if extra.get(TXXX_BUILD) != plan.build_key:
+        return None
+    if not all(p.is_file() for p in sidecar_paths(out)):
+        return None
+    tags = read_episode(out)
+    return BuildResult(
+        output=out,
+        duration_s=tags.duration_s,
+        engine=extra.get(TXXX_ENGINE, plan.engine.name),
+        sections_synthesized=0,
+        sections_reused=len(plan.sections),
+        chapters=tags.chapters,
+        up_to_date=True,
+    )
+
+
+def sidecar_paths(mp3_path: Path) -> tuple[Path, Path, Path]:
+    stem = mp3_path.with_suffix("")
+    return (
+        stem.with_name(stem.name + ".chapters.json"),
+        stem.with_name(stem.name + ".vtt"),
+        stem.with_name(stem.name + ".srt"),
+    )
+
+
+@dataclass
+class _SegmentOut:
+    entry_path: Path
+    payload_offset: int
+    frames: int
+    samples: int
+    size_bytes: int
+    utterances: list[tuple[int, int]]
+    synthesized: bool
+    crc16: int | None = None
+
+
+def _produce_section(
+    plan: BuildPlan, sp: SectionPlan, settings: Settings, cancel: threading.Event
+) -> _SegmentOut:
+    """Get one section's encoded segment: from cache, or synthesize/render/encode."""
+    from narrator.audio import PRESETS, Clip, SegmentLayout, make_clip, render_clip
+    from narrator.mp3 import encode_segment
+
+    cache = plan.cache
+    entry = cache.get("segments", sp.segment_key)
+    synthesized = False
+    if entry is None:
+        clip_entry = cache.get("clips", sp.clip_key)
+        clip = None
+        if clip_entry is not None:
+            try:
+                clip = Clip.from_payload(
+                    clip_entry.read_payload(), dict(clip_entry.meta)
+                )
+            except (NarratorError, KeyError, TypeError, ValueError) as exc:
+                log.warning(
+                    "cached clip for %r is unusable (%s); re-synthesizing",
+                    sp.title,
+                    exc,
+                )
+        if clip is None:
+            if cancel.is_set():
+                raise _Cancelled()
+            texts = [u.text for u in sp.utterances]
+            try:
+                audios = plan.engine.synthesize(texts, section=sp.title)  # type: ignore[call-arg]
+            except EngineError as exc:
+                if sp.title not in str(exc):
+                    raise EngineError(
+                        f'section "{sp.title}": {exc}',
+                        engine=exc.engine,
+                        section=sp.title,
+                        retryable=exc.retryable,
+                    ) from exc
+                raise
+            if len(audios) != len(texts):
+                raise EngineError(
+                    f'section "{sp.title}": the engine returned {len(audios)} clips '
+                    f"for {len(texts)} utterances.",
+                    engine=plan.engine.name,
+                    section=sp.title,
+                )
+            clip = make_clip(audios)
+            payload, meta = clip.to_payload()
+            cache.put("clips", sp.clip_key, payload, meta)
+            synthesized = True
+        if cancel.is_set():
+            raise _Cancelled()
+        preset = PRESETS[settings.preset]
+        pauses = settings.pauses
+        last = sp.index == len(plan.sections) - 1
+        tail = pauses.tail_ms if last else max(0, pauses.section_ms - pauses.lead_ms)
+        layout = SegmentLayout()
+        tmp = cache.tmp_dir() / f"seg-{sp.segment_key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
+        try:
+            encoded = encode_segment(
+                render_clip(
+                    clip,
+                    [u.pause for u in sp.utterances],
+                    preset,
+                    pauses,
+                    lead_ms=pauses.lead_ms,
+                    tail_ms=tail,
+                    target_lufs=settings.loudness_lufs,
+                    layout=layout,
+                ),
+                preset.fmt,
+                tmp,
+            )
+            entry = cache.put(
+                "segments",
+                sp.segment_key,
+                payload_path=tmp,
+                meta={
+                    "frames": encoded.frames,
+                    "samples": encoded.samples,
+                    "crc16": encoded.crc16,
+                    "utterances": layout.utterances,
+                },
+            )
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    meta = entry.meta
+    return _SegmentOut(
+        entry.path,
+        entry.payload_offset,
+        int(meta["frames"]),
+        int(meta["samples"]),
+        entry.payload_bytes,
+        [tuple(u) for u in meta["utterances"]],
+        synthesized,
+        crc16=meta.get("crc16"),
+    )
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _jingle_segment(
+    plan: BuildPlan, settings: Settings, path: Path, role: str
+) -> _SegmentOut:
+    from narrator.audio import PRESETS, SegmentLayout, load_jingle, render_jingle
+    from narrator.mp3 import encode_segment
+
+    preset = PRESETS[settings.preset]
+    params = _segment_params(settings)
+    key = make_key(
+        {"kind": "jingle", "role": role, "file": _file_digest(path), "params": params}
+    )
+    cache = plan.cache
+    entry = cache.get("segments", key)
+    if entry is None:
+        x = load_jingle(path, preset, settings.loudness_lufs)
+        layout = SegmentLayout()
+        lead = 0 if role == "intro" else settings.pauses.lead_ms
+        tail = (
+            settings.pauses.section_ms - settings.pauses.lead_ms
+            if role == "intro"
+            else settings.pauses.tail_ms
+        )
+        tmp = cache.tmp_dir() / f"jingle-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
+        try:
+            encoded = encode_segment(
+                render_jingle(x, preset, lead_ms=lead, tail_ms=tail, layout=layout),
+                preset.fmt,
+                tmp,
+            )
+            entry = cache.put(
+                "segments",
+                key,
+                payload_path=tmp,
+                meta={
+                    "frames": encoded.frames,
+                    "samples": encoded.samples,
+                    "crc16": encoded.crc16,
+                    "utterances": [],
+                },
+            )
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    return _SegmentOut(
+        entry.path,
+        entry.payload_offset,
+        int(entry.meta["frames"]),
+        int(entry.meta["samples"]),
+        entry.payload_bytes,
+        [],
+        False,
+        crc16=entry.meta.get("crc16"),
+    )
+
+
+def _generated_cover(plan: BuildPlan) -> bytes:
+    """The cover drawn from the titles, cached: drawing 3000x3000 px takes ~0.5 s."""
+    from narrator.cover import generate_cover
+
+    key = make_key(
+        {
+            "kind": "cover",
+            "v": 1,
+            "title": plan.info.title,
+            "podcast": plan.info.podcast,
+        }
+    )
+    entry = plan.cache.get("covers", key)
+    if entry is not None:
+        return entry.read_payload()
+    data = generate_cover(plan.info.title, plan.info.podcast)
+    plan.cache.put("covers", key, data, {"mime": "image/jpeg"})
+    return data
+
+
+def build(
+    source_path: Path,
+    settings: Settings,
+    report: Report | None = None,
+    *,
+    engine: Engine | None = None,
+) -> BuildResult:
+    """Build (or bring up to date) the episode for ``source_path``.
+
+    Raises:
+        NarratorError: bad input (exit 2) or a failure while building (exit 1);
+            the previous output is left intact and finished sections stay cached.
+    """
+    plan = plan_build(source_path, settings, engine)
+    out = plan.output_path
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{out.parent}: cannot create the output folder: {exc.strerror}."
+        ) from exc
+    with output_lock(out):
+        _clean_stale_temps(out)
+        if not settings.force:
+            current = _up_to_date(plan)
+            if current is not None:
+                return current
+        plan.cache.clean_tmp()
+        return _run(plan, settings, report)
+
+
+def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildResult:
+    from narrator.audio import PRESETS
+    from narrator.mp3 import (
+        DECODER_DELAY,
+        LAME_ENCODER_DELAY,
+        EncodedSegment,
+        frame_samples,
+        splice,
+    )
+    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, TXXX_GUID, read_extra, render_id3
+
+    preset = PRESETS[settings.preset]
+    total = len(plan.sections)
+    jobs = settings.jobs or default_jobs(plan.engine.local)
+    cancel = threading.Event()
+    results: dict[int, _SegmentOut] = {}
+    done = 0
+    lock = threading.Lock()
+
+    def task(sp: SectionPlan) -> None:
+        nonlocal done
+        seg = _produce_section(plan, sp, settings, cancel)
+        with lock:
+            results[sp.index] = seg
+            done += 1
+            if report:
+                report(
+                    Progress(
+                        done,
+                        total,
+                        sp.title,
+                        "synthesized" if seg.synthesized else "reused",
+                    )
+                )
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="narrator")
+    try:
+        futures = [pool.submit(task, sp) for sp in plan.sections]
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [
+            f
+            for f in futures
+            if f.done()
+            and f.exception() is not None
+            and not isinstance(f.exception(), _Cancelled)
+        ]
+        if failed:
+            cancel.set()
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            raise failed[0].exception()  # type: ignore[misc]
+        wait(futures)
+    except BaseException:
+        cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+    segments: list[_SegmentOut] = []
+    first_section = 0
+    if settings.intro_path is not None:
+        segments.append(_jingle_segment(plan, settings, settings.intro_path, "intro"))
+        first_section = 1
+    segments.extend(results[i] for i in range(total))
+    if settings.outro_path is not None:
+        segments.append(_jingle_segment(plan, settings, settings.outro_path, "outro"))
+
+    # Chapter times from frame counts: in the decoded (gapless) timeline segment
+    # k starts at exactly sum(frames before k) * samples-per-frame. ID3 CHAP
+    # times count from the start of the MP3 stream, before a gapless decoder
+    # skips the encoder + decoder delay, so they are shifted by that delay
+    # (ffmpeg maps them back; a player without gapless support plays them as is).
+    fs = frame_samples(preset.fmt)
+    rate = preset.fmt.sample_rate
+    stream_offset = LAME_ENCODER_DELAY + DECODER_DELAY
+    starts = []
+    acc = 0
+    for seg in segments:
+        starts.append(acc)
+        acc += seg.frames * fs
+    duration_samples = starts[-1] + segments[-1].samples
+
+    def ms(samples: int) -> int:
+        return int(round(samples * 1000 / rate))
+
+    def stream_ms(samples: int) -> int:
+        return min(ms(samples + stream_offset), ms(duration_samples))
+
+    chapters: list[Chapter] = []
+    cues: list[Cue] = []
+    for i, sp in enumerate(plan.sections):
+        k = first_section + i
+        start = 0 if i == 0 else stream_ms(starts[k])
+        end = stream_ms(starts[k + 1]) if i < total - 1 else ms(duration_samples)
+        chapters.append(Chapter(sp.title, start, end))
+        for (u_start, u_end), utt in zip(
+            segments[k].utterances, sp.utterances, strict=True
+        ):
+            if u_end > u_start:
+                cues.append(
+                    Cue(
+                        stream_ms(starts[k] + u_start),
+                        stream_ms(starts[k] + u_end),
+                        utt.display,
+                        i,
+                    )
+                )
+    timeline = Timeline(tuple(chapters), tuple(cues), ms(duration_samples))
+
+    out = plan.output_path
+    previous = {}
+    if out.is_file():
+        with contextlib.suppress(NarratorError):
+            previous = read_extra(out)
+    guid = previous.get(TXXX_GUID) or str(uuid.uuid4())
+    transcript = "\n".join(
+        "\n".join(u.display for u in sp.utterances) for sp in plan.sections
+    )
+    info = replace(plan.info, transcript=transcript)
+    if info.cover is None:
+        info = replace(info, cover=_generated_cover(plan), cover_mime="image/jpeg")
+    id3 = render_id3(
+        info,
+        chapters,
+        version=settings.id3_version,
+        extra={
+            TXXX_GUID: guid,
+            TXXX_ENGINE: plan.engine.name,
+            TXXX_BUILD: plan.build_key,
+        },
+        encoder=f"narrator {__version__}",
+    )
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            splice(
+                [
+                    EncodedSegment(
+                        s.entry_path,
+                        s.frames,
+                        s.samples,
+                        s.size_bytes,
+                        crc16=s.crc16,
+                        offset=s.payload_offset,
+                    )
+                    for s in segments
+                ],
+                preset.fmt,
+                f,
+                id3=id3,
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+    written: tuple[Path, ...] = ()
+    if settings.sidecars:
+        from narrator.sidecars import write_sidecars
+
+        paths = write_sidecars(
+            out, timeline, title=info.title, podcast=info.podcast, author=info.author
+        )
+        written = (paths.chapters_json, paths.vtt, paths.srt)
+    synthesized = sum(1 for i in range(total) if results[i].synthesized)
+    return BuildResult(
+        output=out,
+        duration_s=duration_samples / rate,
+        engine=plan.engine.name,
+        sections_synthesized=synthesized,
+        sections_reused=total - synthesized,
+        chapters=tuple(chapters),
+        timeline=timeline,
+        sidecars=written,
+    )
+
+
+def dry_run(plan: BuildPlan) -> list[tuple[str, str]]:
+    """Per section, what a build would do: ("reuse" | "synthesize", title)."""
+    return [(sp.action, sp.title) for sp in plan.sections]
+
+
+def section_texts(plan: BuildPlan) -> Sequence[str]:
+    return [" ".join(u.text for u in sp.utterances) for sp in plan.sections]

@@ -1,0 +1,389 @@
+"""Publish an episode MP3 into a podcast feed: add, update in place or remove.
+
+Everything an item needs is read back from the MP3's own tags (title,
+description, chapters, cover, guid), so ``publish`` works on any episode
+``narrator build`` wrote, long after the build.
+
+Rules:
+- The item guid is the MP3's ``TXXX:NARRATOR_GUID``; it survives
+  regeneration, so re-publishing the same episode updates its item (new
+  length, duration, chapters, description) instead of adding a duplicate.
+  An MP3 without that frame gets a UUIDv5 of its file name (stable as long
+  as the name is).
+- An updated item keeps its original ``pubDate``: a corrected episode must
+  not jump to the top or be re-downloaded as new. A new item gets ``now``.
+- An item whose enclosure URL is the same file but whose guid differs is
+  replaced (a feed must not list one URL twice).
+- ``remove=True`` takes out the item with the MP3's guid, or, when the MP3
+  is gone, the item whose enclosure is that file name.
+- Sidecars (``<stem>.chapters.json``, ``.vtt``, ``.srt``) are linked when
+  they exist next to the MP3. An APIC cover is written next to the MP3 as
+  ``<stem>.jpg`` (or ``.png``) and used as the item's ``itunes:image``.
+- The channel image is the config's ``image`` (resolved against the feed
+  URL), else the oldest episode's cover.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urljoin, urlsplit
+
+from narrator.cover import validate_cover
+from narrator.errors import FeedError, InputError
+from narrator.feed import (
+    FeedChapter,
+    FeedItem,
+    PodcastConfig,
+    config_with_image,
+    load_podcast_config,
+    parse_existing_feed,
+    render_feed,
+    sort_items,
+    starter_config,
+    write_feed,
+)
+from narrator.sidecars import write_bytes_atomic
+
+if TYPE_CHECKING:
+    from mutagen.id3 import ID3
+
+logger = logging.getLogger(__name__)
+
+GUID_FRAME = "TXXX:NARRATOR_GUID"
+# Fallback guids are UUIDv5 of "narrator:" + file name in the URL namespace.
+_FALLBACK_PREFIX = "narrator:"
+_COVER_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
+
+
+@dataclass(frozen=True)
+class PublishedEpisode:
+    """What the MP3's tags say, as far as the feed cares."""
+
+    title: str
+    author: str | None
+    podcast: str | None
+    date: str | None
+    episode: int | None
+    description: str | None
+    guid: str
+    duration_s: float
+    chapters: tuple[FeedChapter, ...]
+    cover: bytes | None
+    cover_mime: str | None
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What ``publish_episode`` did.
+
+    ``action`` is "added", "updated" or "removed".
+    """
+
+    feed_path: Path
+    action: str
+    guid: str
+    title: str
+    episode_count: int
+    item: FeedItem | None
+    cover_path: Path | None = None
+
+
+def publish_episode(
+    mp3_path: Path,
+    *,
+    feed_path: Path,
+    base_url: str,
+    config_path: Path | None = None,
+    overrides: Mapping[str, str] | None = None,
+    remove: bool = False,
+    now: datetime | None = None,
+    feed_url: str | None = None,
+) -> PublishResult:
+    """Add, update or remove one episode in the feed and rewrite it atomically.
+
+    ``base_url`` is where the MP3 and its sidecars will be served. The feed's
+    own URL defaults to ``base_url`` + the feed's file name (both in one
+    folder on a static host); pass ``feed_url`` when it lives elsewhere.
+
+    Raises:
+        ConfigError: the podcast configuration is missing or invalid.
+        InputError: the MP3 cannot be read, or ``base_url`` is not http(s).
+        FeedError: the existing feed cannot be read, or the episode to
+            remove is not in it.
+    """
+    base = _base_url(base_url)
+    config_path = config_path or feed_path.parent / "podcast.toml"
+    config = load_podcast_config(config_path, overrides or {})
+    self_url = feed_url or urljoin(base, quote(feed_path.name))
+    existing = parse_existing_feed(feed_path) if feed_path.exists() else None
+    items = list(existing.items) if existing else []
+    enclosure_url = urljoin(base, quote(mp3_path.name))
+
+    cover_path: Path | None = None
+    if remove:
+        guid = _read_mp3(mp3_path).guid if mp3_path.exists() else None
+        kept = [i for i in items if i.guid != guid and i.enclosure_url != enclosure_url]
+        if len(kept) == len(items):
+            raise FeedError(
+                f"{feed_path}: no episode for {mp3_path.name} in the feed; "
+                "nothing removed."
+            )
+        removed = next(i for i in items if all(i is not k for k in kept))
+        items, action, item, title = kept, "removed", None, removed.title
+        guid = removed.guid
+    else:
+        episode = _read_mp3(mp3_path)
+        cover_path = _write_cover(mp3_path, episode)
+        old = next((i for i in items if i.guid == episode.guid), None)
+        clash = next(
+            (
+                i
+                for i in items
+                if i.enclosure_url == enclosure_url and i.guid != episode.guid
+            ),
+            None,
+        )
+        if clash is not None:
+            logger.warning(
+                "%s replaces episode %r (guid %s) published at the same URL",
+                mp3_path.name,
+                clash.title,
+                clash.guid,
+            )
+        moment = now or datetime.now(tz=UTC)
+        item = _item(
+            episode,
+            mp3_path,
+            base,
+            enclosure_url,
+            cover_path,
+            pub_date=old.pub_date if old else moment,
+        )
+        items = [i for i in items if i is not old and i is not clash]
+        items.append(item)
+        action = "updated" if old else "added"
+        guid, title = episode.guid, episode.title
+
+    config = _with_channel_image(config, items, feed_path, self_url)
+    data = render_feed(
+        config,
+        sort_items(items),
+        self_url=self_url,
+        podcast_guid_value=existing.podcast_guid if existing else None,
+    )
+    write_feed(feed_path, data)
+    return PublishResult(
+        feed_path=feed_path,
+        action=action,
+        guid=guid or "",
+        title=title,
+        episode_count=len(items),
+        item=item,
+        cover_path=cover_path,
+    )
+
+
+def init_podcast(path: Path, *, force: bool = False) -> Path:
+    """Write the commented starter ``podcast.toml`` for ``narrator init-podcast``.
+
+    Raises:
+        InputError: the file exists and ``force`` is false.
+    """
+    if path.exists() and not force:
+        raise InputError(f"{path}: already exists; edit it, or pass --force.")
+    write_bytes_atomic(path, starter_config().encode("utf-8"))
+    return path
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def _base_url(base_url: str) -> str:
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise InputError(
+            f"--base-url {base_url!r} must be an http(s) URL where the episodes "
+            "are served, e.g. https://example.org/podcast/."
+        )
+    text = base_url.strip()
+    return text if text.endswith("/") else text + "/"
+
+
+def _item(
+    episode: PublishedEpisode,
+    mp3_path: Path,
+    base: str,
+    enclosure_url: str,
+    cover_path: Path | None,
+    *,
+    pub_date: datetime,
+) -> FeedItem:
+    folder, stem = mp3_path.parent, mp3_path.stem
+
+    def url_if_exists(name: str) -> str | None:
+        return urljoin(base, quote(name)) if (folder / name).is_file() else None
+
+    transcripts = tuple(
+        (url, mime)
+        for url, mime in (
+            (url_if_exists(f"{stem}.srt"), "application/x-subrip"),
+            (url_if_exists(f"{stem}.vtt"), "text/vtt"),
+        )
+        if url
+    )
+    return FeedItem(
+        guid=episode.guid,
+        title=episode.title,
+        description=episode.description or "",
+        pub_date=pub_date,
+        enclosure_url=enclosure_url,
+        length_bytes=episode.size_bytes,
+        duration_s=episode.duration_s,
+        episode=episode.episode,
+        image_url=urljoin(base, quote(cover_path.name)) if cover_path else None,
+        chapters_url=url_if_exists(f"{stem}.chapters.json"),
+        transcript_urls=transcripts,
+        chapters=episode.chapters,
+    )
+
+
+def _write_cover(mp3_path: Path, episode: PublishedEpisode) -> Path | None:
+    """Write the APIC picture next to the MP3 so the feed can link it."""
+    if not episode.cover or episode.cover_mime not in _COVER_EXTENSIONS:
+        return None
+    path = mp3_path.with_suffix(_COVER_EXTENSIONS[episode.cover_mime])
+    try:
+        validate_cover(episode.cover, path=f"{mp3_path.name} (embedded cover)")
+    except InputError as exc:
+        logger.warning("%s; it is still linked as the episode image", exc)
+    if not path.exists() or path.read_bytes() != episode.cover:
+        write_bytes_atomic(path, episode.cover)
+    return path
+
+
+def _with_channel_image(
+    config: PodcastConfig, items: list[FeedItem], feed_path: Path, self_url: str
+) -> PodcastConfig:
+    if config.image:
+        local = feed_path.parent / config.image
+        if "://" not in config.image and local.is_file():
+            validate_cover(local.read_bytes(), path=str(local))
+        return config_with_image(config, urljoin(self_url, config.image))
+    with_image = [i for i in items if i.image_url]
+    if not with_image:
+        logger.warning(
+            "no channel image: set image in the podcast config (Apple requires one)"
+        )
+        return config
+    oldest = min(with_image, key=lambda i: i.pub_date)
+    return config_with_image(config, oldest.image_url)
+
+
+def fallback_guid(file_name: str) -> str:
+    """Return the guid of an MP3 without ``TXXX:NARRATOR_GUID``."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, _FALLBACK_PREFIX + file_name))
+
+
+def _read_mp3(path: Path) -> PublishedEpisode:
+    """Read what the feed needs from the MP3's ID3 tags (mutagen).
+
+    Raises:
+        InputError: the file is missing or is not a readable MP3.
+    """
+    from mutagen import MutagenError
+    from mutagen.mp3 import MP3
+
+    try:
+        audio: Any = MP3(path)  # type: ignore[no-untyped-call]
+    except (MutagenError, OSError) as exc:
+        raise InputError(f"{path}: cannot read the MP3 ({exc}).") from exc
+    tags = audio.tags
+    size_bytes = path.stat().st_size
+    duration_s = float(audio.info.length)
+
+    def text(frame_id: str) -> str | None:
+        frame = tags.get(frame_id) if tags is not None else None
+        if frame is None or not getattr(frame, "text", None):
+            return None
+        value = str(frame.text[0]).strip()
+        return value or None
+
+    guid = text(GUID_FRAME) or fallback_guid(path.name)
+    cover, cover_mime = _cover(tags)
+    return PublishedEpisode(
+        title=text("TIT2") or path.stem,
+        author=text("TPE1"),
+        podcast=text("TALB"),
+        date=text("TDRC"),
+        episode=_track_number(text("TRCK")),
+        description=_comment(tags),
+        guid=guid,
+        duration_s=duration_s,
+        chapters=_chapters(tags),
+        cover=cover,
+        cover_mime=cover_mime,
+        size_bytes=size_bytes,
+    )
+
+
+def _track_number(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value.split("/")[0])
+    except ValueError:
+        return None
+
+
+def _comment(tags: ID3 | None) -> str | None:
+    if tags is None:
+        return None
+    comments = tags.getall("COMM")  # type: ignore[no-untyped-call]
+    preferred = [c for c in comments if c.desc == ""] or comments
+    for frame in preferred:
+        value = "\n".join(str(t) for t in frame.text).strip()
+        if value:
+            return value
+    return None
+
+
+def _chapters(tags: ID3 | None) -> tuple[FeedChapter, ...]:
+    if tags is None:
+        return ()
+    frames = tags.getall("CHAP")  # type: ignore[no-untyped-call]
+    chaps = sorted(frames, key=lambda c: c.start_time)
+    result = []
+    for chap in chaps:
+        title_frame = chap.sub_frames.get("TIT2")
+        title = str(title_frame.text[0]) if title_frame else chap.element_id
+        result.append(FeedChapter(start_s=chap.start_time / 1000, title=title))
+    return tuple(result)
+
+
+def _cover(tags: ID3 | None) -> tuple[bytes | None, str | None]:
+    if tags is None:
+        return None, None
+    pictures = tags.getall("APIC")  # type: ignore[no-untyped-call]
+    front = [p for p in pictures if p.type == 3] or pictures
+    if not front:
+        return None, None
+    mime = front[0].mime.lower()
+    if mime == "image/jpg":
+        mime = "image/jpeg"
+    return bytes(front[0].data), mime
+
+
+__all__ = [
+    "PublishResult",
+    "PublishedEpisode",
+    "fallback_guid",
+    "init_podcast",
+    "publish_episode",
+]

@@ -1,0 +1,330 @@
+"""Chapters JSON and WebVTT/SRT transcripts rendered from a finished timeline.
+
+The renderers are pure (``Timeline`` in, ``str`` out) so they can be tested
+without files; ``write_sidecars`` is the thin writer that puts them next to
+the MP3 atomically.
+
+Formats follow the Podcasting 2.0 documents: chapters JSON version 1.2.0 with
+``startTime``/``endTime`` in float seconds, ascending; WebVTT lines of at most
+65 characters and SRT cues of at most two lines of 32 characters. A sentence
+too long for one cue is split at word boundaries into several cues whose
+times divide the sentence's span in proportion to their characters: the
+sentence offsets are exact, the split points inside a sentence are an
+estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from narrator.model import Timeline
+
+VTT_LINE_CHARS = 65
+SRT_LINE_CHARS = 32
+MAX_LINES = 2
+
+# Split on ordinary whitespace only: no-break spaces keep French guillemets,
+# "10 %" and "1 000" on one line.
+_BREAKABLE = re.compile(r"[ \t\r\n]+")
+
+
+@dataclass(frozen=True)
+class SidecarPaths:
+    """The files ``write_sidecars`` wrote next to the MP3."""
+
+    chapters_json: Path
+    vtt: Path
+    srt: Path
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start_ms: int
+    end_ms: int
+    lines: tuple[str, ...]
+    chapter: int
+
+
+def render_chapters_json(
+    timeline: Timeline,
+    *,
+    title: str,
+    podcast: str | None = None,
+    author: str | None = None,
+    file_name: str | None = None,
+) -> str:
+    """Render Podcasting 2.0 JSON chapters (``application/json+chapters``)."""
+    chapters = sorted(timeline.chapters, key=lambda c: c.start_ms)
+    doc: dict[str, object] = {"version": "1.2.0"}
+    doc["title"] = title
+    if podcast:
+        doc["podcastName"] = podcast
+    if author:
+        doc["author"] = author
+    if file_name:
+        doc["fileName"] = file_name
+    doc["chapters"] = [
+        {
+            "startTime": c.start_ms / 1000,
+            "endTime": min(c.end_ms, timeline.duration_ms) / 1000,
+            "title": c.title,
+        }
+        for c in chapters
+    ]
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_vtt(timeline: Timeline) -> str:
+    """Render a WebVTT transcript: one cue per sentence, split when too long.
+
+    Each chapter opens with a ``NOTE`` block naming it, so the file reads
+    like the episode; players ignore notes.
+    """
+    out = ["WEBVTT", ""]
+    current_chapter = -1
+    for piece in _pieces(timeline, VTT_LINE_CHARS):
+        if piece.chapter != current_chapter and 0 <= piece.chapter < len(
+            timeline.chapters
+        ):
+            current_chapter = piece.chapter
+            note = _single_line(timeline.chapters[piece.chapter].title)
+            out += [f"NOTE {_no_arrow(note)}", ""]
+        out.append(f"{_vtt_time(piece.start_ms)} --> {_vtt_time(piece.end_ms)}")
+        out += [_vtt_escape(line) for line in piece.lines]
+        out.append("")
+    return "\n".join(out)
+
+
+def render_srt(timeline: Timeline) -> str:
+    """Render an SRT transcript: 1-based cues of at most 2 x 32 characters."""
+    out: list[str] = []
+    for index, piece in enumerate(_pieces(timeline, SRT_LINE_CHARS), start=1):
+        out.append(str(index))
+        out.append(f"{_srt_time(piece.start_ms)} --> {_srt_time(piece.end_ms)}")
+        out += [_no_arrow(line) for line in piece.lines]
+        out.append("")
+    return "\n".join(out)
+
+
+def write_sidecars(
+    mp3_path: Path,
+    timeline: Timeline,
+    *,
+    title: str,
+    podcast: str | None,
+    author: str | None,
+) -> SidecarPaths:
+    """Write ``<stem>.chapters.json``, ``<stem>.vtt`` and ``<stem>.srt``.
+
+    Each file is written to a temporary name in the same folder and renamed,
+    so a host never serves half a file.
+    """
+    folder = mp3_path.parent
+    stem = mp3_path.stem
+    paths = SidecarPaths(
+        chapters_json=folder / f"{stem}.chapters.json",
+        vtt=folder / f"{stem}.vtt",
+        srt=folder / f"{stem}.srt",
+    )
+    write_text_atomic(
+        paths.chapters_json,
+        render_chapters_json(
+            timeline,
+            title=title,
+            podcast=podcast,
+            author=author,
+            file_name=mp3_path.name,
+        ),
+    )
+    write_text_atomic(paths.vtt, render_vtt(timeline))
+    write_text_atomic(paths.srt, render_srt(timeline))
+    return paths
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates 0600; a static host must be able to read the file.
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically (see ``write_bytes_atomic``)."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+# --- cue layout ------------------------------------------------------------
+
+
+def _pieces(timeline: Timeline, width: int) -> list[_Piece]:
+    """Lay out every sentence as cues that fit ``MAX_LINES`` x ``width``.
+
+    Cues come out ordered, non-overlapping and inside the duration even if the
+    timeline rounds a sentence end past the next start.
+    """
+    pieces: list[_Piece] = []
+    previous_end = 0
+    duration = max(timeline.duration_ms, 0)
+    for cue in sorted(timeline.cues, key=lambda c: (c.start_ms, c.end_ms)):
+        words = _words(cue.text, width)
+        if not words:
+            continue
+        start = min(max(cue.start_ms, previous_end), duration)
+        end = min(max(cue.end_ms, start), duration)
+        chunks = _chunks(words, width)
+        bounds = _split_span(start, end, [len(" ".join(c)) for c in chunks])
+        for chunk, (chunk_start, chunk_end) in zip(chunks, bounds, strict=True):
+            lines = _wrap(chunk, width)
+            if lines is None:  # pragma: no cover - _chunks guarantees a fit
+                lines = (" ".join(chunk),)
+            pieces.append(_Piece(chunk_start, chunk_end, lines, cue.chapter))
+        previous_end = max(previous_end, end)
+    return pieces
+
+
+def _words(text: str, width: int) -> list[str]:
+    """Split on breakable spaces; hard-break words longer than a line."""
+    words: list[str] = []
+    for tied in _BREAKABLE.split(_tie_french_punctuation(text)):
+        # A run of tied words too long for a line is untied, not cut.
+        parts = tied.split("\u00a0") if len(tied) > width else [tied]
+        for word in parts:
+            words.extend(_hard_break(word, width))
+    return words
+
+
+def _hard_break(word: str, width: int) -> list[str]:
+    """Cut a word longer than a line (a URL...) into line-sized pieces."""
+    words: list[str] = []
+    if word:
+        while len(word) > width:
+            words.append(word[:width])
+            word = word[width:]
+        words.append(word)
+    return words
+
+
+def _wrap(words: Sequence[str], width: int) -> tuple[str, ...] | None:
+    """Fit words on one line, or two balanced lines; None when they cannot."""
+    text = " ".join(words)
+    if len(text) <= width:
+        return (text,)
+    best: tuple[str, str] | None = None
+    for i in range(1, len(words)):
+        top, bottom = " ".join(words[:i]), " ".join(words[i:])
+        if len(top) > width or len(bottom) > width:
+            continue
+        if best is None or abs(len(top) - len(bottom)) < abs(
+            len(best[0]) - len(best[1])
+        ):
+            best = (top, bottom)
+    return best
+
+
+def _tie_french_punctuation(text: str) -> str:
+    """Keep « » : ; ? ! on the line of their word, as French typesetting does."""
+    text = " ".join(_BREAKABLE.split(text.strip()))
+    text = text.replace("« ", "«\u00a0")
+    return re.sub(r" ([»:;?!])", "\u00a0\\1", text)
+
+
+def _chunks(words: list[str], width: int) -> list[list[str]]:
+    """Split a sentence into the fewest chunks of similar length that fit."""
+    total = len(" ".join(words))
+    first_guess = max(1, math.ceil(total / (width * MAX_LINES)))
+    for count in range(first_guess, len(words) + 1):
+        chunks = _even_split(words, count)
+        if all(_wrap(chunk, width) is not None for chunk in chunks):
+            return chunks
+    return [[w] for w in words]  # pragma: no cover - one word always fits
+
+
+def _even_split(words: list[str], count: int) -> list[list[str]]:
+    """Cut words into ``count`` runs near equal character targets."""
+    total = len(" ".join(words))
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    done = 0
+    for index, word in enumerate(words):
+        current.append(word)
+        done += len(word) + 1
+        remaining_words = len(words) - index - 1
+        remaining_chunks = count - len(chunks) - 1
+        target = total * (len(chunks) + 1) / count
+        if remaining_chunks > 0 and (
+            done >= target or remaining_words <= remaining_chunks
+        ):
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _split_span(start: int, end: int, weights: list[int]) -> list[tuple[int, int]]:
+    """Divide [start, end] in proportion to ``weights``; contiguous, in ms."""
+    total = sum(weights) or 1
+    bounds: list[tuple[int, int]] = []
+    cursor = start
+    acc = 0
+    for weight in weights:
+        acc += weight
+        stop = start + round((end - start) * acc / total)
+        bounds.append((cursor, stop))
+        cursor = stop
+    return bounds
+
+
+# --- formatting ------------------------------------------------------------
+
+
+def _hms(ms: int) -> tuple[int, int, int, int]:
+    ms = max(ms, 0)
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return hours, minutes, seconds, millis
+
+
+def _vtt_time(ms: int) -> str:
+    h, m, s, f = _hms(ms)
+    return f"{h:02d}:{m:02d}:{s:02d}.{f:03d}"
+
+
+def _srt_time(ms: int) -> str:
+    h, m, s, f = _hms(ms)
+    return f"{h:02d}:{m:02d}:{s:02d},{f:03d}"
+
+
+def _vtt_escape(text: str) -> str:
+    # WebVTT cue text is markup: & and < start entities and tags.
+    text = _no_arrow(text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _no_arrow(text: str) -> str:
+    # "-->" ends a cue header in both formats; it can never appear in text.
+    return text.replace("-->", "\u2192")
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())

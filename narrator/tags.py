@@ -1,0 +1,264 @@
+"""ID3v2 episode, podcast and chapter frames (mutagen); no encoding.
+
+Tags are rendered to bytes and placed in front of the MP3 frames by the
+assembler, instead of letting mutagen rewrite the file: the output is written
+once, to a temporary name, and frames are serialized in an order we control.
+mutagen's own save sorts frames by size, which shuffles CHAP frames on disk,
+and readers that follow disk order (ffmpeg/ffprobe, eyeD3, several apps) then
+list chapters out of order.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TLAN,
+    TPE1,
+    TRCK,
+    TSSE,
+    TXXX,
+    USLT,
+    CTOCFlags,
+    ID3NoHeaderError,
+    PictureType,
+)
+from mutagen.id3._tags import ID3SaveConfig, save_frame  # stable since 1.40
+
+from narrator.errors import TaggingError
+from narrator.model import Chapter, EpisodeInfo
+
+TXXX_GUID = "NARRATOR_GUID"
+TXXX_ENGINE = "NARRATOR_ENGINE"
+TXXX_BUILD = "NARRATOR_BUILD"
+
+# Frames first in this order, then CHAPs in chapter order, the CTOC, then APIC:
+# a reader that stops early still finds the title, and the big image goes last.
+_ORDER = ["TIT2", "TPE1", "TALB", "TRCK", "TYER", "TDAT", "TDRC", "TCON", "TLAN"]
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes(((n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F))
+
+
+def chapter_id(index: int) -> str:
+    """Element ID of the CHAP frame for chapter ``index`` (0-based)."""
+    return f"ch{index}"
+
+
+def render_id3(
+    info: EpisodeInfo,
+    chapters: Sequence[Chapter],
+    *,
+    version: int = 3,
+    extra: Mapping[str, str] | None = None,
+    encoder: str = "",
+    padding: int = 512,
+) -> bytes:
+    """Return a complete ID3v2 tag (header, frames in our order, padding).
+
+    Raises:
+        TaggingError: a value cannot be represented (e.g. > 255 chapters).
+    """
+    if version not in (3, 4):
+        raise TaggingError(f"ID3v2.{version} is not supported; use 2.3 or 2.4.")
+    if not chapters:
+        raise TaggingError("an episode needs at least one chapter.")
+    if len(chapters) > 255:
+        # CTOC's entry count is 8-bit.
+        raise TaggingError(f"{len(chapters)} chapters: ID3 allows at most 255.")
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=info.title))
+    if info.author:
+        tags.add(TPE1(encoding=3, text=info.author))
+    if info.podcast:
+        tags.add(TALB(encoding=3, text=info.podcast))
+    if info.episode is not None:
+        tags.add(TRCK(encoding=3, text=str(info.episode)))
+    if info.date:
+        tags.add(TDRC(encoding=3, text=info.date))
+    tags.add(TCON(encoding=3, text="Podcast"))
+    tags.add(TLAN(encoding=3, text=info.language))
+    if info.description:
+        tags.add(COMM(encoding=3, lang="fra", desc="", text=info.description))
+    if info.transcript:
+        tags.add(USLT(encoding=3, lang="fra", desc="", text=info.transcript))
+    if encoder:
+        tags.add(TSSE(encoding=3, text=encoder))
+    for key, value in (extra or {}).items():
+        tags.add(TXXX(encoding=3, desc=key, text=value))
+    ids = [chapter_id(i) for i in range(len(chapters))]
+    for cid, chapter in zip(ids, chapters, strict=True):
+        tags.add(
+            CHAP(
+                element_id=cid,
+                start_time=chapter.start_ms,
+                end_time=chapter.end_ms,
+                # 0xFFFFFFFF: byte offsets unused; they go stale when tags grow.
+                start_offset=0xFFFFFFFF,
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=3, text=chapter.title)],
+            )
+        )
+    tags.add(
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            # Some Apple readers reject a CTOC without its own TIT2.
+            sub_frames=[TIT2(encoding=3, text=info.title)],
+        )
+    )
+    if info.cover:
+        tags.add(
+            APIC(
+                encoding=3,
+                mime=info.cover_mime or "image/jpeg",
+                type=PictureType.COVER_FRONT,
+                desc="Cover",
+                data=info.cover,
+            )
+        )
+    if version == 3:
+        tags.update_to_v23()  # TDRC -> TYER + TDAT, recursing into CHAP/CTOC
+    config = ID3SaveConfig(version, "/")
+
+    def rank(frame: object) -> tuple[int, int]:
+        fid = type(frame).__name__
+        if fid in _ORDER:
+            return (0, _ORDER.index(fid))
+        if fid == "CHAP":
+            return (2, ids.index(frame.element_id))  # type: ignore[attr-defined]
+        if fid == "CTOC":
+            return (3, 0)
+        if fid == "APIC":
+            return (4, 0)
+        return (1, 0)
+
+    frames = sorted(tags.values(), key=rank)  # stable: insertion order within a rank
+    try:
+        body = b"".join(save_frame(f, config=config) for f in frames)
+    except (ValueError, TypeError, struct.error) as exc:
+        raise TaggingError(f"cannot serialize ID3 tags: {exc}") from exc
+    body += b"\0" * padding
+    return b"ID3" + bytes((version, 0, 0)) + _syncsafe(len(body)) + body
+
+
+@dataclass(frozen=True)
+class EpisodeTags:
+    """Tags and stream facts read back from an MP3."""
+
+    title: str | None
+    author: str | None
+    podcast: str | None
+    date: str | None
+    episode: str | None
+    description: str | None
+    language: str | None
+    chapters: tuple[Chapter, ...]
+    toc: tuple[str, ...]  # child IDs of the top-level CTOC
+    toc_flags: int | None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    cover_mime: str | None = None
+    cover_bytes: int = 0
+    transcript_chars: int = 0
+    id3_version: str = ""
+    duration_s: float = 0.0
+    bitrate_kbps: int = 0
+    bitrate_mode: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    has_info_header: bool = False
+
+
+def _text(tags: ID3, key: str) -> str | None:
+    frame = tags.get(key)
+    return str(frame.text[0]) if frame is not None and frame.text else None
+
+
+def read_extra(path: Path) -> dict[str, str]:
+    """Read only the TXXX frames (cheap: no audio parsing), {} if untagged."""
+    try:
+        tags = ID3(path)
+    except ID3NoHeaderError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise TaggingError(f"{path}: cannot read ID3 tags: {exc}") from exc
+    return {f.desc: str(f.text[0]) for f in tags.getall("TXXX") if f.text}
+
+
+def read_episode(path: Path) -> EpisodeTags:
+    """Read tags, chapters and stream facts back from an MP3.
+
+    Raises:
+        TaggingError: the file is not a readable MP3.
+    """
+    from mutagen import MutagenError
+    from mutagen.mp3 import MP3, BitrateMode
+
+    try:
+        audio = MP3(path)
+    except (MutagenError, OSError) as exc:
+        raise TaggingError(f"{path}: not a readable MP3 ({exc}).") from exc
+    tags = audio.tags or ID3()
+    chapters = []
+    for frame in sorted(tags.getall("CHAP"), key=lambda f: f.start_time):
+        title = frame.sub_frames.get("TIT2")
+        chapters.append(
+            Chapter(
+                str(title.text[0]) if title else frame.element_id,
+                frame.start_time,
+                frame.end_time,
+            )
+        )
+    toc: tuple[str, ...] = ()
+    toc_flags = None
+    for frame in tags.getall("CTOC"):
+        if frame.flags & CTOCFlags.TOP_LEVEL:
+            toc = tuple(frame.child_element_ids)
+            toc_flags = int(frame.flags)
+    date = _text(tags, "TDRC")
+    comm = tags.getall("COMM")
+    uslt = tags.getall("USLT")
+    apic = tags.getall("APIC")
+    info = audio.info
+    mode = {
+        BitrateMode.CBR: "CBR",
+        BitrateMode.VBR: "VBR",
+        BitrateMode.ABR: "ABR",
+    }.get(info.bitrate_mode, "unknown")
+    return EpisodeTags(
+        title=_text(tags, "TIT2"),
+        author=_text(tags, "TPE1"),
+        podcast=_text(tags, "TALB"),
+        date=date,
+        episode=_text(tags, "TRCK"),
+        description=str(comm[0].text[0]) if comm and comm[0].text else None,
+        language=_text(tags, "TLAN"),
+        chapters=tuple(chapters),
+        toc=toc,
+        toc_flags=toc_flags,
+        extra={f.desc: str(f.text[0]) for f in tags.getall("TXXX") if f.text},
+        cover_mime=apic[0].mime if apic else None,
+        cover_bytes=len(apic[0].data) if apic else 0,
+        transcript_chars=len(uslt[0].text) if uslt else 0,
+        id3_version=".".join(map(str, tags.version)) if audio.tags else "",
+        duration_s=float(info.length),
+        bitrate_kbps=int(info.bitrate // 1000),
+        bitrate_mode=mode,
+        sample_rate=int(info.sample_rate),
+        channels=int(info.channels),
+        has_info_header=bool(getattr(info, "encoder_info", "")) or mode == "CBR",
+    )

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from narrator.ffmpeg import ffmpeg_exe
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO.parent / "shared" / "seed" / "000_4308e03e8e9adbfa.txt"
+DATA = Path(__file__).resolve().parent / "data"
+
+SEED_TITLES = [
+    "Résumé bref",
+    "Introduction aux grands enjeux de l'IA",
+    "L'impact global sur la technologie",
+    "Le développement des conversations IA",
+    "La question des ressources et du calcul",
+    "Le défi de la croissance des utilisateurs",
+    "Les implications scientifiques et sociétales",
+    "La question de l'infrastructure et des acteurs majeurs",
+    "Le modèle non lucratif et la vision d'Open AI",
+    "L'impact sur le web et les créateurs",
+    "Le futur et les générations à venir",
+]
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    if not SEED.is_file():
+        pytest.fail(f"the reference seed is missing: {SEED} (expected ../shared/seed/)")
+    return SEED
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cache"
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(path))
+    return path
+
+
+def ffmetadata(path: Path) -> str:
+    """ffmpeg's own parser: the file's metadata and chapters as FFMETADATA text."""
+    proc = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "ffmetadata",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return proc.stdout.decode("utf-8")
+
+
+def ffmpeg_chapters(path: Path) -> list[dict[str, object]]:
+    """Chapters in the order ffmpeg lists them: title, start and end in ms."""
+    text = ffmetadata(path)
+    chapters = []
+    for block in text.split("[CHAPTER]")[1:]:
+        fields = dict(re.findall(r"^(\w+)=(.*)$", block, flags=re.M))
+        num, den = (int(x) for x in fields["TIMEBASE"].split("/"))
+        scale = 1000 * num / den
+        chapters.append(
+            {
+                "title": fields.get("title", ""),
+                "start_ms": int(fields["START"]) * scale,
+                "end_ms": int(fields["END"]) * scale,
+            }
+        )
+    return chapters
+
+
+def decode_stats(path: Path) -> dict[str, object]:
+    """Decode the whole file with ffmpeg: sample count, rate, and error lines."""
+    proc = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-v",
+            "warning",
+            "-i",
+            str(path),
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "pipe:1",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    info = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        check=False,
+    ).stderr.decode()
+    rate = int(re.search(r"(\d+) Hz", info).group(1))
+    m = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", info)
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return {
+        "returncode": proc.returncode,
+        "samples": len(proc.stdout) // 2,
+        "rate": rate,
+        "decoded_s": len(proc.stdout) / 2 / rate,
+        "reported_s": duration,
+        "warnings": proc.stderr.decode(errors="replace").strip(),
+    }

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from narrator.cache import Cache, default_cache_dir, make_key
+
+
+def test_put_get_roundtrip(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    cache.put("clips", "ab" * 32, b"payload", {"lengths": [7]})
+    entry = cache.get("clips", "ab" * 32)
+    assert entry is not None
+    assert entry.read_payload() == b"payload"
+    assert entry.meta == {"lengths": [7]}
+
+
+def test_put_from_file_streams(tmp_path: Path) -> None:
+    src = tmp_path / "frames.bin"
+    src.write_bytes(os.urandom(3 << 20))
+    cache = Cache(tmp_path / "c")
+    cache.put("segments", "cd" * 32, payload_path=src, meta={"frames": 3})
+    entry = cache.get("segments", "cd" * 32)
+    assert entry is not None and entry.read_payload() == src.read_bytes()
+
+
+def test_missing_is_a_miss(tmp_path: Path) -> None:
+    assert Cache(tmp_path).get("clips", "00" * 32) is None
+
+
+def test_damaged_entry_is_a_miss_and_removed(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    entry = cache.put("clips", "ef" * 32, b"x" * 1000, {})
+    data = bytearray(entry.path.read_bytes())
+    data[-10] ^= 0xFF  # flip a payload byte: checksum mismatch
+    entry.path.write_bytes(bytes(data))
+    assert cache.get("clips", "ef" * 32) is None
+    assert not entry.path.exists()
+
+
+def test_truncated_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    entry = cache.put("clips", "12" * 32, b"y" * 1000, {})
+    entry.path.write_bytes(entry.path.read_bytes()[:-1])
+    assert cache.get("clips", "12" * 32) is None
+
+
+def test_garbage_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    path = tmp_path / "clips" / "34" / ("34" * 32 + ".nrc")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"RIFF not a cache entry")
+    assert cache.get("clips", "34" * 32) is None
+
+
+def test_no_temporary_files_left(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for i in range(5):
+        cache.put("clips", f"{i:02d}" * 32, b"z", {})
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_info_and_prune(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    old = cache.put("clips", "aa" * 32, b"1" * 100, {})
+    cache.put("segments", "bb" * 32, b"2" * 100, {})
+    past = time.time() - 40 * 86400
+    os.utime(old.path, (past, past))
+    info = cache.info()
+    assert info.entries == 2
+    assert info.by_kind == {"clips": 1, "segments": 1, "covers": 0}
+    assert info.size_bytes > 200
+    removed, freed = cache.prune(older_than_days=30)
+    assert removed == 1 and freed > 100
+    assert cache.get("clips", "aa" * 32) is None
+    assert cache.get("segments", "bb" * 32) is not None
+    assert cache.prune(everything=True)[0] == 1
+    assert cache.info().entries == 0
+
+
+def test_stale_tmp_cleanup(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    stale = cache.tmp_dir() / "left-by-kill.part"
+    stale.write_bytes(b"partial")
+    cache.clean_tmp(max_age_s=0)
+    assert not stale.exists()
+
+
+def test_default_dir_env(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(tmp_path / "x"))
+    assert default_cache_dir() == tmp_path / "x"
+    monkeypatch.delenv("NARRATOR_CACHE_DIR")
+    assert "narrator" in str(default_cache_dir())
+
+
+identities = st.dictionaries(
+    st.sampled_from(["engine", "voice", "rate"]), st.text(max_size=5)
+)
+texts = st.lists(st.text(max_size=20), max_size=4)
+
+
+@given(identities, texts, identities, texts)
+def test_key_changes_iff_inputs_change(id1, t1, id2, t2) -> None:
+    k1 = make_key({"engine": id1, "texts": t1})
+    k2 = make_key({"engine": id2, "texts": t2})
+    assert (k1 == k2) == (id1 == id2 and t1 == t2)
+
+
+def test_key_ignores_dict_order() -> None:
+    assert make_key({"a": 1, "b": 2}) == make_key({"b": 2, "a": 1})

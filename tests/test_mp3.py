@@ -1,0 +1,422 @@
+"""Segment encoding and splicing, checked with the real bundled ffmpeg and mutagen.
+
+Each episode here is three short segments of silence with a 1 kHz tone burst
+at a known sample; after splicing, the bursts must be found where the timing
+contract of ``narrator.mp3`` says (segment k starts at the sum of the frames
+before it times the frame size).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mutagen.id3 import ID3, TIT2
+from mutagen.mp3 import MP3, BitrateMode
+
+from narrator import mp3
+from narrator.errors import AudioError, ConfigError
+from narrator.ffmpeg import ffmpeg_exe
+from narrator.mp3 import (
+    EncodedSegment,
+    Mp3Format,
+    SpliceResult,
+    crc16,
+    crc16_combine,
+    decode_pcm,
+    decoded_sample_count,
+    encode_segment,
+    expected_frames,
+    frame_samples,
+    info_frame,
+    plan_splice,
+    read_segment,
+    scan_frames,
+    splice,
+)
+
+FORMATS = {
+    "phone": Mp3Format(44100, 1, 64),
+    "small": Mp3Format(22050, 1, 40),
+    "hq": Mp3Format(44100, 2, 128),
+}
+SEGMENT_SECONDS = (0.73, 1.21, 0.5)
+BURST_SECONDS = (0.1, 0.2, 0.05)
+BURST_MS = 20
+
+
+def _burst(sample_rate: int) -> np.ndarray:
+    t = np.arange(sample_rate * BURST_MS // 1000)
+    return 0.5 * np.sin(2 * np.pi * 1000 * t / sample_rate) * np.hanning(len(t))
+
+
+def _pcm(signal: np.ndarray, channels: int) -> bytes:
+    frames = np.repeat(signal[:, None], channels, axis=1)
+    return (frames * 32767).astype("<i2").tobytes()
+
+
+def _chunks(data: bytes, size: int = 10_000) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def _tone_segment(fmt: Mp3Format, index: int) -> tuple[bytes, int]:
+    """Return PCM of segment ``index`` and the sample where its burst starts."""
+    rate = fmt.sample_rate
+    # odd lengths, so nothing lines up with a frame boundary by luck
+    signal = np.zeros(int(rate * SEGMENT_SECONDS[index]) + 17 + 31 * index)
+    burst_at = int(rate * BURST_SECONDS[index]) + 5 + 3 * index
+    burst = _burst(rate)
+    signal[burst_at : burst_at + len(burst)] = burst
+    return _pcm(signal, fmt.channels), burst_at
+
+
+@dataclass(frozen=True)
+class Episode:
+    fmt: Mp3Format
+    path: Path
+    segments: tuple[EncodedSegment, ...]
+    result: SpliceResult
+    bursts: tuple[int, ...]
+    id3: bytes
+
+
+def _id3_bytes(tmp: Path) -> bytes:
+    tag_path = tmp / "tag.id3"
+    tag_path.write_bytes(b"")
+    tag = ID3()
+    tag.add(TIT2(encoding=3, text=["Épisode d'essai"]))
+    tag.save(tag_path, v2_version=3)
+    return tag_path.read_bytes()
+
+
+@pytest.fixture(scope="module", params=sorted(FORMATS))
+def episode(request: pytest.FixtureRequest, tmp_path_factory) -> Episode:
+    fmt = FORMATS[request.param]
+    tmp = tmp_path_factory.mktemp(request.param)
+    segments = []
+    bursts = []
+    for index in range(3):
+        pcm, burst_at = _tone_segment(fmt, index)
+        segments.append(encode_segment(_chunks(pcm), fmt, tmp / f"seg{index}.mp3"))
+        bursts.append(burst_at)
+    id3 = _id3_bytes(tmp)
+    path = tmp / "episode.mp3"
+    with path.open("wb") as out:
+        result = splice(segments, fmt, out, id3=id3)
+    return Episode(fmt, path, tuple(segments), result, tuple(bursts), id3)
+
+
+def _ffmpeg(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+# --- the timing contract --------------------------------------------------
+
+
+def test_decoded_length_is_exact(episode: Episode) -> None:
+    fs = frame_samples(episode.fmt)
+    segments = episode.segments
+    expected = sum(s.frames for s in segments[:-1]) * fs + segments[-1].samples
+    assert episode.result.duration_samples == expected
+    assert decoded_sample_count(episode.path) == expected
+
+
+def test_segment_starts_land_where_predicted(episode: Episode) -> None:
+    fmt = episode.fmt
+    rate = fmt.sample_rate
+    fs = frame_samples(fmt)
+    starts = episode.result.segment_starts
+    assert starts == tuple(
+        sum(s.frames for s in episode.segments[:k]) * fs for k in range(3)
+    )
+    decoded = np.frombuffer(b"".join(decode_pcm(episode.path)), "<i2") / 32767
+    template = _burst(rate)
+    window = rate // 20
+    for start, burst_at in zip(starts, episode.bursts, strict=True):
+        predicted = start + burst_at
+        region = decoded[predicted - window : predicted + window + len(template)]
+        found = predicted - window + int(np.argmax(np.correlate(region, template)))
+        assert abs(found - predicted) <= rate // 1000, (found, predicted)
+
+
+def test_frame_count_follows_lame_padding() -> None:
+    for fmt in FORMATS.values():
+        fs = frame_samples(fmt)
+        for samples in (1, fs - 1, fs, fs + 1, 3 * fs + 577):
+            assert expected_frames(samples, fmt) * fs - 576 - samples in range(
+                576, 576 + fs
+            )
+
+
+def test_filling_to_a_frame_gives_minimum_padding() -> None:
+    for fmt in FORMATS.values():
+        fs = frame_samples(fmt)
+        for samples in (1, fs - 1, fs, 5 * fs + 333):
+            filled = samples + mp3.fill_to_frame(samples, fmt)
+            assert filled % fs == 0
+            assert expected_frames(filled, fmt) * fs == filled + 1152
+
+
+def test_encoder_delay_matches_ffmpegs_own_lame_tag(tmp_path: Path) -> None:
+    # ffmpeg writing a seekable file records libmp3lame's delay and padding;
+    # our raw segment of the same PCM must agree with both.
+    fmt = FORMATS["phone"]
+    pcm, _ = _tone_segment(fmt, 1)
+    raw_path = tmp_path / "pcm.raw"
+    raw_path.write_bytes(pcm)
+    reference = tmp_path / "reference.mp3"
+    done = _ffmpeg(
+        *("-v", "error", "-f", "s16le", "-ar", "44100", "-ac", "1"),
+        *("-i", str(raw_path), "-c:a", "libmp3lame", "-b:a", "64k"),
+        *("-id3v2_version", "0", str(reference)),
+    )
+    assert done.returncode == 0, done.stderr
+    segment = encode_segment([pcm], fmt, tmp_path / "seg.mp3")
+    samples = len(pcm) // 2
+    assert segment.frames == expected_frames(samples, fmt)
+    data = reference.read_bytes()
+    version = re.search(rb"LAME|Lavc|Lavf", data)
+    assert version, "ffmpeg wrote no LAME tag"
+    delay_padding = int.from_bytes(data[version.start() + 21 :][:3], "big")
+    fs = frame_samples(fmt)
+    assert delay_padding >> 12 == mp3.LAME_ENCODER_DELAY == 576
+    assert delay_padding & 0xFFF == segment.frames * fs - 576 - samples
+    # after its Info frame, ffmpeg's own file holds our frames byte for byte
+    assert data.endswith(segment.path.read_bytes())
+    assert len(data) == segment.size_bytes + mp3.info_frame_size(fmt)
+
+
+# --- what readers see -----------------------------------------------------
+
+
+def test_mutagen_reads_a_cbr_lame_file(episode: Episode) -> None:
+    fmt = episode.fmt
+    info = MP3(episode.path).info
+    assert info.bitrate_mode == BitrateMode.CBR
+    assert info.channels == fmt.channels
+    assert info.sample_rate == fmt.sample_rate
+    assert round(info.bitrate / 1000) == fmt.bitrate_kbps
+    decoded_s = episode.result.duration_samples / fmt.sample_rate
+    assert info.length == pytest.approx(decoded_s, abs=0.001)
+    assert info.encoder_info.startswith("LAME 3.100")
+    assert info.encoder_settings == f"-b {fmt.bitrate_kbps}"
+
+
+def test_ffmpeg_decodes_without_warnings(episode: Episode) -> None:
+    done = _ffmpeg("-v", "warning", "-i", str(episode.path), "-f", "null", "-")
+    assert done.returncode == 0
+    assert done.stderr.strip() == ""
+
+
+def test_ffmpeg_reports_duration_and_trusts_the_lame_tag(episode: Episode) -> None:
+    done = _ffmpeg("-i", str(episode.path))
+    match = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", done.stderr)
+    assert match, done.stderr
+    hours, minutes, seconds = match.groups()
+    reported = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    expected = episode.result.duration_samples / episode.fmt.sample_rate
+    assert reported == pytest.approx(expected, abs=0.030)
+    # ffmpeg exports the encoder only when the LAME tag's CRC checks out
+    assert re.search(r"encoder\s*:\s*LAME3\.100", done.stderr), done.stderr
+
+
+def test_id3_tag_precedes_the_info_frame(episode: Episode) -> None:
+    data = episode.path.read_bytes()
+    offset = episode.result.audio_offset
+    assert offset == len(episode.id3)
+    assert data[:offset] == episode.id3
+    side_info = {(1, 1): 17, (1, 2): 32, (2, 1): 9, (2, 2): 17}[
+        (episode.fmt.mpeg_version, episode.fmt.channels)
+    ]
+    assert data[offset] == 0xFF  # frame sync right after the tag
+    assert data[offset + 4 + side_info :][:4] == b"Info"
+    body = data[offset:]
+    assert scan_frames(body, episode.fmt)
+    assert len(body) == episode.result.audio_bytes
+    tags = MP3(episode.path).tags
+    assert tags is not None
+    assert str(tags["TIT2"]) == "Épisode d'essai"
+
+
+def test_info_frame_fields(episode: Episode) -> None:
+    data = episode.path.read_bytes()[episode.result.audio_offset :]
+    frame_size = scan_frames(data)[1]
+    frame = data[:frame_size]
+    start = frame.index(b"Info")
+    flags, frames, size = np.frombuffer(frame[start + 4 : start + 16], ">u4")
+    assert flags & 0x4 == 0  # no TOC: it makes CBR seeking less precise
+    assert (
+        frames == episode.result.total_frames == sum(s.frames for s in episode.segments)
+    )
+    assert size == episode.result.audio_bytes
+    lame = frame.index(b"LAME3.100")
+    delay_padding = int.from_bytes(frame[lame + 21 : lame + 24], "big")
+    last = episode.segments[-1]
+    fs = frame_samples(episode.fmt)
+    assert delay_padding >> 12 == 576
+    assert delay_padding & 0xFFF == last.frames * fs - 576 - last.samples
+    music_length = int.from_bytes(frame[lame + 28 : lame + 32], "big")
+    music_crc = int.from_bytes(frame[lame + 32 : lame + 34], "big")
+    tag_crc = int.from_bytes(frame[lame + 34 : lame + 36], "big")
+    assert music_length == episode.result.audio_bytes
+    assert music_crc == crc16(data[frame_size:])
+    assert tag_crc == crc16(frame[: lame + 34])
+
+
+# --- editing one segment --------------------------------------------------
+
+
+def test_replacing_one_segment_keeps_the_others_in_place(
+    episode: Episode, tmp_path: Path
+) -> None:
+    fmt = episode.fmt
+    pcm, _ = _tone_segment(fmt, 0)
+    longer = pcm + bytes(len(pcm) // 2 // (2 * fmt.channels) * 2 * fmt.channels)
+    edited = encode_segment([longer], fmt, tmp_path / "edited.mp3")
+    segments = (episode.segments[0], edited, episode.segments[2])
+    path = tmp_path / "edited-episode.mp3"
+    with path.open("wb") as out:
+        result = splice(segments, fmt, out)
+    assert result.segment_starts[:2] == episode.result.segment_starts[:2]
+    assert result == plan_splice(segments, fmt)
+    assert decoded_sample_count(path) == result.duration_samples
+    original = episode.path.read_bytes()[episode.result.audio_offset :]
+    fresh = path.read_bytes()
+    frame_size = mp3.info_frame_size(fmt)
+    first = episode.segments[0].size_bytes
+    assert (
+        fresh[frame_size : frame_size + first]
+        == original[frame_size : frame_size + first]
+    )
+
+
+# --- damage and bad input -------------------------------------------------
+
+
+def test_scan_frames_rejects_damage(episode: Episode) -> None:
+    data = episode.segments[0].path.read_bytes()
+    offsets = scan_frames(data, episode.fmt)
+    assert len(offsets) == episode.segments[0].frames
+    with pytest.raises(AudioError, match="truncated"):
+        scan_frames(data[:-10])
+    with pytest.raises(AudioError, match="no valid MP3 frame header"):
+        corrupt = bytearray(data)
+        corrupt[offsets[3]] = 0x00
+        scan_frames(bytes(corrupt))
+    with pytest.raises(AudioError, match="does not start"):
+        scan_frames(b"junk" + data)
+    with pytest.raises(AudioError, match="empty"):
+        scan_frames(b"")
+    other = FORMATS["small"] if episode.fmt != FORMATS["small"] else FORMATS["phone"]
+    with pytest.raises(AudioError, match="re-encode"):
+        scan_frames(data, other)
+
+
+def test_read_segment_and_splice_refuse_a_changed_file(
+    episode: Episode, tmp_path: Path
+) -> None:
+    segment = episode.segments[1]
+    assert read_segment(segment.path, episode.fmt, segment.samples) == segment
+    copy = tmp_path / "copy.mp3"
+    copy.write_bytes(segment.path.read_bytes()[:-100])
+    with pytest.raises(AudioError, match="truncated"):
+        read_segment(copy, episode.fmt, segment.samples)
+    with pytest.raises(AudioError, match="does not belong"):
+        read_segment(segment.path, episode.fmt, segment.samples * 3)
+    changed = EncodedSegment(copy, segment.frames, segment.samples, segment.size_bytes)
+    with (
+        (tmp_path / "out.mp3").open("wb") as out,
+        pytest.raises(AudioError, match="changed since"),
+    ):
+        splice([changed], episode.fmt, out)
+
+
+def test_encode_rejects_bad_pcm_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    fmt = FORMATS["hq"]
+    with pytest.raises(AudioError, match="whole"):
+        encode_segment([b"\x00" * 1001], fmt, tmp_path / "odd.mp3")
+    with pytest.raises(AudioError, match="no PCM"):
+        encode_segment([], fmt, tmp_path / "empty.mp3")
+
+    def failing() -> Iterator[bytes]:
+        yield bytes(40_000)
+        raise RuntimeError("synthesis died")
+
+    with pytest.raises(RuntimeError, match="synthesis died"):
+        encode_segment(failing(), fmt, tmp_path / "failed.mp3")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_encode_reports_ffmpegs_last_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "ffmpeg"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\necho 'noise' >&2\necho 'Unknown encoder libmp3lame' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(mp3, "ffmpeg_exe", lambda: str(fake))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(AudioError, match="Unknown encoder libmp3lame"):
+        encode_segment(_chunks(bytes(2_000_000)), FORMATS["phone"], out_dir / "x.mp3")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_format_and_info_frame_validation() -> None:
+    with pytest.raises(ConfigError, match="sample rate"):
+        Mp3Format(sample_rate=44000)
+    with pytest.raises(ConfigError, match="mono or stereo"):
+        Mp3Format(channels=6)
+    with pytest.raises(ConfigError, match="not an MP3 bitrate"):
+        Mp3Format(sample_rate=22050, bitrate_kbps=320)
+    tiny = Mp3Format(sample_rate=22050, bitrate_kbps=8)
+    with pytest.raises(AudioError, match="too small"):
+        info_frame(
+            tiny, total_frames=10, audio_bytes=300, enc_delay=576, enc_padding=600
+        )
+    with pytest.raises(AudioError, match="12 bits"):
+        info_frame(
+            FORMATS["phone"],
+            total_frames=10,
+            audio_bytes=3000,
+            enc_delay=576,
+            enc_padding=5000,
+        )
+    with pytest.raises(AudioError, match="no audio segments"):
+        plan_splice([], FORMATS["phone"])
+
+
+# --- CRC-16 ---------------------------------------------------------------
+
+
+def _crc16_bitwise(data: bytes, crc: int = 0) -> int:
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def test_crc16_matches_the_bitwise_definition() -> None:
+    rng = np.random.default_rng(7)
+    for length in (0, 1, 255, 256, 257, 5000):
+        data = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
+        assert crc16(data) == _crc16_bitwise(data)
+        assert crc16(data, 0x1234) == _crc16_bitwise(data, 0x1234)
+    a = rng.integers(0, 256, 777, dtype=np.uint8).tobytes()
+    b = rng.integers(0, 256, 1234, dtype=np.uint8).tobytes()
+    assert crc16_combine(crc16(a), crc16(b), len(b)) == crc16(a + b)
+    assert _crc16_bitwise(b"123456789") == 0xBB3D  # CRC-16/ARC check value

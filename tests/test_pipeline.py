@@ -1,0 +1,179 @@
+"""The build pipeline with a counting fake engine: caching and incremental builds."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from narrator.cache import Cache
+from narrator.config import Settings
+from narrator.errors import EngineError, LockError
+from narrator.pipeline import build, dry_run, output_lock, plan_build
+
+from .conftest import SEED_TITLES
+from .fakes import FakeEngine
+
+
+@pytest.fixture
+def doc(tmp_path: Path, seed_path: Path) -> Path:
+    path = tmp_path / "doc.txt"
+    shutil.copy(seed_path, path)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        output_path=tmp_path / "out" / "episode.mp3",
+        cache_dir=tmp_path / "cache",
+        jobs=2,
+    )
+
+
+def edit_section(path: Path, index: int, old: str, new: str) -> None:
+    """Replace one word in section ``index`` (0-based) of a seed-shaped file."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    heading = lines.index(SEED_TITLES[index])
+    body = heading + 1
+    assert old in lines[body]
+    lines[body] = lines[body].replace(old, new, 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_first_build_synthesizes_each_section_once(
+    doc: Path, settings: Settings
+) -> None:
+    engine = FakeEngine()
+    result = build(doc, settings, engine=engine)
+    assert engine.call_count == 11
+    assert result.sections_synthesized == 11 and result.sections_reused == 0
+    assert [c.title for c in result.chapters] == SEED_TITLES
+    assert result.output.is_file()
+
+
+def test_second_build_makes_no_engine_call(doc: Path, settings: Settings) -> None:
+    engine = FakeEngine()
+    build(doc, settings, engine=engine)
+    before = settings.output_path.read_bytes()
+    result = build(doc, settings, engine=engine)
+    assert engine.call_count == 11
+    assert result.up_to_date
+    assert result.sections_synthesized == 0 and result.sections_reused == 11
+    assert settings.output_path.read_bytes() == before
+
+
+def test_editing_one_section_synthesizes_exactly_one(
+    doc: Path, settings: Settings
+) -> None:
+    engine = FakeEngine()
+    first = build(doc, settings, engine=engine)
+    edit_section(doc, 4, "ressources", "moyens")
+    second = build(doc, settings, engine=engine)
+    assert engine.call_count == 12
+    assert second.sections_synthesized == 1 and second.sections_reused == 10
+    assert second.chapters[:4] == first.chapters[:4]
+
+
+def test_reordering_sections_synthesizes_nothing(doc: Path, settings: Settings) -> None:
+    engine = FakeEngine()
+    build(doc, settings, engine=engine)
+    lines = doc.read_text(encoding="utf-8").split("\n")
+    a = lines.index(SEED_TITLES[1])
+    b = lines.index(SEED_TITLES[2])
+    c = lines.index(SEED_TITLES[3])
+    swapped = lines[:a] + lines[b:c] + lines[a:b] + lines[c:]
+    doc.write_text("\n".join(swapped), encoding="utf-8")
+    result = build(doc, settings, engine=engine)
+    assert engine.call_count == 11
+    assert result.sections_synthesized == 0
+    assert result.chapters[1].title == SEED_TITLES[2]
+
+
+def test_renaming_the_input_synthesizes_nothing(doc: Path, settings: Settings) -> None:
+    engine = FakeEngine()
+    build(doc, settings, engine=engine)
+    renamed = doc.with_name("renamed.txt")
+    doc.rename(renamed)
+    result = build(renamed, settings, engine=engine)
+    assert engine.call_count == 11 and result.sections_synthesized == 0
+
+
+def test_tag_only_change_synthesizes_nothing(doc: Path, settings: Settings) -> None:
+    engine = FakeEngine()
+    build(doc, settings, engine=engine)
+    result = build(
+        doc, replace(settings, title="Autre titre", author="Quelqu'un"), engine=engine
+    )
+    assert engine.call_count == 11
+    assert not result.up_to_date and result.sections_synthesized == 0
+
+
+def test_changing_voice_resynthesizes_everything(doc: Path, settings: Settings) -> None:
+    build(doc, settings, engine=FakeEngine(voice="a"))
+    other = FakeEngine(voice="b")
+    result = build(doc, settings, engine=other)
+    assert other.call_count == 11 and result.sections_synthesized == 11
+
+
+def test_corrupted_clip_is_resynthesized(doc: Path, settings: Settings) -> None:
+    engine = FakeEngine()
+    build(doc, settings, engine=engine)
+    plan = plan_build(doc, settings, engine=engine)
+    cache = Cache(settings.cache_dir)
+    clip_path = cache._path("clips", plan.sections[2].clip_key)
+    data = bytearray(clip_path.read_bytes())
+    data[-5] ^= 0x55
+    clip_path.write_bytes(bytes(data))
+    # A new preset needs every clip again; only the damaged one is synthesized.
+    result = build(doc, replace(settings, preset="small"), engine=engine)
+    assert engine.call_count == 12
+    assert result.sections_synthesized == 1
+
+
+def test_failed_build_keeps_previous_output_and_resumes(
+    doc: Path, settings: Settings
+) -> None:
+    build(doc, settings, engine=FakeEngine())
+    before = settings.output_path.read_bytes()
+    failing = FakeEngine(voice="b", fail_on="puissance de calcul")
+    with pytest.raises(EngineError, match="section"):
+        build(doc, replace(settings, jobs=1), engine=failing)
+    assert settings.output_path.read_bytes() == before
+    assert not list(settings.output_path.parent.glob(".*.tmp"))
+    good = FakeEngine(voice="b")
+    result = build(doc, settings, engine=good)
+    # Sections finished before the failure were cached and are not asked again.
+    assert good.call_count == 11 - (failing.call_count - 1)
+    assert result.sections_synthesized == good.call_count
+
+
+def test_chapters_are_contiguous_and_cover_the_file(
+    doc: Path, settings: Settings
+) -> None:
+    result = build(doc, settings, engine=FakeEngine())
+    chapters = result.chapters
+    assert chapters[0].start_ms == 0
+    for a, b in zip(chapters, chapters[1:], strict=False):
+        assert a.end_ms == b.start_ms and a.start_ms < a.end_ms
+    assert abs(chapters[-1].end_ms - result.duration_s * 1000) <= 50
+
+
+def test_dry_run_reports_reuse_and_synthesize(doc: Path, settings: Settings) -> None:
+    engine = FakeEngine()
+    assert {a for a, _ in dry_run(plan_build(doc, settings, engine=engine))} == {
+        "synthesize"
+    }
+    build(doc, settings, engine=engine)
+    edit_section(doc, 4, "ressources", "moyens")
+    rows = dry_run(plan_build(doc, settings, engine=engine))
+    assert [a for a, _ in rows] == ["reuse"] * 4 + ["synthesize"] + ["reuse"] * 6
+    assert engine.call_count == 11
+
+
+def test_second_build_of_same_output_is_refused(doc: Path, settings: Settings) -> None:
+    settings.output_path.parent.mkdir(parents=True)
+    with output_lock(settings.output_path), pytest.raises(LockError, match="another"):
+        build(doc, settings, engine=FakeEngine())
