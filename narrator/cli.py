@@ -99,9 +99,11 @@ _BUILD_OPTIONS: list[Callable[[F], F]] = [
     ),
     click.option(
         "--engine",
-        default="espeak",
+        default="auto",
         show_default=True,
-        help="Speech engine: espeak (offline) or gtts (Google, online).",
+        envvar="NARRATOR_ENGINE",
+        help="Speech engine: auto (gtts when reachable, else espeak; a rebuild keeps "
+        "the engine of the existing output), espeak (offline) or gtts (Google).",
     ),
     click.option("--voice", help="Engine voice (espeak: fr, fr-fr, fr-be...)."),
     click.option(
@@ -306,8 +308,14 @@ def _run_build(input_path: Path, opts: dict[str, Any]) -> Any:
 
     settings = settings_from(opts)
     bar = _ProgressBar(enabled=not opts.get("quiet") and not opts.get("as_json"))
+
+    def note(message: str) -> None:
+        if not opts.get("quiet"):
+            bar.close()
+            click.echo(f"narrator: {message}", err=True)
+
     try:
-        return build(input_path, settings, report=bar)
+        return build(input_path, settings, report=bar, note=note)
     finally:
         bar.close()
 
@@ -349,7 +357,11 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
         from narrator.pipeline import dry_run as plan_dry_run
         from narrator.pipeline import plan_build
 
-        plan = plan_build(input_path, settings_from(opts))
+        plan = plan_build(
+            input_path,
+            settings_from(opts),
+            note=lambda m: click.echo(f"narrator: {m}", err=True),
+        )
         rows = plan_dry_run(plan)
         if opts.get("as_json"):
             click.echo(

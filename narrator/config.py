@@ -16,7 +16,7 @@ from narrator.errors import ConfigError
 class Settings:
     """Everything a build needs besides the source document."""
 
-    engine: str = "espeak"
+    engine: str = "auto"  # gtts when reachable, else espeak; pinned per output
     engine_options: Mapping[str, str] = field(default_factory=dict)
     output_path: Path | None = None  # default: output/<stem>.mp3
     cache_dir: Path | None = None  # default: $NARRATOR_CACHE_DIR or the user cache

@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_TITLE",
     "INTRO_TITLE",
     "decode_bytes",
+    "normalize_text",
     "parse_front_matter",
     "parse_summary",
     "strip_inline_markdown",
@@ -371,13 +372,17 @@ _SHORTCUT = re.compile(r"\[([^\]]+)\]")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.S)
 _STAR = re.compile(r"(?<![*\\])(\*{1,3})(?![\s*])(.+?)(?<![\s*\\])\1(?!\*)", re.S)
 _UNDER = re.compile(r"(?<![\w\\])(_{1,3})(?![\s_])(.+?)(?<![\s_])\1(?!\w)", re.S)
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ENTITY = re.compile(
+    r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+)
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
 # Private-use characters hold code spans and escaped characters aside.
 _HOLD = re.compile("\ue000(\\d+)\ue001")
 
 
-def strip_inline_markdown(text: str, *, references: frozenset[str] = frozenset()) -> str:
+def strip_inline_markdown(
+    text: str, *, references: frozenset[str] = frozenset()
+) -> str:
     """Return the words of one Markdown paragraph, without its syntax.
 
     Code spans keep their text, links keep their text, autolinks keep the
@@ -457,7 +462,9 @@ _MD_ITEM = re.compile(r"^([ \t]*)(?:[-*+•]|\d{1,9}[.)])(?:[ \t]+|$)(.*)$")
 _TASK = re.compile(r"^\[[ xX]\][ \t]+")
 _REF_DEF = re.compile(r"^ {0,3}\[([^\]^][^\]]*)\]:[ \t]*\S.*$")
 _FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^[^\]]+\]:[ \t]*(.*)$")
-_TABLE_SEP = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+_TABLE_SEP = re.compile(
+    r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$"
+)
 _HTML_ONLY = re.compile(r"^[ \t]*(?:<[^<>]+>[ \t]*)+$")
 _MULTILINE_HTML = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | re.I)
 
@@ -487,8 +494,10 @@ def _is_table_start(lines: list[str], index: int) -> bool:
     if index + 1 >= len(lines) or "|" not in lines[index]:
         return False
     sep = lines[index + 1]
-    return "-" in sep and ("|" in sep or "|" in lines[index].strip()[1:-1]) and bool(
-        _TABLE_SEP.match(sep)
+    return (
+        "-" in sep
+        and ("|" in sep or "|" in lines[index].strip()[1:-1])
+        and bool(_TABLE_SEP.match(sep))
     )
 
 
@@ -618,12 +627,13 @@ _CLOSERS = "\"”’')]*_"
 _HEADING_STOPS = ".!?:;…,»"
 _SENTENCE_ENDS = ".!?…:;»"
 # A line ending with one of these words is a wrapped sentence, not a heading.
-_FUNCTION_WORDS = frozenset(
-    """le la les l un une des du de d à au aux et ou mais donc ni car que qu qui
-    dont où en dans par pour sur sous avec sans vers chez entre ce cet cette ces
-    son sa ses leur leurs mon ma mes ton ta tes notre nos votre vos je tu il ils
-    on se ne n s c j m t y the a an of to and or for with in on at by from""".split()
-)
+_FUNCTION_WORDS_TEXT = """
+    le la les l un une des du de d à au aux et ou mais donc ni car que qu qui dont
+    où en dans par pour sur sous avec sans vers chez entre ce cet cette ces son sa
+    ses leur leurs mon ma mes ton ta tes notre nos votre vos je tu il ils on se ne
+    n s c j m t y the a an of to and or for with in on at by from
+"""
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 
 
 def _tail(line: str) -> str:
@@ -689,15 +699,18 @@ def _blank_separated(
         if not ok:
             gap = previous is not None
             continue
-        if gap:
+        if gap and previous is not None:
             has_gap = True
-            if not shape[previous] and not shape[i]:  # type: ignore[index]
+            if not shape[previous] and not shape[i]:
                 return True
-        elif previous == i - 1 and not bullet[previous] and not bullet[i]:
-            if not _ends_sentence(lines[previous]) and (
-                not shape[previous] or _starts_lower(lines[i])
-            ):
-                wraps = True
+        elif (
+            previous == i - 1
+            and not bullet[previous]
+            and not bullet[i]
+            and not _ends_sentence(lines[previous])
+            and (not shape[previous] or _starts_lower(lines[i]))
+        ):
+            wraps = True
         previous = i
         gap = False
     return has_gap and wraps
@@ -738,8 +751,9 @@ def _plain_blocks(lines: list[str], first: int) -> list[_Block]:
     count = len(lines)
     clean = [strip_inline_markdown(line) for line in lines]
     speakable = [bool(_SPEAKABLE.search(c)) for c in clean]
-    bullet = [bool(_PLAIN_BULLET.match(line)) and speakable[i] for i, line in
-              enumerate(lines)]
+    bullet = [
+        bool(_PLAIN_BULLET.match(line)) and speakable[i] for i, line in enumerate(lines)
+    ]
     numbered = [bool(_PLAIN_NUMBERED.match(line)) for line in lines]
 
     shape = [speakable[i] and _heading_shape(clean[i]) for i in range(count)]
@@ -794,7 +808,8 @@ def _plain_blocks(lines: list[str], first: int) -> list[_Block]:
                     para_line,
                     bullet=para_bullet,
                     markdown=False,
-                    title_like=len(para) == 1 and _heading_shape(clean[para_line - first]),
+                    title_like=len(para) == 1
+                    and _heading_shape(clean[para_line - first]),
                 )
             )
         para = []
@@ -807,7 +822,9 @@ def _plain_blocks(lines: list[str], first: int) -> list[_Block]:
             continue
         if heading[i]:
             flush()
-            blocks.append(_Block("heading", line.strip(), number, level=1, markdown=False))
+            blocks.append(
+                _Block("heading", line.strip(), number, level=1, markdown=False)
+            )
             continue
         if bullet[i]:
             flush()
@@ -914,7 +931,9 @@ def _parse(lines: list[str], default_title: str | None) -> Document:
     body = _MULTILINE_HTML.sub(_blank_out, body)
     body_lines = body.split("\n")
     first = body_first + 1
-    markdown = fm_end is not None or _looks_like_markdown(body_lines)
+    # Front matter alone does not make the body Markdown: without explicit
+    # headings its titles are found like those of plain text.
+    markdown = _looks_like_markdown(body_lines)
     references: frozenset[str] = frozenset()
     if markdown:
         blocks, refs = _markdown_blocks(body_lines, first)
@@ -973,8 +992,7 @@ def _parse(lines: list[str], default_title: str | None) -> Document:
             sections.append(Section(current_title, tuple(paragraphs), current_line))
         elif not is_title_section:
             raise SummaryError(
-                f'section "{current_title}" is empty; add text or remove the '
-                "heading.",
+                f'section "{current_title}" is empty; add text or remove the heading.',
                 line=current_line,
             )
         paragraphs = []

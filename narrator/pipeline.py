@@ -32,6 +32,7 @@ from narrator.engines import Engine, get_engine
 from narrator.errors import (
     ConfigError,
     EngineError,
+    EngineUnavailable,
     InputError,
     LockError,
     NarratorError,
@@ -145,7 +146,7 @@ def read_document(source_path: Path) -> Document:
     except OSError as exc:
         raise SummaryError(f"cannot read the file: {exc.strerror}.", path=name) from exc
     text, encoding = decode_bytes(data, path=name)
-    document = parse_summary(text, path=name)
+    document = parse_summary(text, path=name, default_title=source_path.stem)
     return replace(document, encoding=encoding)
 
 
@@ -243,11 +244,79 @@ def episode_info(
     )
 
 
+# -- engine choice ----------------------------------------------------------
+
+Note = Callable[[str], None]
+
+
+def recorded_engine(output_path: Path) -> str | None:
+    """The engine that built ``output_path`` (TXXX:NARRATOR_ENGINE), if any."""
+    from narrator.tags import TXXX_ENGINE, read_extra
+
+    if not output_path.is_file():
+        return None
+    try:
+        return read_extra(output_path).get(TXXX_ENGINE) or None
+    except NarratorError:
+        return None
+
+
+def _available(engine: Engine) -> bool:
+    probe = getattr(engine, "probe", None)
+    return bool(probe()) if callable(probe) else True
+
+
+def resolve_engine(
+    settings: Settings, output_path: Path, note: Note | None = None
+) -> Engine:
+    """Create the engine for this build, resolving ``auto`` and pinning.
+
+    An episode is never mixed: with ``auto``, an output that exists keeps the
+    engine recorded in its tags; if that engine is not available now the build
+    stops (switching is a deliberate ``--engine``). A new output gets gTTS
+    when its endpoint answers a short probe, espeak-ng otherwise.
+
+    Raises:
+        EngineUnavailable: the pinned engine cannot run now.
+        InputError: unknown engine name or bad engine option.
+    """
+    say = note or (lambda _msg: None)
+    options = settings.engine_options
+    if settings.engine != "auto":
+        return get_engine(settings.engine, options)
+    pinned = recorded_engine(output_path)
+    if pinned:
+        try:
+            engine = get_engine(pinned, options)
+        except EngineUnavailable as exc:
+            raise EngineUnavailable(
+                f"{output_path} was built with {pinned}, which cannot run here ({exc}); "
+                f"pass --engine NAME to switch on purpose (every section is re-synthesized)."
+            ) from exc
+        if not _available(engine):
+            raise EngineUnavailable(
+                f"{output_path} was built with {pinned}, which is not reachable now; "
+                "retry later, or pass --engine espeak to switch on purpose "
+                "(every section is re-synthesized)."
+            )
+        say(f"engine auto: {pinned} (the engine {output_path.name} was built with)")
+        return engine
+    try:
+        google = get_engine("gtts", options)
+    except (EngineUnavailable, InputError):
+        google = None
+    if google is not None and _available(google):
+        say("engine auto: gtts (Google's speech endpoint answered)")
+        return google
+    say("engine auto: espeak (Google's speech endpoint did not answer; offline voice)")
+    return get_engine("espeak", options)
+
+
 # -- planning --------------------------------------------------------------
 
 
 def _segment_params(settings: Settings) -> dict[str, object]:
-    from narrator.audio import PRESETS, TRUE_PEAK_CEILING_DBTP
+    from narrator.audio import ENCODING_LOSS_LU, PRESETS
 
     preset = PRESETS[settings.preset]
     return {
@@ -260,7 +329,8 @@ def _segment_params(settings: Settings) -> dict[str, object]:
         "target": settings.loudness_lufs
         if settings.loudness_lufs is not None
         else preset.target_lufs,
-        "ceiling": TRUE_PEAK_CEILING_DBTP,
+        "ceiling": preset.ceiling_dbtp,
+        "encoding_loss": ENCODING_LOSS_LU,
         "pauses": vars(settings.pauses),
     }
 
@@ -277,7 +347,10 @@ def _file_digest(path: Path) -> str:
 
 
 def plan_build(
-    source_path: Path, settings: Settings, engine: Engine | None = None
+    source_path: Path,
+    settings: Settings,
+    engine: Engine | None = None,
+    note: Note | None = None,
 ) -> BuildPlan:
     """Parse and key everything without synthesizing: what a build would do.
 
@@ -291,8 +364,9 @@ def plan_build(
             f"unknown preset {settings.preset!r}; use {', '.join(PRESETS)}."
         )
     document = read_document(source_path)
+    output = settings.output_path or default_output(source_path)
     if engine is None:
-        engine = get_engine(settings.engine, settings.engine_options)
+        engine = resolve_engine(settings, output, note)
     lexicon = load_lexicon(source_path, settings)
     prepared = prepare(document, engine.name, lexicon)
     if not any(u.text.strip() for _, utts in prepared for u in utts[1:]):
@@ -363,7 +437,6 @@ def plan_build(
             "sidecars": settings.sidecars,
         }
     )
-    output = settings.output_path or default_output(source_path)
     return BuildPlan(
         source_path, output, document, engine, tuple(sections), info, build_key, cache
     )
@@ -646,6 +719,7 @@ def build(
     report: Report | None = None,
     *,
     engine: Engine | None = None,
+    note: Note | None = None,
 ) -> BuildResult:
     """Build (or bring up to date) the episode for ``source_path``.
 
@@ -653,7 +727,7 @@ def build(
         NarratorError: bad input (exit 2) or a failure while building (exit 1);
             the previous output is left intact and finished sections stay cached.
     """
-    plan = plan_build(source_path, settings, engine)
+    plan = plan_build(source_path, settings, engine, note)
     out = plan.output_path
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

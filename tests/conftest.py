@@ -114,3 +114,11 @@ def decode_stats(path: Path) -> dict[str, object]:
         "reported_s": duration,
         "warnings": proc.stderr.decode(errors="replace").strip(),
     }
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches the network: `auto` resolves to espeak unless a test says
+    otherwise, and any gTTS request goes to a closed port on this machine."""
+    monkeypatch.setenv("NARRATOR_ENGINE", "espeak")
+    monkeypatch.setenv("NARRATOR_GTTS_BASE_URL", "http://127.0.0.1:9")

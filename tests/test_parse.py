@@ -569,15 +569,70 @@ def test_plain_bold_line_is_a_heading_without_asterisks() -> None:
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzéèêàçôœ"
 # Content words only: a line ending with "de" or "la" is never a heading.
-_VOCABULARY = (
-    "intelligence artificielle calcul puissance données modèle entreprise avenir "
-    "société travail recherche sécurité énergie réseau utilisateurs croissance "
-    "créateurs contenu économie monde technologie question réponse projet équipe "
-    "open chatgpt microsoft altman œuvre cœur élève été déjà très rapide nouveau "
-    "grand petit important mondial européen français ressources serveurs puces "
-    "lancement succès défi risque règles confiance histoire générations web "
-    "cinq vingt première dernière idée vision structure"
-).split()
+_VOCABULARY = [
+    "intelligence",
+    "artificielle",
+    "calcul",
+    "puissance",
+    "données",
+    "modèle",
+    "entreprise",
+    "avenir",
+    "société",
+    "travail",
+    "recherche",
+    "sécurité",
+    "énergie",
+    "réseau",
+    "utilisateurs",
+    "croissance",
+    "créateurs",
+    "contenu",
+    "économie",
+    "monde",
+    "technologie",
+    "question",
+    "réponse",
+    "projet",
+    "équipe",
+    "open",
+    "chatgpt",
+    "microsoft",
+    "altman",
+    "œuvre",
+    "cœur",
+    "élève",
+    "été",
+    "déjà",
+    "très",
+    "rapide",
+    "nouveau",
+    "grand",
+    "petit",
+    "important",
+    "mondial",
+    "européen",
+    "français",
+    "ressources",
+    "serveurs",
+    "puces",
+    "lancement",
+    "succès",
+    "défi",
+    "risque",
+    "règles",
+    "confiance",
+    "histoire",
+    "générations",
+    "web",
+    "cinq",
+    "vingt",
+    "première",
+    "dernière",
+    "idée",
+    "vision",
+    "structure",
+]
 # No digits here: a wrapped line that goes on with "2024." could as well be a
 # heading over a one-word paragraph, and no rule can tell those apart.
 _word = st.sampled_from(_VOCABULARY)
@@ -680,3 +735,15 @@ def test_any_bytes_decode_or_raise_summary_error(data: bytes) -> None:
         assert str(exc).startswith("x.txt: ")
         return
     assert encoding and "\r" not in text and text.strip()
+
+
+def test_front_matter_over_plain_text_headings() -> None:
+    text = (
+        "---\ntitle: Épisode\n---\n"
+        "Le contexte\nUn premier texte.\n"
+        "La suite\nUn second texte.\n"
+    )
+    doc = parse_summary(text)
+    assert doc.title == "Épisode"
+    assert titles(doc) == ["Le contexte", "La suite"]
+    assert [s.line for s in doc.sections] == [4, 6]
