@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from narrator import dsp
+from narrator.config import Pauses
 from narrator.engines.base import Audio
 from narrator.errors import AudioError
 from narrator.ffmpeg import ffmpeg_exe
@@ -64,25 +65,6 @@ PRESETS: dict[str, Preset] = {
 # lowpass removes energy that K-weighting counts), at every bitrate we use:
 # aim that much higher so the file, not the PCM, lands on target.
 ENCODING_LOSS_LU = 0.45
-
-
-@dataclass(frozen=True)
-class Pauses:
-    """Silences inserted between utterances, in ms."""
-
-    title_ms: int = 800
-    sentence_ms: int = 300
-    paragraph_ms: int = 700
-    section_ms: int = 1600
-    lead_ms: int = 300  # silence at the start of each section, inside its chapter
-    tail_ms: int = 800  # silence after the last section
-
-    def after(self, kind: str) -> int:
-        return {
-            "title": self.title_ms,
-            "sentence": self.sentence_ms,
-            "paragraph": self.paragraph_ms,
-        }.get(kind, 0)
 
 
 @dataclass(frozen=True)
@@ -202,7 +184,9 @@ class SegmentLayout:
 
 
 def _gain_db(lufs: float, preset: Preset, target_lufs: float | None) -> float:
-    target = (preset.target_lufs if target_lufs is None else target_lufs) + ENCODING_LOSS_LU
+    target = (
+        preset.target_lufs if target_lufs is None else target_lufs
+    ) + ENCODING_LOSS_LU
     if lufs <= -69.0:
         return 0.0  # silence: nothing to normalize
     if preset.fmt.channels == 2:

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +35,16 @@ def _debug() -> bool:
     return flag or os.environ.get("NARRATOR_DEBUG") == "1"
 
 
+def _traceback_if_debug() -> None:
+    """Print the current exception's traceback on stderr when --debug is on.
+
+    Printed here rather than re-raised so that --debug keeps the documented exit
+    code (an uncaught exception would always exit 1).
+    """
+    if _debug():
+        click.echo(traceback.format_exc().rstrip(), err=True)
+
+
 def handle_errors(func: F) -> F:
     """Turn library errors into one clear line and the documented exit code."""
 
@@ -42,11 +53,11 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except NarratorError as exc:
-            if _debug():
-                raise
+            _traceback_if_debug()
             click.echo(f"narrator: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
+            _traceback_if_debug()
             click.echo(
                 "narrator: interrupted; the previous output is intact and finished "
                 "sections are cached.",
@@ -56,11 +67,10 @@ def handle_errors(func: F) -> F:
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # the CLI boundary: never a traceback by default
-            if _debug():
-                raise
+            _traceback_if_debug()
+            hint = "" if _debug() else " (re-run with --debug for the traceback)"
             click.echo(
-                f"narrator: internal error: {type(exc).__name__}: {exc} "
-                "(re-run with --debug for the traceback)",
+                f"narrator: internal error: {type(exc).__name__}: {exc}{hint}",
                 err=True,
             )
             sys.exit(1)
@@ -225,8 +235,7 @@ def settings_from(opts: dict[str, Any]) -> Any:
     """Assemble Settings from parsed options (no I/O)."""
     from dataclasses import replace
 
-    from narrator.audio import Pauses
-    from narrator.config import Settings
+    from narrator.config import Pauses, Settings
 
     engine_options: dict[str, str] = {}
     if opts.get("voice"):
@@ -333,8 +342,8 @@ def _print_result(result: Any, opts: dict[str, Any]) -> None:
             click.echo(
                 f"{result.output}: {len(result.chapters)} sections "
                 f"({result.sections_synthesized} synthesized, "
-                f"{result.sections_reused} reused), {_fmt_duration(result.duration_s)}, "
-                f"engine {result.engine}"
+                f"{result.sections_reused} reused), "
+                f"{_fmt_duration(result.duration_s)}, engine {result.engine}"
             )
 
 
@@ -357,11 +366,11 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
         from narrator.pipeline import dry_run as plan_dry_run
         from narrator.pipeline import plan_build
 
-        plan = plan_build(
-            input_path,
-            settings_from(opts),
-            note=lambda m: click.echo(f"narrator: {m}", err=True),
-        )
+        def note(message: str) -> None:
+            if not opts.get("quiet"):
+                click.echo(f"narrator: {message}", err=True)
+
+        plan = plan_build(input_path, settings_from(opts), note=note)
         rows = plan_dry_run(plan)
         if opts.get("as_json"):
             click.echo(
@@ -412,8 +421,14 @@ def sections(
       narrator sections examples/exemple.md --spoken
     """
     from narrator.config import Settings
+    from narrator.engines import engine_names
     from narrator.pipeline import load_lexicon, prepare, read_document
 
+    if spoken and engine not in engine_names():
+        raise click.BadParameter(
+            f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}.",
+            param_hint="--engine",
+        )
     document = read_document(input_path)
     prepared = None
     if spoken:
@@ -431,7 +446,10 @@ def sections(
             "preview": body[:80] + ("…" if len(body) > 80 else ""),
         }
         if prepared is not None:
-            row["spoken"] = " ".join(u.text for u in prepared[i][1])
+            # One line per engine text: the title, then each sentence.
+            texts = [u.text for u in prepared[i][1]]
+            row["spoken"] = "\n".join(texts)
+            row["utterances"] = texts
         rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -443,7 +461,8 @@ def sections(
             f"{row['index']:>3}. {row['title']}  ({row['characters']} chars, "
             f"line {row['line']})"
         )
-        click.echo(f"     {row['spoken'] if spoken else row['preview']}")
+        for line in row["utterances"] if spoken else [row["preview"]]:
+            click.echo(f"     {line}")
 
 
 @main.command()
@@ -459,12 +478,15 @@ def info(mp3_path: Path, as_json: bool) -> None:
     """
     from dataclasses import asdict
 
-    from narrator.errors import InputError
+    from narrator.errors import InputError, TaggingError
     from narrator.tags import read_episode
 
     if not mp3_path.is_file():
-        raise InputError(f"{mp3_path}: no such file.")
-    tags = read_episode(mp3_path)
+        raise InputError(f"{mp3_path}: no such file; check the path.")
+    try:
+        tags = read_episode(mp3_path)
+    except TaggingError as exc:  # the user gave the wrong file: bad input, exit 2
+        raise InputError(f"{exc} Give an MP3 file.") from exc
     if as_json:
         data = asdict(tags)
         data["chapters"] = [
@@ -566,6 +588,61 @@ def cache_prune(
     click.echo(f"removed {removed} entries, {freed / 1e6:.1f} MB")
 
 
+def _watched_paths(input_path: Path, opts: dict[str, Any]) -> list[Path]:
+    """The files whose change changes the episode: the input first."""
+    paths = [input_path, input_path.parent / "narrator.toml"]
+    for key in ("lexicon_path", "cover_path", "intro_path", "outro_path"):
+        if opts.get(key) is not None:
+            paths.append(opts[key])
+    return paths
+
+
+def _fingerprint(paths: list[Path]) -> tuple[Any, ...]:
+    """What identifies the current state of ``paths``; None for a missing file.
+
+    stat() covers an editor's atomic save (a rename gives a new inode) and most
+    edits; the input's content digest also catches an edit that keeps its size
+    within the file system's timestamp granularity.
+    """
+    import hashlib
+
+    states: list[Any] = []
+    for i, path in enumerate(paths):
+        try:
+            st = path.stat()
+            digest = (
+                hashlib.sha256(path.read_bytes()).hexdigest()
+                if i == 0 and st.st_size <= 16 << 20
+                else None
+            )
+        except OSError:
+            states.append(None)
+            continue
+        states.append((st.st_mtime_ns, st.st_size, st.st_ino, digest))
+    return tuple(states)
+
+
+def _titles(titles: tuple[str, ...], limit: int = 3) -> str:
+    shown = ", ".join(f'"{t}"' for t in titles[:limit])
+    more = len(titles) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _watch_line(result: Any, first: bool, took: float) -> str:
+    """One line saying what a watch rebuild did, naming re-synthesized sections."""
+    if result.up_to_date:
+        return f"{result.output}: up to date ({len(result.chapters)} chapters)"
+    titles = tuple(result.synthesized_titles)
+    synthesized = f"{result.sections_synthesized} synthesized"
+    if titles:
+        synthesized += f" ({_titles(titles)})"
+    verb = "built" if first else "rebuilt"
+    return (
+        f"{verb} {result.output}: {synthesized}, {result.sections_reused} reused, "
+        f"{_fmt_duration(result.duration_s)} in {took:.1f} s"
+    )
+
+
 @main.command()
 @build_options
 @click.option(
@@ -580,69 +657,89 @@ def cache_prune(
     type=click.FloatRange(0, 10),
     default=0.5,
     show_default=True,
-    help="Seconds the input must stay unchanged.",
+    help="Seconds the input must stay unchanged before a rebuild.",
 )
-@click.option("--max-builds", type=int, default=0, hidden=True)
+@click.option("--max-builds", type=click.IntRange(min=0), default=0, hidden=True)
 @handle_errors
 def watch(
     input_path: Path, interval: float, debounce: float, max_builds: int, **opts: Any
 ) -> None:
     """Rebuild INPUT's episode on every save (Ctrl-C to stop).
 
+    Builds once at start, then after every change of INPUT (an editor's atomic
+    save counts), of narrator.toml beside it, or of the --lexicon, --cover,
+    --intro and --outro files. One line per build on stdout says what was
+    re-synthesized (--json: one JSON object per line); a failed build reports
+    its error on stderr and watching goes on.
+
     \b
     Example:
-      narrator watch examples/exemple.md
+      narrator watch examples/exemple.md -o output/exemple.mp3
     """
-
-    def stamp() -> tuple[int, int, int] | None:
-        try:
-            st = input_path.stat()  # an atomic save (rename) changes the inode
-            return (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError:
-            return None
-
+    as_json = bool(opts.get("as_json"))
+    quiet = bool(opts.get("quiet"))
     opts = {**opts, "quiet": True, "as_json": False}
+    paths = _watched_paths(input_path, opts)
     builds = 0
-    last = None
-    click.echo(f"watching {input_path} (Ctrl-C to stop)", err=True)
+    built = False  # "built" for the first successful build, then "rebuilt"
+    last: tuple[Any, ...] | None = None
+
+    def stamp() -> str:
+        return time.strftime("%H:%M:%S")
+
+    if not quiet:
+        click.echo(f"watching {input_path} (Ctrl-C to stop)", err=True)
     try:
         while True:
-            current = stamp()
-            if current is not None and current != last:
-                # Debounce: wait until the file stops changing (editors write in bursts).
+            current = _fingerprint(paths)
+            if current != last:
+                # Debounce: wait until nothing changes for `debounce` seconds
+                # (editors write in bursts: truncate, write, rename).
                 settled = time.monotonic() + debounce
                 while time.monotonic() < settled:
-                    time.sleep(interval)
-                    again = stamp()
+                    time.sleep(min(interval, debounce))
+                    again = _fingerprint(paths)
                     if again != current:
                         current = again
                         settled = time.monotonic() + debounce
                 last = current
-                if current is None:
+                if current[0] is None:
+                    click.echo(
+                        f"{stamp()} {input_path}: missing; waiting for it to appear.",
+                        err=True,
+                    )
                     continue
                 started = time.monotonic()
                 try:
                     result = _run_build(input_path, opts)
                 except NarratorError as exc:
-                    click.echo(f"{time.strftime('%H:%M:%S')} error: {exc}")
+                    _traceback_if_debug()
+                    click.echo(f"{stamp()} error: {exc}", err=True)
+                except Exception as exc:  # a bug must not end the watch either
+                    _traceback_if_debug()
+                    click.echo(
+                        f"{stamp()} internal error: {type(exc).__name__}: {exc}",
+                        err=True,
+                    )
                 else:
-                    took = time.monotonic() - started
-                    if result.up_to_date:
-                        click.echo(f"{time.strftime('%H:%M:%S')} up to date")
+                    if as_json:
+                        data = result.to_json()
+                        data["synthesized_titles"] = list(result.synthesized_titles)
+                        click.echo(json.dumps(data, ensure_ascii=False))
                     else:
-                        click.echo(
-                            f"{time.strftime('%H:%M:%S')} rebuilt {result.output}: "
-                            f"{result.sections_synthesized} synthesized, "
-                            f"{result.sections_reused} reused, "
-                            f"{_fmt_duration(result.duration_s)} in {took:.1f} s"
-                        )
+                        took = time.monotonic() - started
+                        line = _watch_line(result, not built, took)
+                        click.echo(f"{stamp()} {line}")
+                    built = True
                 sys.stdout.flush()
                 builds += 1
                 if max_builds and builds >= max_builds:
                     return
             time.sleep(interval)
     except KeyboardInterrupt:
-        click.echo("stopped", err=True)
+        # Ctrl-C is how a watch ends: not an error, so exit 0.
+        if not quiet:
+            click.echo("stopped", err=True)
 
 
 @main.command()
@@ -731,9 +828,10 @@ def publish(
             )
         )
     else:
+        plural = "" if result.episode_count == 1 else "s"
         click.echo(
             f'{result.feed_path}: {result.action} "{result.title}" '
-            f"({result.episode_count} episodes)"
+            f"({result.episode_count} episode{plural})"
         )
 
 

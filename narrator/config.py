@@ -8,8 +8,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from narrator.audio import Pauses
 from narrator.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silences inserted between utterances, in ms."""
+
+    title_ms: int = 800
+    sentence_ms: int = 300
+    paragraph_ms: int = 700
+    section_ms: int = 1600
+    lead_ms: int = 300  # silence at the start of each section, inside its chapter
+    tail_ms: int = 800  # silence after the last section
+
+    def after(self, kind: str) -> int:
+        return {
+            "title": self.title_ms,
+            "sentence": self.sentence_ms,
+            "paragraph": self.paragraph_ms,
+        }.get(kind, 0)
 
 
 @dataclass(frozen=True)
@@ -48,7 +66,9 @@ def check_date(value: str, *, source: str = "--date") -> str:
     try:
         dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise ConfigError(f"{source}: {value!r} is not a date; use YYYY-MM-DD.") from exc
+        raise ConfigError(
+            f"{source}: {value!r} is not a date; use YYYY-MM-DD."
+        ) from exc
     if len(value) != 10:
         raise ConfigError(f"{source}: {value!r} is not a date; use YYYY-MM-DD.")
     return value

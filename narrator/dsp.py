@@ -30,7 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +147,63 @@ def _k_weighting_sos(sample_rate: int) -> np.ndarray:
     return np.array([shelf, highpass])
 
 
+# The K-weighting impulse response is cut after this long: its slowest pole
+# (the 38 Hz RLB high-pass, time constant ~4 ms) has decayed below 1e-15 by then.
+_K_IR_SECONDS = 0.2
+_OLA_BLOCK = 1 << 16
+
+
+@functools.cache
+def _k_weighting_ir(sample_rate: int) -> np.ndarray:
+    """Return the K-weighting filter's impulse response (both biquads, cascaded).
+
+    Filtering is done by FFT convolution with this response instead of a
+    recursive filter: numpy has no IIR filter, and scipy.signal costs more
+    than a second to import, which every rebuild would pay.
+    """
+    n = max(64, int(_K_IR_SECONDS * sample_rate))
+    x = [0.0] * n
+    x[0] = 1.0
+    for b0, b1, b2, _a0, a1, a2 in _k_weighting_sos(sample_rate).tolist():
+        y = [0.0] * n
+        z1 = z2 = 0.0  # direct form II transposed
+        for i, xi in enumerate(x):
+            yi = b0 * xi + z1
+            z1 = b1 * xi - a1 * yi + z2
+            z2 = b2 * xi - a2 * yi
+            y[i] = yi
+        x = y
+    return np.asarray(x, dtype=np.float64)
+
+
+def _k_weight(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """K-weight one channel (float64), by overlap-add FFT convolution."""
+    ir = _k_weighting_ir(sample_rate)
+    n = x.shape[0]
+    if n == 0:
+        return x.copy()
+    taps = ir.shape[0]
+    nfft = 1 << (_OLA_BLOCK + taps - 1).bit_length()
+    spectrum = np.fft.rfft(ir, nfft)
+    out = np.zeros(n + taps - 1)
+    for start in range(0, n, _OLA_BLOCK):
+        block = x[start : start + _OLA_BLOCK]
+        conv = np.fft.irfft(np.fft.rfft(block, nfft) * spectrum, nfft)
+        stop = min(start + block.shape[0] + taps - 1, out.shape[0])
+        out[start:stop] += conv[: stop - start]
+    return out[:n]
+
+
+def _kaiser_lowpass(numtaps: int, cutoff: float, beta: float) -> np.ndarray:
+    """A Kaiser-windowed sinc low-pass, unit gain at DC (scipy's firwin, in numpy).
+
+    ``cutoff`` is relative to the Nyquist frequency.
+    """
+    m = np.arange(numtaps) - (numtaps - 1) / 2.0
+    taps = cutoff * np.sinc(cutoff * m) * np.kaiser(numtaps, beta)
+    return taps / taps.sum()
+
+
 def _lufs(energy: float) -> float:
     """Convert a K-weighted mean square to LUFS, -inf for zero energy."""
     if energy <= 0.0:
@@ -172,11 +228,10 @@ def loudness_stats(x: np.ndarray, sample_rate: int) -> LoudnessStats:
     # float32 filtering is within 0.001 dB of float64 on speech and halves
     # the memory; sums are taken in float64.
     dtype = np.float32 if audio.dtype == np.float32 else np.float64
-    sos = _k_weighting_sos(sample_rate).astype(dtype)
     step_energy = np.zeros(n_steps)
     for channel in range(audio.shape[1]):
-        column = audio[: n_steps * step, channel].astype(dtype, copy=False)
-        filtered = signal.sosfilt(sos, column)
+        column = audio[: n_steps * step, channel].astype(np.float64, copy=False)
+        filtered = _k_weight(column, sample_rate).astype(dtype, copy=False)
         np.square(filtered, out=filtered)
         step_energy += filtered.reshape(n_steps, step).sum(axis=1, dtype=np.float64)
     window = np.lib.stride_tricks.sliding_window_view(step_energy, _BLOCK_STEPS)
@@ -301,9 +356,7 @@ def _interpolation_matrix(up: int) -> tuple[np.ndarray, float]:
     value can go, which lets callers skip quiet neighbourhoods safely.
     """
     half = _TP_HALF_TAPS * up
-    taps = (
-        signal.firwin(2 * half + 1, _TP_CUTOFF / up, window=("kaiser", _TP_BETA)) * up
-    )
+    taps = _kaiser_lowpass(2 * half + 1, _TP_CUTOFF / up, _TP_BETA) * up
     offsets = np.arange(-_TP_HALF_TAPS, _TP_HALF_TAPS + 1)
     phases = np.arange(up)
     index = half + phases[None, :] - offsets[:, None] * up
@@ -632,8 +685,8 @@ def fade(
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """Resample along the first axis with a polyphase filter.
 
-    The output has ``ceil(n * sr_out / sr_in)`` samples (exactly
-    ``n * sr_out / sr_in`` when that is whole) and the input's float dtype;
+    The output has ``n * sr_out / sr_in`` samples rounded to the nearest (exact
+    when that is whole) and the input's float dtype;
     equal rates return a copy.
     """
     arr = np.asarray(x)
@@ -642,9 +695,12 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
         raise ValueError(f"sample rates must be positive, got {sr_in}, {sr_out}")
     if sr_in == sr_out:
         return np.array(arr, dtype=dtype, copy=True)
-    divisor = math.gcd(sr_in, sr_out)
-    up, down = sr_out // divisor, sr_in // divisor
-    return signal.resample_poly(arr, up, down, axis=0).astype(dtype, copy=False)
+    import soxr  # libsoxr: fast, high quality, and cheap to import
+
+    out = soxr.resample(
+        np.ascontiguousarray(arr, dtype=np.float32), sr_in, sr_out, quality="HQ"
+    )
+    return np.asarray(out, dtype=dtype)
 
 
 def to_int16(x: np.ndarray, *, dither: bool = False, seed: int = 0) -> np.ndarray:

@@ -98,6 +98,7 @@ class BuildResult:
     up_to_date: bool = False
     timeline: Timeline | None = None
     sidecars: tuple[Path, ...] = ()
+    synthesized_titles: tuple[str, ...] = ()  # sections that were (re)synthesized
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -922,6 +923,9 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
         chapters=tuple(chapters),
         timeline=timeline,
         sidecars=written,
+        synthesized_titles=tuple(
+            sp.title for sp in plan.sections if results[sp.index].synthesized
+        ),
     )
 
 

@@ -401,3 +401,20 @@ def test_int16_round_trip_and_clipping() -> None:
     noisy = dsp.to_int16(x, dither=True, seed=3)
     assert np.array_equal(noisy, dsp.to_int16(x, dither=True, seed=3))
     assert np.abs(noisy.astype(int) - a.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("sample_rate", [22050, 24000, 44100, 48000])
+def test_fft_k_weighting_matches_the_recursive_filter(sample_rate: int) -> None:
+    """narrator filters by FFT convolution (scipy is too slow to import at run
+    time); it must equal scipy's recursive biquads."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(sample_rate * 3 + 123)
+    ours = dsp._k_weight(x, sample_rate)
+    reference = signal.sosfilt(dsp._k_weighting_sos(sample_rate), x)
+    assert np.max(np.abs(ours - reference)) < 1e-9
+
+
+def test_kaiser_lowpass_matches_firwin() -> None:
+    ours = dsp._kaiser_lowpass(97, 0.2, 8.0)
+    reference = signal.firwin(97, 0.2, window=("kaiser", 8.0))
+    assert np.max(np.abs(ours - reference)) < 1e-12
