@@ -105,7 +105,8 @@ _BUILD_OPTIONS: list[Callable[[F], F]] = [
         "--output",
         "output_path",
         type=click.Path(path_type=Path),
-        help="Output MP3 [default: output/<input stem>.mp3].",
+        help="Output MP3, or an existing folder for <input stem>.mp3 "
+        "[default: output/<input stem>.mp3].",
     ),
     click.option(
         "--engine",
@@ -312,6 +313,30 @@ class _ProgressBar:
             self.bar = None
 
 
+def _mp3_path(input_path: Path, output_path: Path | None) -> Path | None:
+    """Check -o: an .mp3 file, or an existing folder to put <input stem>.mp3 in.
+
+    Raises:
+        InputError: the name does not end in .mp3.
+    """
+    from narrator.errors import InputError
+
+    if output_path is None:
+        return None
+    if output_path.is_dir():
+        return output_path / f"{input_path.stem}.mp3"
+    if output_path.suffix.lower() != ".mp3":
+        raise InputError(
+            f"{output_path}: the episode is an MP3; give a name ending in .mp3 "
+            f"(e.g. {output_path.with_suffix('.mp3')}) or an existing folder."
+        )
+    return output_path
+
+
+def _with_output(input_path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    return {**opts, "output_path": _mp3_path(input_path, opts.get("output_path"))}
+
+
 def _run_build(input_path: Path, opts: dict[str, Any]) -> Any:
     from narrator.pipeline import build
 
@@ -370,7 +395,8 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
             if not opts.get("quiet"):
                 click.echo(f"narrator: {message}", err=True)
 
-        plan = plan_build(input_path, settings_from(opts), note=note)
+        settings = settings_from(_with_output(input_path, opts))
+        plan = plan_build(input_path, settings, note=note)
         rows = plan_dry_run(plan)
         if opts.get("as_json"):
             click.echo(
@@ -382,7 +408,7 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
             for action, title in rows:
                 click.echo(f"{action:<10} {title}")
         return
-    result = _run_build(input_path, opts)
+    result = _run_build(input_path, _with_output(input_path, opts))
     _print_result(result, opts)
 
 
@@ -669,8 +695,8 @@ def watch(
     Builds once at start, then after every change of INPUT (an editor's atomic
     save counts), of narrator.toml beside it, or of the --lexicon, --cover,
     --intro and --outro files. One line per build on stdout says what was
-    re-synthesized (--json: one JSON object per line); a failed build reports
-    its error on stderr and watching goes on.
+    re-synthesized (--json: one JSON object per line; --quiet: none); a failed
+    build reports its error on stderr and watching goes on.
 
     \b
     Example:
@@ -678,7 +704,7 @@ def watch(
     """
     as_json = bool(opts.get("as_json"))
     quiet = bool(opts.get("quiet"))
-    opts = {**opts, "quiet": True, "as_json": False}
+    opts = {**_with_output(input_path, opts), "quiet": True, "as_json": False}
     paths = _watched_paths(input_path, opts)
     builds = 0
     built = False  # "built" for the first successful build, then "rebuilt"
@@ -726,7 +752,7 @@ def watch(
                         data = result.to_json()
                         data["synthesized_titles"] = list(result.synthesized_titles)
                         click.echo(json.dumps(data, ensure_ascii=False))
-                    else:
+                    elif not quiet:
                         took = time.monotonic() - started
                         line = _watch_line(result, not built, took)
                         click.echo(f"{stamp()} {line}")
@@ -851,7 +877,10 @@ def init_podcast(path: Path, force: bool) -> None:
     from narrator.publish import init_podcast as write_starter
 
     written = write_starter(path, force=force)
-    click.echo(f"wrote {written}; fill in title, author, email, description, category.")
+    click.echo(
+        f"wrote {written}; fill in title, author, email, description, category, "
+        "explicit and link."
+    )
 
 
 @main.command()
@@ -891,8 +920,13 @@ def say(
     Example:
       narrator say "L'IA de M. Dupont coûte 1,5 M€." -o output/essai.mp3 --show
     """
+    from narrator.errors import InputError
     from narrator.say import say_text
 
+    if output_path.is_dir():
+        output_path = output_path / "say.mp3"
+    elif output_path.suffix.lower() != ".mp3":
+        raise InputError(f"{output_path}: give a name ending in .mp3.")
     options = {
         k: str(v) for k, v in (("voice", voice), ("rate", rate)) if v is not None
     }

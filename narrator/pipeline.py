@@ -291,8 +291,9 @@ def resolve_engine(
             engine = get_engine(pinned, options)
         except EngineUnavailable as exc:
             raise EngineUnavailable(
-                f"{output_path} was built with {pinned}, which cannot run here ({exc}); "
-                f"pass --engine NAME to switch on purpose (every section is re-synthesized)."
+                f"{output_path} was built with {pinned}, which cannot run here "
+                f"({exc}); pass --engine NAME to switch on purpose (every section "
+                "is re-synthesized)."
             ) from exc
         if not _available(engine):
             raise EngineUnavailable(
@@ -366,6 +367,8 @@ def plan_build(
         )
     document = read_document(source_path)
     output = settings.output_path or default_output(source_path)
+    if output.is_dir():
+        raise InputError(f"{output} is a folder; pass -o FOLDER/NAME.mp3.")
     if engine is None:
         engine = resolve_engine(settings, output, note)
     lexicon = load_lexicon(source_path, settings)
@@ -655,7 +658,8 @@ def _jingle_segment(
     if entry is None:
         x = load_jingle(path, preset, settings.loudness_lufs)
         layout = SegmentLayout()
-        lead = 0 if role == "intro" else settings.pauses.lead_ms
+        gap = settings.pauses.section_ms - settings.pauses.tail_ms  # after last section
+        lead = 0 if role == "intro" else max(0, gap)
         tail = (
             settings.pauses.section_ms - settings.pauses.lead_ms
             if role == "intro"

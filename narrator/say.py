@@ -48,7 +48,12 @@ def say_text(
     clip = make_clip(audios)
     preset = PRESETS[preset_name]
     pauses = Pauses()
-    output_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{output_path.parent}: cannot create the folder: {exc.strerror}."
+        ) from exc
     raw = output_path.with_name(f".{output_path.name}.{uuid.uuid4().hex[:8]}.frames")
     tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
     try:

@@ -37,11 +37,23 @@ def doc(tmp_path: Path, seed_path: Path) -> Path:
     return path
 
 
-def test_flaky_endpoint_still_builds_the_seed(monkeypatch, doc, tmp_path, cache_dir) -> None:
+def test_flaky_endpoint_still_builds_the_seed(
+    monkeypatch, doc, tmp_path, cache_dir
+) -> None:
     out = tmp_path / "ep.mp3"
-    with FakeGoogle(failure_rate=0.3, failure_kinds=("429", "503", "reset"), seed=3) as fake:
-        result = cli(monkeypatch, fake.base_url, "build", str(doc), "-o", str(out),
-                     "--json", engine="gtts")
+    with FakeGoogle(
+        failure_rate=0.3, failure_kinds=("429", "503", "reset"), seed=3
+    ) as fake:
+        result = cli(
+            monkeypatch,
+            fake.base_url,
+            "build",
+            str(doc),
+            "-o",
+            str(out),
+            "--json",
+            engine="gtts",
+        )
         failures = sum(1 for s in fake.seen if s.action != "ok")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -58,15 +70,17 @@ def test_dead_endpoint_fails_cleanly_and_keeps_previous_output(
 ) -> None:
     out = tmp_path / "ep.mp3"
     with FakeGoogle() as fake:
-        first = cli(monkeypatch, fake.base_url, "build", str(doc), "-o", str(out),
-                    engine="gtts")
+        first = cli(
+            monkeypatch, fake.base_url, "build", str(doc), "-o", str(out), engine="gtts"
+        )
     assert first.exit_code == 0, first.stderr
     before = out.read_bytes()
     edit_section(doc, 4, "ressources", "moyens")
     with FakeGoogle(default="503") as fake:
         started = time.monotonic()
-        result = cli(monkeypatch, fake.base_url, "build", str(doc), "-o", str(out),
-                     engine="gtts")
+        result = cli(
+            monkeypatch, fake.base_url, "build", str(doc), "-o", str(out), engine="gtts"
+        )
         elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert "La question des ressources et du calcul" in result.stderr
@@ -78,10 +92,14 @@ def test_dead_endpoint_fails_cleanly_and_keeps_previous_output(
     assert elapsed < 120
 
 
-def test_auto_picks_gtts_when_it_answers_and_pins_it(monkeypatch, doc, tmp_path, cache_dir):
+def test_auto_picks_gtts_when_it_answers_and_pins_it(
+    monkeypatch, doc, tmp_path, cache_dir
+):
     out = tmp_path / "ep.mp3"
     with FakeGoogle() as fake:
-        result = cli(monkeypatch, fake.base_url, "build", str(doc), "-o", str(out), "--json")
+        result = cli(
+            monkeypatch, fake.base_url, "build", str(doc), "-o", str(out), "--json"
+        )
     assert result.exit_code == 0, result.stderr
     assert "engine auto: gtts" in result.stderr
     assert json.loads(result.stdout)["engine"] == "gtts"
@@ -93,8 +111,16 @@ def test_auto_picks_gtts_when_it_answers_and_pins_it(monkeypatch, doc, tmp_path,
     assert "built with gtts" in result.stderr and "--engine" in result.stderr
     assert out.read_bytes() == before
     # Switching on purpose works, and the new engine is recorded.
-    result = cli(monkeypatch, "http://127.0.0.1:9", "build", str(doc), "-o", str(out),
-                 "--json", engine="espeak")
+    result = cli(
+        monkeypatch,
+        "http://127.0.0.1:9",
+        "build",
+        str(doc),
+        "-o",
+        str(out),
+        "--json",
+        engine="espeak",
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["sections_synthesized"] == 11
     assert read_extra(out)[TXXX_ENGINE] == "espeak"
@@ -104,14 +130,16 @@ def test_auto_offline_uses_espeak_and_keeps_it_without_probing(
     monkeypatch, doc, tmp_path, cache_dir
 ) -> None:
     out = tmp_path / "ep.mp3"
-    result = cli(monkeypatch, "http://127.0.0.1:9", "build", str(doc), "-o", str(out),
-                 "--json")
+    result = cli(
+        monkeypatch, "http://127.0.0.1:9", "build", str(doc), "-o", str(out), "--json"
+    )
     assert result.exit_code == 0, result.stderr
     assert "engine auto: espeak" in result.stderr
     assert json.loads(result.stdout)["engine"] == "espeak"
     with FakeGoogle() as fake:
-        result = cli(monkeypatch, fake.base_url, "build", str(doc), "-o", str(out),
-                     "--json")
+        result = cli(
+            monkeypatch, fake.base_url, "build", str(doc), "-o", str(out), "--json"
+        )
         assert fake.seen == []  # pinned to espeak: no probe at all
     assert result.exit_code == 0
     assert json.loads(result.stdout)["engine"] == "espeak"

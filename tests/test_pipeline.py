@@ -177,3 +177,26 @@ def test_second_build_of_same_output_is_refused(doc: Path, settings: Settings) -
     settings.output_path.parent.mkdir(parents=True)
     with output_lock(settings.output_path), pytest.raises(LockError, match="another"):
         build(doc, settings, engine=FakeEngine())
+
+
+def test_lexicon_edit_resynthesizes_exactly_the_sections_it_affects(
+    doc: Path, settings: Settings
+) -> None:
+    engine = FakeEngine()
+    build(doc, settings, engine=engine)
+    # "Microsoft" appears in only some sections of the seed.
+    (doc.parent / "narrator.toml").write_text(
+        '[lexicon]\n"Microsoft" = "Maïcrossofte"\n', encoding="utf-8"
+    )
+    plan = plan_build(doc, settings, engine=engine)
+    affected = [sp.title for sp in plan.sections if not sp.cached]
+    text = doc.read_text(encoding="utf-8")
+    assert 0 < len(affected) < 11
+    for sp in plan.sections:
+        said = " ".join(u.text for u in sp.utterances)
+        assert ("Maïcrossofte" in said) == (sp.title in affected)
+    assert "Microsoft" in text
+    result = build(doc, settings, engine=engine)
+    assert result.sections_synthesized == len(affected)
+    assert set(result.synthesized_titles) == set(affected)
+    assert engine.call_count == 11 + len(affected)
