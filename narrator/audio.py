@@ -1,21 +1,32 @@
 """Decode, trim, master and render clips into encodable PCM, streaming.
 
 A *clip* is one section as the engine spoke it: trimmed utterances at the
-engine's sample rate plus their loudness, measured once when synthesized.
-A *segment* is one section rendered for the episode: lead silence, utterances
-with pauses between them, each utterance gain-adjusted to the loudness target
-and true-peak limited, faded at its edges, resampled to the output rate, then
-trailing silence. Segments are rendered one utterance at a time and streamed
-to the encoder, so memory does not grow with the episode's length.
+engine's sample rate (plus their loudness joined end to end, measured when
+synthesized and cached). A *segment* is one section rendered for the episode:
+lead silence, utterances with pauses between them, each utterance resampled
+to the output rate, gain-adjusted, true-peak limited and faded at its edges,
+then trailing silence. Segments are rendered one utterance at a time and
+streamed to the encoder, so memory does not grow with the episode's length.
 
-Every segment is normalized to the same target on its own. That keeps the
-level even from chapter to chapter and, unlike one gain for the whole episode,
-lets an edit re-master only the section it touched.
+Loudness is linear and measured, not looped through ffmpeg's ``loudnorm``:
+each section's gain is set from its loudness *laid out with its pauses*
+(the 400 ms blocks that straddle speech and pauses count in the gating of the
+final file), raised by what a model of the limiter says it will take away,
+and by ``ENCODING_LOSS_LU``. Every segment is normalized to the same target on
+its own. That keeps the level even from chapter to chapter and, unlike one
+gain for the whole episode, lets an edit re-master only the section it touched.
+
+Pacing: every silence is what a listener hears. The silence trimming leaves
+around an utterance counts toward the pause that follows it, and a segment's
+tail allows for the frames LAME adds, so the gap from one sound to the next is
+the configured pause (within half a frame between sections).
 """
 
 from __future__ import annotations
 
 import io
+import logging
+import math
 import struct
 import subprocess
 import wave
@@ -30,12 +41,22 @@ from narrator.config import Pauses
 from narrator.engines.base import Audio
 from narrator.errors import AudioError
 from narrator.ffmpeg import ffmpeg_exe
-from narrator.mp3 import Mp3Format, fill_to_frame
+from narrator.mp3 import LAME_ENCODER_DELAY, Mp3Format, fill_to_frame, frame_samples
 
 # Silence kept around each utterance after trimming, so consonants are not cut.
 TRIM_KEEP_MS = 30.0
 TRIM_THRESHOLD_DB = -50.0
 FADE_MS = 8.0
+# A segment of whole frames spans this many samples more than its PCM in the
+# spliced episode: LAME's delay plus its minimum padding (see narrator.mp3).
+SEGMENT_OVERHEAD = LAME_ENCODER_DELAY + 576
+LIMITER_RELEASE_MS = 60.0
+# Most gain added to make up for what the limiter takes (dB).
+MAX_MAKEUP_DB = 6.0
+# Windows the loudness meter transforms at once (bounds its memory).
+_METER_FRAMES = 512
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +66,8 @@ class Preset:
     The ceiling is what the limiter aims for before encoding; MP3 encoding adds
     inter-sample overshoot, measured on espeak-ng French at each preset: worst
     +0.3 dB at 64 kbps mono, +0.6 dB at 40 kbps / 22.05 kHz, none at 128 kbps
-    stereo. Each ceiling keeps the decoded file at or below -1 dBTP with margin.
+    stereo (+0.5 dB at 64 kbps with --loudness -16, heavily limited). Each
+    ceiling keeps the decoded file at or below -1 dBTP with margin.
     """
 
     name: str
@@ -61,9 +83,10 @@ PRESETS: dict[str, Preset] = {
     "hq": Preset("hq", Mp3Format(44100, 2, 128), -16.0, -1.5),
 }
 
-# The decoded MP3 measures ~0.45 LU quieter than the PCM fed to LAME (its
-# lowpass removes energy that K-weighting counts), at every bitrate we use:
-# aim that much higher so the file, not the PCM, lands on target.
+# The decoded MP3 measures ~0.45 LU quieter than the PCM fed to LAME, at every
+# bitrate we use, on espeak-ng speech and on a 400 Hz tone alike (its peak
+# drops ~0.35 dB too: a level change, not the lowpass): aim that much higher
+# so the file, not the PCM, lands on target.
 ENCODING_LOSS_LU = 0.45
 
 
@@ -199,11 +222,200 @@ def _silence(n: int, channels: int) -> bytes:
     return bytes(2 * n * channels)
 
 
+def _margins(samples: np.ndarray, keep: int) -> tuple[int, int]:
+    """Return the silent samples at the start and end of a trimmed utterance.
+
+    Trimming keeps up to ``TRIM_KEEP_MS`` of silence at each edge, less when
+    the engine's clip had less. Pauses are shortened by these margins so the
+    silence a listener hears between two utterances is the configured pause,
+    whatever silence the engine left around each one.
+    """
+    n = samples.shape[0]
+    level = 10.0 ** (TRIM_THRESHOLD_DB / 20.0) * 32768.0
+    head = np.abs(samples[: keep + 1].astype(np.int32)) > level
+    tail = np.abs(samples[max(0, n - keep - 1) :].astype(np.int32)) > level
+    if not head.any():
+        return min(n, keep), min(n, keep)
+    lead = int(np.argmax(head))
+    trail = int(np.argmax(tail[::-1]))
+    return lead, trail
+
+
+def _k_power_response(sample_rate: int, size: int) -> np.ndarray:
+    """Return weights turning a ``size``-point rfft's power into K-weighted energy.
+
+    ``|H|^2`` of the two K-weighting biquads at each bin, doubled for the bins
+    that stand for two (Parseval), over ``size``.
+    """
+    z = np.exp(-2j * np.pi * np.fft.rfftfreq(size))  # z^-1 at each bin
+    h = np.ones_like(z)
+    for b0, b1, b2, a0, a1, a2 in dsp._k_weighting_sos(sample_rate).tolist():
+        h *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
+    weights = np.full(z.shape[0], 2.0)
+    weights[0] = 1.0
+    if size % 2 == 0:
+        weights[-1] = 1.0
+    return weights * np.abs(h) ** 2 / size
+
+
+class _SectionMeter:
+    """Loudness of a section as laid out, with and without the limiter.
+
+    The section is fed piece by piece (utterances and pauses); memory stays
+    that of one utterance. Pauses matter: gating sees the 400 ms blocks that
+    straddle speech and silence, and a section of short utterances with long
+    pauses reads ~1 LU quieter laid out than its utterances joined end to end
+    (what the cached clip loudness measures).
+
+    It keeps, per 20 ms window, the K-weighted energy and the sample peak;
+    that is enough for BS.1770 gating (a 100 ms step is five windows) and to
+    predict what the true-peak limiter will take away at any gain
+    (:meth:`loudness`), without running it. The K-weighting is applied to each
+    window in the frequency domain, which ignores the filter's ringing across
+    window edges: within 0.02 LU of :func:`dsp.integrated_loudness` on the
+    seed's sections, and ten times faster than filtering the whole section.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self._rate = sample_rate
+        self._step = max(1, round(sample_rate * 0.1))  # BS.1770's 100 ms hop
+        # Five windows per step when the step allows it (every common rate).
+        self._per_step = 5 if self._step % 5 == 0 else 1
+        self._window = self._step // self._per_step
+        self._weights = _k_power_response(sample_rate, self._window)
+        self._carry = np.zeros(0)
+        self._energy: list[np.ndarray] = []
+        self._peak: list[np.ndarray] = []
+
+    def feed(self, x: np.ndarray) -> None:
+        """Add the next mono piece ``x`` (float, full scale)."""
+        x = np.concatenate([self._carry, np.asarray(x, dtype=np.float64)])
+        size = self._window
+        whole = x.shape[0] // size * size
+        frames = x[:whole].reshape(-1, size)
+        for start in range(0, frames.shape[0], _METER_FRAMES):
+            batch = frames[start : start + _METER_FRAMES]
+            power = np.abs(np.fft.rfft(batch, axis=1)) ** 2
+            self._energy.append(power @ self._weights)
+            self._peak.append(np.abs(batch).max(axis=1))
+        self._carry = x[whole:]
+
+    def feed_silence(self, n: int) -> None:
+        """Add ``n`` samples of digital silence."""
+        size = self._window
+        fill = min(max(n, 0), -self._carry.shape[0] % size)
+        if fill:
+            self.feed(np.zeros(fill))
+        n -= fill
+        if n <= 0:
+            return
+        whole = n // size
+        if whole:
+            self._energy.append(np.zeros(whole))
+            self._peak.append(np.zeros(whole))
+        self._carry = np.zeros(n - whole * size)
+
+    def loudness(
+        self, gain_db: float = 0.0, ceiling_dbtp: float | None = None
+    ) -> float:
+        """Return the integrated loudness after ``gain_db`` (-70.0 when silent).
+
+        With ``ceiling_dbtp``, model the limiter of :func:`_master`: each
+        window whose peak exceeds the ceiling is attenuated by the excess, and
+        the attenuation decays with the limiter's release. Measured on the
+        seed's sections against the real limiter at -19 and -16 LUFS: within
+        0.1 LU (the model attenuates whole windows, so it errs on the loud
+        side of the loss).
+        """
+        energy = np.concatenate(self._energy) if self._energy else np.zeros(0)
+        if ceiling_dbtp is not None and energy.size:
+            peaks = np.concatenate(self._peak)
+            with np.errstate(divide="ignore"):
+                excess = np.maximum(
+                    20.0 * np.log10(peaks) + gain_db - ceiling_dbtp, 0.0
+                )
+                ramp = np.arange(excess.size) * (
+                    self._window / self._rate / (LIMITER_RELEASE_MS / 1000.0)
+                )
+                attenuation = np.exp(
+                    np.maximum.accumulate(np.log(excess) + ramp) - ramp
+                )
+            energy = energy * np.power(10.0, -attenuation / 10.0)
+        energy = energy * 10.0 ** (gain_db / 10.0)
+        size = 4 * self._per_step  # windows per 400 ms block
+        if energy.size < size:
+            return -70.0
+        sums = np.concatenate([[0.0], np.cumsum(energy)])
+        starts = np.arange(0, energy.size - size + 1, self._per_step)
+        blocks = (sums[starts + size] - sums[starts]) / (size * self._window)
+        with np.errstate(divide="ignore"):
+            block_lufs = -0.691 + 10.0 * np.log10(blocks)
+        kept = blocks[block_lufs > dsp.ABSOLUTE_GATE_LUFS]
+        if not kept.size:
+            return -70.0
+        gate = -0.691 + 10.0 * math.log10(float(kept.mean())) - 10.0
+        with np.errstate(divide="ignore"):
+            kept = kept[-0.691 + 10.0 * np.log10(kept) > gate]
+        return -0.691 + 10.0 * math.log10(float(kept.mean()))
+
+
+def _section_gain(
+    clip: Clip, silences_in: Sequence[int], preset: Preset, target_lufs: float | None
+) -> float:
+    """Return the gain (dB) that brings the mastered section to the target.
+
+    ``silences_in[i]`` is the silence (clip samples) before utterance ``i``,
+    the last entry the silence after the last utterance.
+    """
+    meter = _SectionMeter(clip.sample_rate)
+    for samples, silence in zip(clip.utterances, silences_in, strict=False):
+        meter.feed_silence(silence)
+        meter.feed(dsp.from_int16(samples))
+    meter.feed_silence(silences_in[-1])
+    return _target_gain(meter, preset, target_lufs)
+
+
+def _target_gain(
+    meter: _SectionMeter, preset: Preset, target_lufs: float | None
+) -> float:
+    """Return the gain (dB) that brings what ``meter`` measured to the target.
+
+    The linear gain comes from the measured loudness. Where that gain pushes
+    peaks over the ceiling the limiter takes loudness away (1.2 LU for
+    espeak-ng at -16 LUFS mono, 0.1-0.3 LU at -19), so the gain is raised
+    until the modelled limited loudness reaches the target, by at most
+    ``MAX_MAKEUP_DB``.
+    """
+    lufs = meter.loudness()
+    gain = _gain_db(lufs, preset, target_lufs)
+    if lufs <= -69.0:
+        return gain
+    want = lufs + gain
+    ceiling = preset.ceiling_dbtp
+    if want - meter.loudness(gain, ceiling) <= 0.01:
+        return gain
+    low, high = gain, gain + MAX_MAKEUP_DB
+    if meter.loudness(high, ceiling) < want:
+        return high
+    while high - low > 0.01:  # bisection: the limited loudness rises with gain
+        mid = 0.5 * (low + high)
+        if meter.loudness(mid, ceiling) < want:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
 def _master(x: np.ndarray, rate_in: int, preset: Preset, gain_db: float) -> np.ndarray:
     fmt = preset.fmt
     y = dsp.resample(x, rate_in, fmt.sample_rate)
     y = dsp.apply_gain_db(y, gain_db)
-    y = dsp.limit_true_peak(y, fmt.sample_rate, ceiling_dbtp=preset.ceiling_dbtp)
+    y = dsp.limit_true_peak(
+        y,
+        fmt.sample_rate,
+        ceiling_dbtp=preset.ceiling_dbtp,
+        release_ms=LIMITER_RELEASE_MS,
+    )
     return dsp.fade(y, fmt.sample_rate, in_ms=FADE_MS, out_ms=FADE_MS)
 
 
@@ -212,6 +424,22 @@ def _emit(y: np.ndarray, channels: int) -> bytes:
     if channels == 2:
         pcm = np.repeat(pcm, 2)
     return pcm.astype("<i2").tobytes()
+
+
+def _tail_samples(pos: int, wanted: int, fmt: Mp3Format) -> int:
+    """Return the silence to end a segment of ``pos`` samples with.
+
+    The segment ends on a frame boundary: LAME then pads minimally, and
+    readers that ignore the declared padding (ffprobe 5) overstate the
+    duration least. Such a segment then spans ``SEGMENT_OVERHEAD`` samples
+    more than its PCM in the spliced episode (LAME's delay and padding), so
+    that much is taken off ``wanted``, to the nearest frame: the silence heard
+    up to the next segment is ``wanted`` within half a frame (13 ms).
+    """
+    size = frame_samples(fmt)
+    end = pos + wanted - SEGMENT_OVERHEAD
+    end = max(pos, (end + size // 2) // size * size)
+    return end - pos + fill_to_frame(end, fmt)
 
 
 def render_clip(
@@ -225,29 +453,50 @@ def render_clip(
     target_lufs: float | None,
     layout: SegmentLayout,
 ) -> Iterator[bytes]:
-    """Yield the segment's PCM (s16le, interleaved), one utterance at a time."""
+    """Yield the segment's PCM (s16le, interleaved), one utterance at a time.
+
+    Silences are what a listener hears: ``lead_ms`` from the segment's start
+    to the first utterance's sound, each pause from the end of one
+    utterance's sound to the start of the next, ``tail_ms`` after the last
+    one (the silence trimming left around each utterance counts toward them).
+    The gain brings the section, laid out with these pauses, to the target.
+    """
     fmt = preset.fmt
     rate = fmt.sample_rate
-    gain = _gain_db(clip.lufs, preset, target_lufs)
-    pos = int(round(lead_ms * rate / 1000))
-    yield _silence(pos, fmt.channels)
-    assert layout.utterances is not None
-    for samples, pause in zip(clip.utterances, pauses_after, strict=True):
+    rate_in = clip.sample_rate
+    if len(pauses_after) != len(clip.utterances):
+        raise AudioError(
+            f"{len(pauses_after)} pauses for {len(clip.utterances)} utterances"
+        )
+    keep = int(round(TRIM_KEEP_MS * rate_in / 1000))
+    edges = [_margins(u, keep) if u.size else (0, 0) for u in clip.utterances]
+    wanted = [lead_ms] + [pauses.after(p) for p in pauses_after][:-1] + [tail_ms]
+    # Silence before utterance i (last entry: after the last), in output and
+    # clip samples; each is the wanted pause less the margins around it.
+    silences = []
+    silences_in = []
+    for i, ms in enumerate(wanted):
+        before = edges[i - 1][1] if 0 < i <= len(edges) else 0
+        margin = before + (edges[i][0] if i < len(edges) else 0)
+        silences.append(max(0, int(round(ms * rate / 1000 - margin * rate / rate_in))))
+        silences_in.append(max(0, int(round(ms * rate_in / 1000)) - margin))
+    gain = _section_gain(clip, silences_in, preset, target_lufs)
+    utterances = layout.utterances
+    if utterances is None:
+        utterances = layout.utterances = []
+    pos = 0
+    for samples, silence in zip(clip.utterances, silences, strict=False):
+        if silence:
+            pos += silence
+            yield _silence(silence, fmt.channels)
         if samples.size:
-            y = _master(dsp.from_int16(samples), clip.sample_rate, preset, gain)
-            layout.utterances.append((pos, pos + y.shape[0]))
+            y = _master(dsp.from_int16(samples), rate_in, preset, gain)
+            utterances.append((pos, pos + y.shape[0]))
             pos += y.shape[0]
             yield _emit(y, fmt.channels)
         else:
-            layout.utterances.append((pos, pos))
-        gap = int(round(pauses.after(pause) * rate / 1000))
-        if gap:
-            pos += gap
-            yield _silence(gap, fmt.channels)
-    tail = int(round(tail_ms * rate / 1000))
-    # End on a frame boundary: LAME then pads minimally, and readers that
-    # ignore the declared padding (ffprobe 5) overstate the duration least.
-    tail += fill_to_frame(pos + tail, fmt)
+            utterances.append((pos, pos))
+    tail = _tail_samples(pos, silences[-1], fmt)
     pos += tail
     yield _silence(tail, fmt.channels)
     layout.samples = pos
@@ -264,10 +513,12 @@ def load_jingle(path: Path, preset: Preset, target_lufs: float | None) -> np.nda
     rate = preset.fmt.sample_rate
     pcm = _ffmpeg_decode(["-i", str(path)], None, rate, 1)
     x = dsp.from_int16(np.frombuffer(pcm, dtype="<i2"))
-    lufs = dsp.integrated_loudness(x, rate)
-    gain = _gain_db(float(lufs) if np.isfinite(lufs) else -70.0, preset, target_lufs)
-    y = dsp.apply_gain_db(x, gain)
-    y = dsp.limit_true_peak(y, rate, ceiling_dbtp=preset.ceiling_dbtp)
+    meter = _SectionMeter(rate)
+    meter.feed(x)
+    y = dsp.apply_gain_db(x, _target_gain(meter, preset, target_lufs))
+    y = dsp.limit_true_peak(
+        y, rate, ceiling_dbtp=preset.ceiling_dbtp, release_ms=LIMITER_RELEASE_MS
+    )
     return dsp.fade(
         y, rate, in_ms=20.0, out_ms=min(1000.0, 1000.0 * y.shape[0] / rate / 4)
     )
@@ -279,8 +530,9 @@ def render_jingle(
     """Yield an intro/outro segment: lead silence, the audio, tail silence."""
     rate = preset.fmt.sample_rate
     lead = int(round(lead_ms * rate / 1000))
-    tail = int(round(tail_ms * rate / 1000))
-    tail += fill_to_frame(lead + x.shape[0] + tail, preset.fmt)
+    tail = _tail_samples(
+        lead + x.shape[0], int(round(tail_ms * rate / 1000)), preset.fmt
+    )
     yield _silence(lead, preset.fmt.channels)
     for start in range(0, x.shape[0], rate * 10):
         yield _emit(x[start : start + rate * 10], preset.fmt.channels)

@@ -43,7 +43,7 @@ from narrator.model import Chapter, Cue, Document, EpisodeInfo, Timeline, Uttera
 log = logging.getLogger(__name__)
 
 # Bump when rendering/encoding changes the bytes of a segment.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 
