@@ -30,6 +30,7 @@ from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, check_date, default_jobs, default_output
 from narrator.engines import Engine, get_engine
 from narrator.errors import (
+    AudioError,
     ConfigError,
     EngineError,
     EngineUnavailable,
@@ -656,7 +657,12 @@ def _jingle_segment(
     cache = plan.cache
     entry = cache.get("segments", key)
     if entry is None:
-        x = load_jingle(path, preset, settings.loudness_lufs)
+        try:
+            x = load_jingle(path, preset, settings.loudness_lufs)
+        except AudioError as exc:
+            raise InputError(
+                f"{path}: --{role} is not audio ffmpeg can read ({exc})"
+            ) from exc
         layout = SegmentLayout()
         gap = settings.pauses.section_ms - settings.pauses.tail_ms  # after last section
         lead = 0 if role == "intro" else max(0, gap)
@@ -785,6 +791,13 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
                     )
                 )
 
+    # Intro and outro first: a file ffmpeg cannot read fails before any synthesis.
+    intro = outro = None
+    if settings.intro_path is not None:
+        intro = _jingle_segment(plan, settings, settings.intro_path, "intro")
+    if settings.outro_path is not None:
+        outro = _jingle_segment(plan, settings, settings.outro_path, "outro")
+
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="narrator")
     try:
         futures = [pool.submit(task, sp) for sp in plan.sections]
@@ -811,12 +824,12 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
 
     segments: list[_SegmentOut] = []
     first_section = 0
-    if settings.intro_path is not None:
-        segments.append(_jingle_segment(plan, settings, settings.intro_path, "intro"))
+    if intro is not None:
+        segments.append(intro)
         first_section = 1
     segments.extend(results[i] for i in range(total))
-    if settings.outro_path is not None:
-        segments.append(_jingle_segment(plan, settings, settings.outro_path, "outro"))
+    if outro is not None:
+        segments.append(outro)
 
     # Chapter times from frame counts: in the decoded (gapless) timeline segment
     # k starts at exactly sum(frames before k) * samples-per-frame. ID3 CHAP
