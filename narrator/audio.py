@@ -98,6 +98,19 @@ class Clip:
     utterances: tuple[np.ndarray, ...]
     lufs: float
 
+    def payload_parts(self) -> tuple[list[memoryview], dict[str, object]]:
+        """The payload as views on the utterances (no joined copy), and its meta."""
+        meta = {
+            "sample_rate": self.sample_rate,
+            "lengths": [int(u.shape[0]) for u in self.utterances],
+            "lufs": self.lufs,
+        }
+        parts = [
+            memoryview(np.ascontiguousarray(u, dtype="<i2")).cast("B")
+            for u in self.utterances
+        ]
+        return parts, meta
+
     def to_payload(self) -> tuple[bytes, dict[str, object]]:
         meta = {
             "sample_rate": self.sample_rate,
@@ -189,9 +202,12 @@ def make_clip(audios: Sequence[Audio]) -> Clip:
         parts.append(np.ascontiguousarray(samples[start:end]))
     if not rate:
         raise AudioError("the engine returned no audio")
-    speech = np.concatenate([p for p in parts if p.size] or [np.zeros(1, np.int16)])
-    lufs = dsp.integrated_loudness(dsp.from_int16(speech), rate)
-    return Clip(rate, tuple(parts), float(lufs) if np.isfinite(lufs) else -70.0)
+    # Loudness of the utterances end to end, fed one at a time so memory stays
+    # that of one utterance (a whole section as float64 was ~150 MB at 4 min).
+    meter = _SectionMeter(rate)
+    for part in parts:
+        meter.feed(dsp.from_int16(part))
+    return Clip(rate, tuple(parts), float(meter.loudness()))
 
 
 @dataclass

@@ -25,7 +25,7 @@ import os
 import struct
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,11 +156,18 @@ class Cache:
         meta: Mapping[str, Any] | None = None,
         *,
         payload_path: Path | None = None,
+        parts: Sequence[bytes | memoryview] | None = None,
     ) -> Entry:
-        """Store an entry atomically, from bytes or from a file (streamed)."""
+        """Store an entry atomically, from bytes, parts (written in order, never
+        joined in memory) or a file (streamed)."""
         self._ensure()
         digest = hashlib.sha256()
-        if payload is not None:
+        if parts is not None:
+            size = 0
+            for part in parts:
+                digest.update(part)
+                size += len(part)
+        elif payload is not None:
             digest.update(payload)
             size = len(payload)
         elif payload_path is not None:
@@ -189,7 +196,10 @@ class Cache:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(_MAGIC + struct.pack("<I", len(header)) + header)
-                if payload is not None:
+                if parts is not None:
+                    for part in parts:
+                        out.write(part)
+                elif payload is not None:
                     out.write(payload)
                 else:
                     assert payload_path is not None

@@ -367,6 +367,13 @@ def plan_build(
             f"unknown preset {settings.preset!r}; use {', '.join(PRESETS)}."
         )
     document = read_document(source_path)
+    if len(document.sections) > 255:
+        # An ID3 CTOC lists at most 255 chapters (8-bit count).
+        raise SummaryError(
+            f"has {len(document.sections)} sections; an episode holds at most 255 "
+            "chapters: split the document.",
+            path=str(source_path),
+        )
     output = settings.output_path or default_output(source_path)
     if output.is_dir():
         raise InputError(f"{output} is a folder; pass -o FOLDER/NAME.mp3.")
@@ -586,8 +593,10 @@ def _produce_section(
                     section=sp.title,
                 )
             clip = make_clip(audios)
-            payload, meta = clip.to_payload()
-            cache.put("clips", sp.clip_key, payload, meta)
+            del audios  # the encoded utterances: free them before storing the clip
+            parts, meta = clip.payload_parts()
+            cache.put("clips", sp.clip_key, parts=parts, meta=meta)
+            del parts
             synthesized = True
         if cancel.is_set():
             raise _Cancelled()
@@ -791,6 +800,9 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
                     )
                 )
 
+    # The generated cover is drawn before the sections run, while memory is low
+    # (a 3000 px image), instead of on top of what they leave behind.
+    cover = _generated_cover(plan) if plan.info.cover is None else None
     # Intro and outro first: a file ffmpeg cannot read fails before any synthesis.
     intro = outro = None
     if settings.intro_path is not None:
@@ -884,7 +896,7 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     )
     info = replace(plan.info, transcript=transcript)
     if info.cover is None:
-        info = replace(info, cover=_generated_cover(plan), cover_mime="image/jpeg")
+        info = replace(info, cover=cover, cover_mime="image/jpeg")
     id3 = render_id3(
         info,
         chapters,
