@@ -33,6 +33,7 @@ import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -106,8 +107,7 @@ class Clip:
             "lufs": self.lufs,
         }
         parts = [
-            memoryview(np.ascontiguousarray(u, dtype="<i2")).cast("B")
-            for u in self.utterances
+            np.ascontiguousarray(u, dtype="<i2").data.cast("B") for u in self.utterances
         ]
         return parts, meta
 
@@ -123,7 +123,8 @@ class Clip:
     @classmethod
     def from_payload(cls, payload: bytes, meta: dict[str, object]) -> Clip:
         data = np.frombuffer(payload, dtype="<i2")
-        lengths = [int(n) for n in meta["lengths"]]  # type: ignore[union-attr]
+        # JSON from the cache: int()/float() still check what the casts assume.
+        lengths = [int(n) for n in cast("list[int]", meta["lengths"])]
         if sum(lengths) != data.shape[0]:
             raise AudioError("cached clip does not match its lengths")
         parts = []
@@ -131,7 +132,8 @@ class Clip:
         for n in lengths:
             parts.append(data[pos : pos + n])
             pos += n
-        return cls(int(meta["sample_rate"]), tuple(parts), float(meta["lufs"]))  # type: ignore[arg-type]
+        sample_rate = int(cast(int, meta["sample_rate"]))
+        return cls(sample_rate, tuple(parts), float(cast(float, meta["lufs"])))
 
 
 def decode_audio(audio: Audio) -> tuple[np.ndarray, int]:
@@ -271,7 +273,8 @@ def _k_power_response(sample_rate: int, size: int) -> np.ndarray:
     weights[0] = 1.0
     if size % 2 == 0:
         weights[-1] = 1.0
-    return weights * np.abs(h) ** 2 / size
+    power: np.ndarray = weights * np.abs(h) ** 2 / size
+    return power
 
 
 class _SectionMeter:

@@ -28,7 +28,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from narrator.errors import NarratorError
 
@@ -66,7 +65,7 @@ class Entry:
     """A verified cache entry: its metadata and where its payload lies."""
 
     path: Path
-    meta: Mapping[str, Any]
+    meta: Mapping[str, object]
     payload_offset: int
     payload_bytes: int
 
@@ -153,7 +152,7 @@ class Cache:
         kind: str,
         key: str,
         payload: bytes | None = None,
-        meta: Mapping[str, Any] | None = None,
+        meta: Mapping[str, object] | None = None,
         *,
         payload_path: Path | None = None,
         parts: Sequence[bytes | memoryview] | None = None,

@@ -16,12 +16,15 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from narrator import __version__
 from narrator.errors import NarratorError
+
+if TYPE_CHECKING:
+    from narrator.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -232,7 +235,7 @@ def build_options(func: F) -> F:
     return func
 
 
-def settings_from(opts: dict[str, Any]) -> Any:
+def settings_from(opts: dict[str, Any]) -> Settings:
     """Assemble Settings from parsed options (no I/O)."""
     from dataclasses import replace
 

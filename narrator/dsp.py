@@ -201,7 +201,8 @@ def _kaiser_lowpass(numtaps: int, cutoff: float, beta: float) -> np.ndarray:
     """
     m = np.arange(numtaps) - (numtaps - 1) / 2.0
     taps = cutoff * np.sinc(cutoff * m) * np.kaiser(numtaps, beta)
-    return taps / taps.sum()
+    lowpass: np.ndarray = taps / taps.sum()
+    return lowpass
 
 
 def _lufs(energy: float) -> float:
@@ -513,7 +514,8 @@ def _box_forward(values: np.ndarray, length: int) -> np.ndarray:
     sums = np.concatenate([[0.0], np.cumsum(padded)])
     # Adding 0.0 leaves a float unchanged, so a window of zeros gives exactly
     # 0.0 and the gain away from peaks stays exactly 1.0.
-    return (sums[length:] - sums[:-length]) / length
+    means: np.ndarray = (sums[length:] - sums[:-length]) / length
+    return means
 
 
 def _gain_reduction_db(
@@ -610,7 +612,8 @@ def apply_gain_db(x: np.ndarray, gain_db: float) -> np.ndarray:
     """Return ``x`` scaled by ``gain_db`` decibels, keeping its float dtype."""
     arr = np.asarray(x)
     dtype = _float_dtype(arr)
-    return (arr * (10.0 ** (gain_db / 20.0))).astype(dtype, copy=False)
+    scaled: np.ndarray = (arr * (10.0 ** (gain_db / 20.0))).astype(dtype, copy=False)
+    return scaled
 
 
 def trim_silence(

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 from narrator import __version__
 from narrator.cache import Cache, default_cache_dir, make_key
@@ -635,16 +636,19 @@ def _produce_section(
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-    meta = entry.meta
+    seg_meta = entry.meta  # JSON written just above or by an earlier build
     return _SegmentOut(
         entry.path,
         entry.payload_offset,
-        int(meta["frames"]),
-        int(meta["samples"]),
+        int(cast(int, seg_meta["frames"])),
+        int(cast(int, seg_meta["samples"])),
         entry.payload_bytes,
-        [tuple(u) for u in meta["utterances"]],
+        [
+            cast("tuple[int, int]", tuple(u))
+            for u in cast("list[list[int]]", seg_meta["utterances"])
+        ],
         synthesized,
-        crc16=meta.get("crc16"),
+        crc16=cast("int | None", seg_meta.get("crc16")),
     )
 
 
@@ -704,12 +708,12 @@ def _jingle_segment(
     return _SegmentOut(
         entry.path,
         entry.payload_offset,
-        int(entry.meta["frames"]),
-        int(entry.meta["samples"]),
+        int(cast(int, entry.meta["frames"])),
+        int(cast(int, entry.meta["samples"])),
         entry.payload_bytes,
         [],
         False,
-        crc16=entry.meta.get("crc16"),
+        crc16=cast("int | None", entry.meta.get("crc16")),
     )
 
 
@@ -910,7 +914,7 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     )
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("wb") as f:
+        with tmp.open("wb") as out_file:
             splice(
                 [
                     EncodedSegment(
@@ -924,11 +928,11 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
                     for s in segments
                 ],
                 preset.fmt,
-                f,
+                out_file,
                 id3=id3,
             )
-            f.flush()
-            os.fsync(f.fileno())
+            out_file.flush()
+            os.fsync(out_file.fileno())
         os.replace(tmp, out)
     finally:
         with contextlib.suppress(OSError):

@@ -301,7 +301,7 @@ def _read_mp3(path: Path) -> PublishedEpisode:
     from mutagen.mp3 import MP3
 
     try:
-        audio: Any = MP3(path)  # type: ignore[no-untyped-call]
+        audio: Any = MP3(path)
     except (MutagenError, OSError) as exc:
         raise InputError(f"{path}: cannot read the MP3 ({exc}).") from exc
     tags = audio.tags
@@ -345,7 +345,7 @@ def _track_number(value: str | None) -> int | None:
 def _comment(tags: ID3 | None) -> str | None:
     if tags is None:
         return None
-    comments = tags.getall("COMM")  # type: ignore[no-untyped-call]
+    comments = tags.getall("COMM")
     preferred = [c for c in comments if c.desc == ""] or comments
     for frame in preferred:
         value = "\n".join(str(t) for t in frame.text).strip()
@@ -357,7 +357,7 @@ def _comment(tags: ID3 | None) -> str | None:
 def _chapters(tags: ID3 | None) -> tuple[FeedChapter, ...]:
     if tags is None:
         return ()
-    frames = tags.getall("CHAP")  # type: ignore[no-untyped-call]
+    frames = tags.getall("CHAP")
     chaps = sorted(frames, key=lambda c: c.start_time)
     result = []
     for chap in chaps:
@@ -370,7 +370,7 @@ def _chapters(tags: ID3 | None) -> tuple[FeedChapter, ...]:
 def _cover(tags: ID3 | None) -> tuple[bytes | None, str | None]:
     if tags is None:
         return None, None
-    pictures = tags.getall("APIC")  # type: ignore[no-untyped-call]
+    pictures = tags.getall("APIC")
     front = [p for p in pictures if p.type == 3] or pictures
     if not front:
         return None, None

@@ -29,7 +29,8 @@ def say_text(
     Raises:
         NarratorError: empty text, engine or audio failure.
     """
-    from narrator.audio import PRESETS, Pauses, SegmentLayout, make_clip, render_clip
+    from narrator.audio import PRESETS, SegmentLayout, make_clip, render_clip
+    from narrator.config import Pauses
     from narrator.engines import get_engine
     from narrator.model import Chapter, EpisodeInfo
     from narrator.mp3 import EncodedSegment, encode_segment, splice

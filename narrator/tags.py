@@ -14,6 +14,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, cast
 
 from mutagen.id3 import (
     APIC,
@@ -35,7 +36,8 @@ from mutagen.id3 import (
     ID3NoHeaderError,
     PictureType,
 )
-from mutagen.id3._tags import ID3SaveConfig, save_frame  # stable since 1.40
+from mutagen.id3._tags import save_frame  # stable since 1.40
+from mutagen.id3._util import ID3SaveConfig
 
 from narrator.errors import TaggingError
 from narrator.model import Chapter, EpisodeInfo
@@ -183,6 +185,16 @@ class EpisodeTags:
     has_info_header: bool = False
 
 
+class _StreamInfo(Protocol):
+    """What read_episode uses of mutagen's MPEGInfo (set in its untyped __init__)."""
+
+    length: float
+    bitrate: int
+    bitrate_mode: int  # a mutagen.mp3.BitrateMode, an int subclass
+    sample_rate: int
+    channels: int
+
+
 def _text(tags: ID3, key: str) -> str | None:
     frame = tags.get(key)
     return str(frame.text[0]) if frame is not None and frame.text else None
@@ -233,7 +245,8 @@ def read_episode(path: Path) -> EpisodeTags:
     comm = tags.getall("COMM")
     uslt = tags.getall("USLT")
     apic = tags.getall("APIC")
-    info = audio.info
+    # MP3.info is declared None on the FileType base; a loaded MP3 has one.
+    info = cast(_StreamInfo, audio.info)
     mode = {
         BitrateMode.CBR: "CBR",
         BitrateMode.VBR: "VBR",

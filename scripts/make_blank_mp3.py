@@ -16,9 +16,28 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "blank.mp3"
 
 def main() -> None:
     subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-f", "lavfi",
-         "-i", "anullsrc=r=44100:cl=mono", "-t", "1", "-c:a", "libmp3lame",
-         "-b:a", "64k", "-id3v2_version", "0", "-map_metadata", "-1", str(OUT)],
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=44100:cl=mono",
+            "-t",
+            "1",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+            "-id3v2_version",
+            "0",
+            "-map_metadata",
+            "-1",
+            str(OUT),
+        ],
         check=True,
     )
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")

@@ -24,23 +24,9 @@ from narrator.parse import (
     strip_inline_markdown,
 )
 
+from .conftest import SEED, SEED_TITLES
+
 DATA = Path(__file__).resolve().parent / "data" / "parse"
-SEED = (
-    Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_4308e03e8e9adbfa.txt"
-)
-SEED_TITLES = [
-    "Résumé bref",
-    "Introduction aux grands enjeux de l'IA",
-    "L'impact global sur la technologie",
-    "Le développement des conversations IA",
-    "La question des ressources et du calcul",
-    "Le défi de la croissance des utilisateurs",
-    "Les implications scientifiques et sociétales",
-    "La question de l'infrastructure et des acteurs majeurs",
-    "Le modèle non lucratif et la vision d'Open AI",
-    "L'impact sur le web et les créateurs",
-    "Le futur et les générations à venir",
-]
 FALLBACKS = (DEFAULT_TITLE, INTRO_TITLE)
 WORD = re.compile(r"[^\W_]+")
 

@@ -785,3 +785,11 @@ def test_prepare_section_on_seed() -> None:
 
 def test_normalize_bullet_lines_become_sentences() -> None:
     assert normalize("Liste :\n- un\n- deux\n• trois") == "Liste :\nun.\ndeux.\ntrois."
+
+
+def test_digits_inside_an_address_are_read_as_numbers() -> None:
+    # Found by the fuzz test above: digits glued to letters in an address
+    # reached the engine as digits.
+    assert normalize("jean2024@exemple.fr") == (
+        "jean deux mille vingt-quatre arobase exemple point effe erre"
+    )

@@ -73,7 +73,9 @@ class _Library:
         self.lib.espeak_SetSynthCallback(self._callback)
         self.voice: str | None = None
 
-    def _on_audio(self, wav: ctypes._Pointer, count: int, events: int) -> int:
+    def _on_audio(
+        self, wav: ctypes._Pointer[ctypes.c_short], count: int, events: int | None
+    ) -> int:
         if wav and count > 0:
             self._chunks.append(ctypes.string_at(wav, count * 2))
         return 0

@@ -611,6 +611,10 @@ def _read_url_token(token: str, profile: Profile) -> str:
         return ""
     if token.isdigit():
         return num.integer(token)
+    runs = re.findall(r"\d+|\D+", token)
+    if len(runs) > 1:
+        # "jean2024" in an address: the name, then the number, each read aloud.
+        return " ".join(_read_url_token(run, profile) for run in runs)
     lower = token.lower()
     if lower in _URL_WORDS:
         return _URL_WORDS[lower]
