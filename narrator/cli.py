@@ -69,6 +69,12 @@ def handle_errors(func: F) -> F:
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`narrator info f.mp3 | head`): stop quietly,
+            # and keep Python from complaining when it flushes stdout at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except Exception as exc:  # the CLI boundary: never a traceback by default
             _traceback_if_debug()
             hint = "" if _debug() else " (re-run with --debug for the traceback)"

@@ -236,6 +236,7 @@ def episode_info(
     # No cover given: one is generated from the titles when the file is written
     # (not here: planning must stay cheap for no-op builds).
     return EpisodeInfo(
+        language=_iso639_2(meta.get("language")),
         title=title,
         author=settings.author or meta.get("author"),
         podcast=settings.podcast or meta.get("podcast"),
@@ -245,6 +246,30 @@ def episode_info(
         cover=cover,
         cover_mime=cover_mime,
     )
+
+
+_ISO639_2 = {
+    "fr": "fra",
+    "en": "eng",
+    "de": "deu",
+    "es": "spa",
+    "it": "ita",
+    "nl": "nld",
+    "pt": "por",
+    "ca": "cat",
+    "br": "bre",
+    "oc": "oci",
+}
+
+
+def _iso639_2(language: str | None) -> str:
+    """TLAN wants ISO 639-2 ("fra"); front matter usually says "fr" or "fr-CA"."""
+    if not language:
+        return "fra"
+    code = language.strip().lower().replace("_", "-").split("-")[0]
+    if len(code) == 3 and code.isalpha():
+        return code
+    return _ISO639_2.get(code, "fra")
 
 
 # -- engine choice ----------------------------------------------------------
@@ -442,6 +467,7 @@ def plan_build(
                 "date": info.date,
                 "episode": info.episode,
                 "description": info.description,
+                "language": info.language,
                 "cover": hashlib.sha256(info.cover).hexdigest()
                 if info.cover
                 else "generated-v1",
@@ -466,7 +492,13 @@ def output_lock(output_path: Path) -> Iterator[None]:
         LockError: another build holds it.
     """
     lock_path = output_path.with_name(f".{output_path.name}.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InputError(
+            f"{output_path.parent}: cannot write there ({exc.strerror}); "
+            "choose another -o."
+        ) from exc
     try:
         try:
             import fcntl
@@ -491,8 +523,11 @@ def output_lock(output_path: Path) -> Iterator[None]:
 
 
 def _clean_stale_temps(output_path: Path) -> None:
-    """Remove temporary outputs left by builds that were killed (we hold the lock)."""
-    for stale in output_path.parent.glob(f".{output_path.name}.*.tmp"):
+    """Remove temporary files left by killed builds of this output (we hold its
+    lock): the MP3's and its sidecars', nobody else's."""
+    names = [output_path.name] + [p.name for p in sidecar_paths(output_path)]
+    stale_files = [t for n in names for t in output_path.parent.glob(f".{n}.*.tmp")]
+    for stale in stale_files:
         with contextlib.suppress(OSError):
             stale.unlink()
 
@@ -500,7 +535,7 @@ def _clean_stale_temps(output_path: Path) -> None:
 # -- the build -------------------------------------------------------------
 
 
-def _up_to_date(plan: BuildPlan) -> BuildResult | None:
+def _up_to_date(plan: BuildPlan, settings: Settings) -> BuildResult | None:
     from narrator.tags import TXXX_BUILD, TXXX_ENGINE, read_episode, read_extra
 
     out = plan.output_path
@@ -512,7 +547,7 @@ def _up_to_date(plan: BuildPlan) -> BuildResult | None:
         return None
     if extra.get(TXXX_BUILD) != plan.build_key:
         return None
-    if not all(p.is_file() for p in sidecar_paths(out)):
+    if settings.sidecars and not all(p.is_file() for p in sidecar_paths(out)):
         return None
     tags = read_episode(out)
     return BuildResult(
@@ -759,14 +794,45 @@ def build(
         raise InputError(
             f"{out.parent}: cannot create the output folder: {exc.strerror}."
         ) from exc
+    if not settings.force:
+        # Checked before locking too: an unchanged episode in a folder we
+        # cannot write (or that another build is rewriting) is still up to date.
+        current = _up_to_date(plan, settings)
+        if current is not None:
+            return current
     with output_lock(out):
         _clean_stale_temps(out)
         if not settings.force:
-            current = _up_to_date(plan)
+            current = _up_to_date(plan, settings)
             if current is not None:
                 return current
         plan.cache.clean_tmp()
         return _run(plan, settings, report)
+
+
+def _reread_segment(plan: BuildPlan, sp: SectionPlan, seg: _SegmentOut) -> _SegmentOut:
+    """The section's segment as the cache holds it now (see ``_run``).
+
+    Raises:
+        NarratorError: the entry vanished or is damaged (re-run to rebuild it).
+    """
+    entry = plan.cache.get("segments", sp.segment_key)
+    if entry is None:
+        raise NarratorError(
+            f'the cached audio of section "{sp.title}" disappeared during the build '
+            "(a cache prune?); run the build again."
+        )
+    meta = entry.meta
+    return _SegmentOut(
+        entry.path,
+        entry.payload_offset,
+        int(cast(int, meta["frames"])),
+        int(cast(int, meta["samples"])),
+        entry.payload_bytes,
+        [(int(a), int(b)) for a, b in cast(list[list[int]], meta["utterances"])],
+        seg.synthesized,
+        crc16=cast("int | None", meta.get("crc16")),
+    )
 
 
 def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildResult:
@@ -778,7 +844,15 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
         frame_samples,
         splice,
     )
-    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, TXXX_GUID, read_extra, render_id3
+    from narrator.tags import (
+        TXXX_BUILD,
+        TXXX_ENGINE,
+        TXXX_GUID,
+        TXXX_SOURCE,
+        TXXX_TITLE,
+        read_extra,
+        render_id3,
+    )
 
     preset = PRESETS[settings.preset]
     total = len(plan.sections)
@@ -788,21 +862,22 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     done = 0
     lock = threading.Lock()
 
+    # Identical sections (same text, same place in the layout) share one
+    # segment: produce it once, then reuse it for the copies.
+    copies: dict[str, list[SectionPlan]] = {}
+    for sp in plan.sections:
+        copies.setdefault(sp.segment_key, []).append(sp)
+
     def task(sp: SectionPlan) -> None:
         nonlocal done
         seg = _produce_section(plan, sp, settings, cancel)
         with lock:
-            results[sp.index] = seg
-            done += 1
-            if report:
-                report(
-                    Progress(
-                        done,
-                        total,
-                        sp.title,
-                        "synthesized" if seg.synthesized else "reused",
-                    )
-                )
+            for i, same in enumerate(copies[sp.segment_key]):
+                results[same.index] = seg if i == 0 else replace(seg, synthesized=False)
+                done += 1
+                if report:
+                    action = "synthesized" if seg.synthesized and i == 0 else "reused"
+                    report(Progress(done, total, same.title, action))
 
     # The generated cover is drawn before the sections run, while memory is low
     # (a 3000 px image), instead of on top of what they leave behind.
@@ -816,7 +891,7 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="narrator")
     try:
-        futures = [pool.submit(task, sp) for sp in plan.sections]
+        futures = [pool.submit(task, group[0]) for group in copies.values()]
         finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = [
             f
@@ -837,6 +912,11 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    # Read every segment's entry again, verified, just before splicing: another
+    # build sharing this cache may have rewritten an entry meanwhile, so the
+    # offsets and frame counts must come from the file as it is now.
+    for index, seg in list(results.items()):
+        results[index] = _reread_segment(plan, plan.sections[index], seg)
 
     segments: list[_SegmentOut] = []
     first_section = 0
@@ -894,7 +974,14 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     if out.is_file():
         with contextlib.suppress(NarratorError):
             previous = read_extra(out)
-    guid = previous.get(TXXX_GUID) or str(uuid.uuid4())
+    # The same episode keeps its guid across regenerations; another document
+    # written over this output gets a new one. "Same" = same source file name
+    # or same title, so renaming the file or retitling the episode keeps it.
+    guid = previous.get(TXXX_GUID)
+    other_source = previous.get(TXXX_SOURCE) not in (None, plan.source_path.name)
+    if other_source and previous.get(TXXX_TITLE) != plan.info.title:
+        guid = None
+    guid = guid or str(uuid.uuid4())
     transcript = "\n".join(
         "\n".join(u.display for u in sp.utterances) for sp in plan.sections
     )
@@ -909,10 +996,13 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
             TXXX_GUID: guid,
             TXXX_ENGINE: plan.engine.name,
             TXXX_BUILD: plan.build_key,
+            TXXX_SOURCE: plan.source_path.name,
+            TXXX_TITLE: plan.info.title,
         },
         encoder=f"narrator {__version__}",
     )
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    written: tuple[Path, ...] = ()
     try:
         with tmp.open("wb") as out_file:
             splice(
@@ -933,19 +1023,29 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
             )
             out_file.flush()
             os.fsync(out_file.fileno())
+        # Sidecars first, the MP3 last: the MP3 carries the build hash that
+        # says "up to date", so it must never be in place before its sidecars.
+        if settings.sidecars:
+            from narrator.sidecars import write_sidecars
+
+            paths = write_sidecars(
+                out,
+                timeline,
+                title=info.title,
+                podcast=info.podcast,
+                author=info.author,
+            )
+            written = (paths.chapters_json, paths.vtt, paths.srt)
         os.replace(tmp, out)
+    except OSError as exc:
+        raise NarratorError(
+            f"{out}: cannot write the episode ({exc.strerror or exc}); the previous "
+            "file is unchanged."
+        ) from exc
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
 
-    written: tuple[Path, ...] = ()
-    if settings.sidecars:
-        from narrator.sidecars import write_sidecars
-
-        paths = write_sidecars(
-            out, timeline, title=info.title, podcast=info.podcast, author=info.author
-        )
-        written = (paths.chapters_json, paths.vtt, paths.srt)
     synthesized = sum(1 for i in range(total) if results[i].synthesized)
     return BuildResult(
         output=out,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,6 +150,12 @@ def publish_episode(
             ),
             None,
         )
+        if clash is not None and old is None and clash.title == episode.title:
+            # Same file, same title, new guid: the MP3 was deleted and rebuilt
+            # (a clean output folder). It is the same episode for listeners:
+            # keep its guid and date so apps do not download it again.
+            episode = replace(episode, guid=clash.guid)
+            old, clash = clash, None
         if clash is not None:
             logger.warning(
                 "%s replaces episode %r (guid %s) published at the same URL",

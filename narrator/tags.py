@@ -45,6 +45,8 @@ from narrator.model import Chapter, EpisodeInfo
 TXXX_GUID = "NARRATOR_GUID"
 TXXX_ENGINE = "NARRATOR_ENGINE"
 TXXX_BUILD = "NARRATOR_BUILD"
+TXXX_SOURCE = "NARRATOR_SOURCE"  # file name of the summary it was built from
+TXXX_TITLE = "NARRATOR_TITLE"  # episode title at that build, for guid continuity
 
 # Frames first in this order, then CHAPs in chapter order, the CTOC, then APIC:
 # a reader that stops early still finds the title, and the big image goes last.

@@ -551,3 +551,25 @@ def test_existing_feed_round_trips_through_the_reader(tmp_path: Path) -> None:
         **{**items[0].__dict__, "duration_s": 3725.0}
     )
     assert by_guid["g-2"].description == "" and by_guid["g-2"].episode is None
+
+
+def test_rebuilt_mp3_with_a_new_guid_but_same_title_keeps_its_item(
+    tones: dict[float, Path], site: Path
+) -> None:
+    """A clean output folder loses the MP3 and its guid; the rebuilt file (same
+    URL, same title) must stay the same feed item, not a new episode."""
+    mp3, feed = site / "ep.mp3", site / "feed.xml"
+    make_episode(tones, mp3, title="Même titre", guid=str(uuid.uuid4()))
+    first = publish_episode(mp3, feed_path=feed, base_url=BASE, now=T1)
+    make_episode(tones, mp3, title="Même titre", guid=str(uuid.uuid4()), seconds=4.5)
+    again = publish_episode(mp3, feed_path=feed, base_url=BASE, now=T3)
+    assert again.action == "updated" and again.guid == first.guid
+    gpodder, _ = parse_both(feed)
+    assert [e["guid"] for e in gpodder["episodes"]] == [first.guid]
+    assert gpodder["episodes"][0]["published"] == int(T1.timestamp())
+    # A different episode at the same URL is a new item.
+    make_episode(tones, mp3, title="Autre chose", guid=str(uuid.uuid4()))
+    third = publish_episode(mp3, feed_path=feed, base_url=BASE, now=T3)
+    assert third.action == "added" and third.guid != first.guid
+    gpodder, _ = parse_both(feed)
+    assert len(gpodder["episodes"]) == 1

@@ -200,3 +200,82 @@ def test_lexicon_edit_resynthesizes_exactly_the_sections_it_affects(
     assert result.sections_synthesized == len(affected)
     assert set(result.synthesized_titles) == set(affected)
     assert engine.call_count == 11 + len(affected)
+
+
+def test_identical_sections_share_one_segment(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Found in review: identical sections raced to write one cache entry."""
+    doc = tmp_path / "dup.md"
+    doc.write_text(
+        "## Premier\n\nLa même phrase, mot pour mot.\n\n" * 3
+        + "## Fin\n\nUne autre phrase.\n",
+        encoding="utf-8",
+    )
+    engine = FakeEngine()
+    result = build(doc, replace(settings, jobs=4), engine=engine)
+    assert engine.call_count == 2
+    assert result.sections_synthesized == 2 and result.sections_reused == 2
+    assert [c.title for c in result.chapters] == ["Premier"] * 3 + ["Fin"]
+    starts = [c.start_ms for c in result.chapters]
+    assert starts == sorted(set(starts))
+
+
+def test_no_sidecars_build_can_be_up_to_date(doc: Path, settings: Settings) -> None:
+    quiet = replace(settings, sidecars=False)
+    build(doc, quiet, engine=FakeEngine())
+    assert build(doc, quiet, engine=FakeEngine()).up_to_date
+
+
+def test_sidecars_are_written_before_the_mp3(
+    doc: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build interrupted while writing sidecars must not leave an MP3 that
+    claims to be up to date next to stale sidecars."""
+    import narrator.sidecars
+
+    build(doc, settings, engine=FakeEngine())
+    before = settings.output_path.read_bytes()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(narrator.sidecars, "write_sidecars", boom)
+    slower = replace(settings, pauses=replace(settings.pauses, section_ms=3000))
+    with pytest.raises(KeyboardInterrupt):
+        build(doc, slower, engine=FakeEngine())
+    assert settings.output_path.read_bytes() == before
+    monkeypatch.undo()
+    assert not build(doc, slower, engine=FakeEngine()).up_to_date
+
+
+def test_guid_survives_rename_and_retitle_but_not_another_document(
+    doc: Path, settings: Settings, tmp_path: Path
+) -> None:
+    from narrator.tags import TXXX_GUID, read_extra
+
+    def guid() -> str:
+        return read_extra(settings.output_path)[TXXX_GUID]
+
+    build(doc, settings, engine=FakeEngine())
+    first = guid()
+    build(doc, replace(settings, title="Nouveau titre"), engine=FakeEngine())
+    assert guid() == first  # same source file: same episode
+    renamed = doc.with_name("autre-nom.txt")
+    doc.rename(renamed)
+    build(renamed, replace(settings, title="Nouveau titre"), engine=FakeEngine())
+    assert guid() == first  # same title: same episode
+    other = tmp_path / "different.md"
+    other.write_text("## Ailleurs\n\nUn tout autre épisode.\n", encoding="utf-8")
+    build(other, settings, engine=FakeEngine())
+    assert guid() != first
+
+
+@pytest.mark.parametrize(
+    ("language", "tlan"),
+    [(None, "fra"), ("fr", "fra"), ("fr-CA", "fra"), ("en", "eng"), ("oci", "oci")],
+)
+def test_front_matter_language_becomes_tlan(language, tlan) -> None:
+    from narrator.pipeline import _iso639_2
+
+    assert _iso639_2(language) == tlan
