@@ -111,15 +111,6 @@ class Clip:
         ]
         return parts, meta
 
-    def to_payload(self) -> tuple[bytes, dict[str, object]]:
-        meta = {
-            "sample_rate": self.sample_rate,
-            "lengths": [int(u.shape[0]) for u in self.utterances],
-            "lufs": self.lufs,
-        }
-        payload = b"".join(u.astype("<i2").tobytes() for u in self.utterances)
-        return payload, meta
-
     @classmethod
     def from_payload(cls, payload: bytes, meta: dict[str, object]) -> Clip:
         data = np.frombuffer(payload, dtype="<i2")

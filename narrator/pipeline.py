@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import cast
 
 from narrator import __version__
-from narrator.cache import Cache, default_cache_dir, make_key
+from narrator.cache import Cache, Entry, default_cache_dir, make_key
 from narrator.config import Settings, check_date, default_jobs, default_output
 from narrator.engines import Engine, get_engine
 from narrator.errors import (
@@ -582,6 +582,21 @@ class _SegmentOut:
     crc16: int | None = None
 
 
+def _segment_from_entry(entry: Entry, synthesized: bool) -> _SegmentOut:
+    """A segment as its verified cache entry describes it."""
+    meta = entry.meta
+    return _SegmentOut(
+        entry.path,
+        entry.payload_offset,
+        int(cast(int, meta["frames"])),
+        int(cast(int, meta["samples"])),
+        entry.payload_bytes,
+        [(int(a), int(b)) for a, b in cast("list[list[int]]", meta["utterances"])],
+        synthesized,
+        crc16=cast("int | None", meta.get("crc16")),
+    )
+
+
 def _produce_section(
     plan: BuildPlan, sp: SectionPlan, settings: Settings, cancel: threading.Event
 ) -> _SegmentOut:
@@ -671,20 +686,7 @@ def _produce_section(
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-    seg_meta = entry.meta  # JSON written just above or by an earlier build
-    return _SegmentOut(
-        entry.path,
-        entry.payload_offset,
-        int(cast(int, seg_meta["frames"])),
-        int(cast(int, seg_meta["samples"])),
-        entry.payload_bytes,
-        [
-            cast("tuple[int, int]", tuple(u))
-            for u in cast("list[list[int]]", seg_meta["utterances"])
-        ],
-        synthesized,
-        crc16=cast("int | None", seg_meta.get("crc16")),
-    )
+    return _segment_from_entry(entry, synthesized)
 
 
 class _Cancelled(Exception):
@@ -740,16 +742,7 @@ def _jingle_segment(
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-    return _SegmentOut(
-        entry.path,
-        entry.payload_offset,
-        int(cast(int, entry.meta["frames"])),
-        int(cast(int, entry.meta["samples"])),
-        entry.payload_bytes,
-        [],
-        False,
-        crc16=cast("int | None", entry.meta.get("crc16")),
-    )
+    return _segment_from_entry(entry, False)
 
 
 def _generated_cover(plan: BuildPlan) -> bytes:
@@ -822,17 +815,7 @@ def _reread_segment(plan: BuildPlan, sp: SectionPlan, seg: _SegmentOut) -> _Segm
             f'the cached audio of section "{sp.title}" disappeared during the build '
             "(a cache prune?); run the build again."
         )
-    meta = entry.meta
-    return _SegmentOut(
-        entry.path,
-        entry.payload_offset,
-        int(cast(int, meta["frames"])),
-        int(cast(int, meta["samples"])),
-        entry.payload_bytes,
-        [(int(a), int(b)) for a, b in cast(list[list[int]], meta["utterances"])],
-        seg.synthesized,
-        crc16=cast("int | None", meta.get("crc16")),
-    )
+    return _segment_from_entry(entry, seg.synthesized)
 
 
 def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildResult:
