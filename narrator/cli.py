@@ -346,9 +346,83 @@ def _with_output(input_path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     return {**opts, "output_path": _mp3_path(input_path, opts.get("output_path"))}
 
 
+# Build options a project may set in the [build] table of narrator.toml beside
+# the document (keys as on the command line, without dashes' leading "--").
+_PROJECT_KEYS = {
+    "engine": "engine",
+    "voice": "voice",
+    "rate": "rate",
+    "gtts-tld": "gtts_tld",
+    "gtts-slow": "gtts_slow",
+    "author": "author",
+    "podcast": "podcast",
+    "cover": "cover_path",
+    "description": "description",
+    "id3": "id3_version",
+    "preset": "preset",
+    "loudness": "loudness_lufs",
+    "pause-title": "pause_title",
+    "pause-sentence": "pause_sentence",
+    "pause-paragraph": "pause_paragraph",
+    "pause-section": "pause_section",
+    "intro": "intro_path",
+    "outro": "outro_path",
+    "lexicon": "lexicon_path",
+    "jobs": "jobs",
+    "no-sidecars": "no_sidecars",
+}
+_PROJECT_PATHS = {"cover_path", "intro_path", "outro_path", "lexicon_path"}
+
+
+def with_project_defaults(input_path: Path, opts: dict[str, Any]) -> dict[str, Any]:
+    """Fill options left at their defaults from ``[build]`` in narrator.toml.
+
+    Precedence: built-in defaults < narrator.toml < NARRATOR_* environment <
+    command-line options. Paths in the file are relative to it.
+
+    Raises:
+        ConfigError: the file is not valid TOML, or a key or value is invalid.
+    """
+    import tomllib
+
+    from click.core import ParameterSource
+
+    from narrator.errors import ConfigError
+
+    path = input_path.parent / "narrator.toml"
+    if not path.is_file():
+        return opts
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("build", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [build] must be a table of options.")
+    ctx = click.get_current_context()
+    params = {p.name: p for p in ctx.command.params if p.name}
+    result = dict(opts)
+    for key, value in table.items():
+        name = _PROJECT_KEYS.get(key)
+        if name is None or name not in params:
+            known = ", ".join(sorted(_PROJECT_KEYS))
+            raise ConfigError(
+                f"{path}: [build] {key!r} is not a build option; use: {known}."
+            )
+        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None):
+            continue  # the command line or the environment said otherwise
+        if name in _PROJECT_PATHS:
+            value = str(path.parent / str(value))
+        try:
+            result[name] = params[name].type_cast_value(ctx, value)
+        except click.BadParameter as exc:
+            raise ConfigError(f"{path}: [build] {key}: {exc.message}") from exc
+    return result
+
+
 def _run_build(input_path: Path, opts: dict[str, Any]) -> Any:
     from narrator.pipeline import build
 
+    opts = with_project_defaults(input_path, opts)
     settings = settings_from(opts)
     bar = _ProgressBar(enabled=not opts.get("quiet") and not opts.get("as_json"))
 
@@ -404,8 +478,8 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
             if not opts.get("quiet"):
                 click.echo(f"narrator: {message}", err=True)
 
-        settings = settings_from(_with_output(input_path, opts))
-        plan = plan_build(input_path, settings, note=note)
+        project = with_project_defaults(input_path, _with_output(input_path, opts))
+        plan = plan_build(input_path, settings_from(project), note=note)
         rows = plan_dry_run(plan)
         if opts.get("as_json"):
             click.echo(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -675,3 +676,43 @@ def test_second_build_of_a_locked_output_refuses(
     after = run("build", COURT, "-o", out)
     assert after.exit_code == 0, after.stderr
     assert out.is_file()
+
+
+def test_narrator_toml_build_table_sets_defaults_below_env_and_options(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mutagen.mp3 import MP3
+
+    doc = tmp_path / "court.md"
+    shutil.copy(DATA / "parse" / "court.md", doc)
+    (tmp_path / "narrator.toml").write_text(
+        '[build]\npodcast = "Depuis le projet"\npreset = "small"\n'
+        'author = "Projet"\n\n[lexicon]\n"Introduction" = "Intro"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "ep.mp3"
+    runner = CliRunner(mix_stderr=False)
+    result = runner.invoke(main, ["build", str(doc), "-o", str(out), "--author", "Moi"])
+    assert result.exit_code == 0, result.stderr
+    audio = MP3(out)
+    assert audio.info.sample_rate == 22050  # preset from narrator.toml
+    assert str(audio.tags["TALB"]) == "Depuis le projet"
+    assert str(audio.tags["TPE1"]) == "Moi"  # the command line wins
+    (tmp_path / "narrator.toml").write_text("[build]\nvolume = 3\n", encoding="utf-8")
+    result = runner.invoke(main, ["build", str(doc), "-o", str(out)])
+    assert result.exit_code == 2 and "volume" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_environment_wins_over_narrator_toml(tmp_path: Path, cache_dir: Path) -> None:
+    doc = tmp_path / "court.md"
+    shutil.copy(DATA / "parse" / "court.md", doc)
+    (tmp_path / "narrator.toml").write_text(
+        '[build]\nengine = "gtts"\n', encoding="utf-8"
+    )
+    # tests/conftest.py sets NARRATOR_ENGINE=espeak for every test.
+    result = CliRunner(mix_stderr=False).invoke(
+        main, ["build", str(doc), "-o", str(tmp_path / "e.mp3"), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["engine"] == "espeak"
