@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from narrator.cover import validate_cover
-from narrator.errors import FeedError, InputError
+from narrator.errors import ConfigError, FeedError, InputError
 from narrator.feed import (
     FeedChapter,
     FeedItem,
@@ -121,6 +121,7 @@ def publish_episode(
     base = _base_url(base_url)
     config_path = config_path or feed_path.parent / "podcast.toml"
     config = load_podcast_config(config_path, overrides or {})
+    _refuse_placeholders(config, config_path)
     self_url = feed_url or urljoin(base, quote(feed_path.name))
     existing = parse_existing_feed(feed_path) if feed_path.exists() else None
     items = list(existing.items) if existing else []
@@ -194,6 +195,27 @@ def publish_episode(
         item=item,
         cover_path=cover_path,
     )
+
+
+def _refuse_placeholders(config: PodcastConfig, config_path: Path) -> None:
+    """Refuse to publish the starter file's sample show (title, author, e-mail...).
+
+    Raises:
+        ConfigError: a key still holds the value ``init-podcast`` wrote.
+    """
+    import tomllib
+
+    starter = tomllib.loads(starter_config())
+    left = [
+        key
+        for key in ("title", "author", "email", "description")
+        if getattr(config, key) == starter.get(key)
+    ]
+    if left:
+        raise ConfigError(
+            f"{config_path}: {', '.join(left)} still hold the starter's sample values; "
+            "describe your show there before publishing."
+        )
 
 
 def init_podcast(path: Path, *, force: bool = False) -> Path:

@@ -573,3 +573,18 @@ def test_rebuilt_mp3_with_a_new_guid_but_same_title_keeps_its_item(
     assert third.action == "added" and third.guid != first.guid
     gpodder, _ = parse_both(feed)
     assert len(gpodder["episodes"]) == 1
+
+
+def test_untouched_starter_config_is_refused(
+    tones: dict[float, Path], site: Path
+) -> None:
+    """Publishing 'Mon podcast' by 'Prénom Nom' to the world is never intended."""
+    config = site / "starter.toml"
+    init_podcast(config)
+    mp3 = site / "ep.mp3"
+    make_episode(tones, mp3, title="Épisode", guid=str(uuid.uuid4()))
+    with pytest.raises(ConfigError, match="title, author, email, description"):
+        publish_episode(
+            mp3, feed_path=site / "f.xml", base_url=BASE, config_path=config
+        )
+    assert not (site / "f.xml").exists()
