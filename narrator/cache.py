@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from narrator.errors import NarratorError
 
@@ -58,6 +59,22 @@ def make_key(payload: Mapping[str, object]) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _check_payload(f: BinaryIO, size: int, sha256: str) -> None:
+    """Read the payload from ``f``'s position and check its length and hash."""
+    digest = hashlib.sha256()
+    remaining = size
+    while remaining:
+        chunk = f.read(min(remaining, 1 << 20))
+        if not chunk:
+            raise ValueError("truncated payload")
+        digest.update(chunk)
+        remaining -= len(chunk)
+    if f.read(1):
+        raise ValueError("trailing bytes")
+    if digest.hexdigest() != sha256:
+        raise ValueError("checksum mismatch")
 
 
 @dataclass(frozen=True)
@@ -109,8 +126,12 @@ class Cache:
         """Cheap existence test (no verification), for dry runs and plans."""
         return self._path(kind, key).is_file()
 
-    def get(self, kind: str, key: str) -> Entry | None:
-        """Return the verified entry, or None when missing or damaged."""
+    def get(self, kind: str, key: str, *, verify: bool = True) -> Entry | None:
+        """Return the verified entry, or None when missing or damaged.
+
+        ``verify=False`` checks the header and the length but skips hashing the
+        payload, for an entry whose payload was verified moments ago.
+        """
         path = self._path(kind, key)
         try:
             with path.open("rb") as f:
@@ -120,18 +141,12 @@ class Cache:
                 (header_len,) = struct.unpack("<I", head[4:])
                 header = json.loads(f.read(header_len).decode("utf-8"))
                 size = int(header["payload_bytes"])
-                digest = hashlib.sha256()
-                remaining = size
-                while remaining:
-                    chunk = f.read(min(remaining, 1 << 20))
-                    if not chunk:
-                        raise ValueError("truncated payload")
-                    digest.update(chunk)
-                    remaining -= len(chunk)
-                if f.read(1):
-                    raise ValueError("trailing bytes")
-                if digest.hexdigest() != header["sha256"] or header.get("key") != key:
-                    raise ValueError("checksum mismatch")
+                if header.get("key") != key:
+                    raise ValueError("key mismatch")
+                if verify:
+                    _check_payload(f, size, str(header["sha256"]))
+                elif os.fstat(f.fileno()).st_size != 8 + header_len + size:
+                    raise ValueError("wrong length")
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:

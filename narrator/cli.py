@@ -598,6 +598,7 @@ def info(mp3_path: Path, as_json: bool) -> None:
         raise InputError(f"{exc} Give an MP3 file.") from exc
     if as_json:
         data = asdict(tags)
+        del data["cover"]  # bytes: its type and size are reported instead
         data["chapters"] = [
             {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
             for c in tags.chapters

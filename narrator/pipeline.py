@@ -809,7 +809,8 @@ def _reread_segment(plan: BuildPlan, sp: SectionPlan, seg: _SegmentOut) -> _Segm
     Raises:
         NarratorError: the entry vanished or is damaged (re-run to rebuild it).
     """
-    entry = plan.cache.get("segments", sp.segment_key)
+    # Header and size only: the payload was verified (or written) moments ago.
+    entry = plan.cache.get("segments", sp.segment_key, verify=False)
     if entry is None:
         raise NarratorError(
             f'the cached audio of section "{sp.title}" disappeared during the build '
@@ -824,7 +825,7 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
         DECODER_DELAY,
         LAME_ENCODER_DELAY,
         EncodedSegment,
-        frame_samples,
+        plan_splice,
         splice,
     )
     from narrator.tags import (
@@ -915,15 +916,22 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     # times count from the start of the MP3 stream, before a gapless decoder
     # skips the encoder + decoder delay, so they are shifted by that delay
     # (ffmpeg maps them back; a player without gapless support plays them as is).
-    fs = frame_samples(preset.fmt)
+    encoded = [
+        EncodedSegment(
+            s.entry_path,
+            s.frames,
+            s.samples,
+            s.size_bytes,
+            crc16=s.crc16,
+            offset=s.payload_offset,
+        )
+        for s in segments
+    ]
+    placed = plan_splice(encoded, preset.fmt)
+    starts = placed.segment_starts
+    duration_samples = placed.duration_samples
     rate = preset.fmt.sample_rate
     stream_offset = LAME_ENCODER_DELAY + DECODER_DELAY
-    starts = []
-    acc = 0
-    for seg in segments:
-        starts.append(acc)
-        acc += seg.frames * fs
-    duration_samples = starts[-1] + segments[-1].samples
 
     def ms(samples: int) -> int:
         return int(round(samples * 1000 / rate))
@@ -989,17 +997,7 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     try:
         with tmp.open("wb") as out_file:
             splice(
-                [
-                    EncodedSegment(
-                        s.entry_path,
-                        s.frames,
-                        s.samples,
-                        s.size_bytes,
-                        crc16=s.crc16,
-                        offset=s.payload_offset,
-                    )
-                    for s in segments
-                ],
+                encoded,
                 preset.fmt,
                 out_file,
                 id3=id3,

@@ -31,11 +31,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from narrator.cover import validate_cover
-from narrator.errors import ConfigError, FeedError, InputError
+from narrator.errors import ConfigError, FeedError, InputError, TaggingError
 from narrator.feed import (
     FeedChapter,
     FeedItem,
@@ -49,13 +48,10 @@ from narrator.feed import (
     write_feed,
 )
 from narrator.sidecars import write_bytes_atomic
-
-if TYPE_CHECKING:
-    from mutagen.id3 import ID3
+from narrator.tags import TXXX_GUID, read_episode
 
 logger = logging.getLogger(__name__)
 
-GUID_FRAME = "TXXX:NARRATOR_GUID"
 # Fallback guids are UUIDv5 of "narrator:" + file name in the URL namespace.
 _FALLBACK_PREFIX = "narrator:"
 _COVER_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
@@ -320,43 +316,31 @@ def fallback_guid(file_name: str) -> str:
 
 
 def _read_mp3(path: Path) -> PublishedEpisode:
-    """Read what the feed needs from the MP3's ID3 tags (mutagen).
+    """Read what the feed needs from the MP3 (``tags.read_episode``).
 
     Raises:
         InputError: the file is missing or is not a readable MP3.
     """
-    from mutagen import MutagenError
-    from mutagen.mp3 import MP3
-
     try:
-        audio: Any = MP3(path)
-    except (MutagenError, OSError) as exc:
+        tags = read_episode(path)
+        size_bytes = path.stat().st_size
+    except (TaggingError, OSError) as exc:
         raise InputError(f"{path}: cannot read the MP3 ({exc}).") from exc
-    tags = audio.tags
-    size_bytes = path.stat().st_size
-    duration_s = float(audio.info.length)
-
-    def text(frame_id: str) -> str | None:
-        frame = tags.get(frame_id) if tags is not None else None
-        if frame is None or not getattr(frame, "text", None):
-            return None
-        value = str(frame.text[0]).strip()
-        return value or None
-
-    guid = text(GUID_FRAME) or fallback_guid(path.name)
-    cover, cover_mime = _cover(tags)
+    guid = tags.extra.get(TXXX_GUID, "").strip() or fallback_guid(path.name)
     return PublishedEpisode(
-        title=text("TIT2") or path.stem,
-        author=text("TPE1"),
-        podcast=text("TALB"),
-        date=text("TDRC"),
-        episode=_track_number(text("TRCK")),
-        description=_comment(tags),
+        title=tags.title or path.stem,
+        author=tags.author,
+        podcast=tags.podcast,
+        date=tags.date,
+        episode=_track_number(tags.episode),
+        description=tags.description,
         guid=guid,
-        duration_s=duration_s,
-        chapters=_chapters(tags),
-        cover=cover,
-        cover_mime=cover_mime,
+        duration_s=tags.duration_s,
+        chapters=tuple(
+            FeedChapter(start_s=c.start_ms / 1000, title=c.title) for c in tags.chapters
+        ),
+        cover=tags.cover,
+        cover_mime=tags.cover_mime,
         size_bytes=size_bytes,
     )
 
@@ -368,44 +352,6 @@ def _track_number(value: str | None) -> int | None:
         return int(value.split("/")[0])
     except ValueError:
         return None
-
-
-def _comment(tags: ID3 | None) -> str | None:
-    if tags is None:
-        return None
-    comments = tags.getall("COMM")
-    preferred = [c for c in comments if c.desc == ""] or comments
-    for frame in preferred:
-        value = "\n".join(str(t) for t in frame.text).strip()
-        if value:
-            return value
-    return None
-
-
-def _chapters(tags: ID3 | None) -> tuple[FeedChapter, ...]:
-    if tags is None:
-        return ()
-    frames = tags.getall("CHAP")
-    chaps = sorted(frames, key=lambda c: c.start_time)
-    result = []
-    for chap in chaps:
-        title_frame = chap.sub_frames.get("TIT2")
-        title = str(title_frame.text[0]) if title_frame else chap.element_id
-        result.append(FeedChapter(start_s=chap.start_time / 1000, title=title))
-    return tuple(result)
-
-
-def _cover(tags: ID3 | None) -> tuple[bytes | None, str | None]:
-    if tags is None:
-        return None, None
-    pictures = tags.getall("APIC")
-    front = [p for p in pictures if p.type == 3] or pictures
-    if not front:
-        return None, None
-    mime = front[0].mime.lower()
-    if mime == "image/jpg":
-        mime = "image/jpeg"
-    return bytes(front[0].data), mime
 
 
 __all__ = [

@@ -177,6 +177,7 @@ class EpisodeTags:
     extra: Mapping[str, str] = field(default_factory=dict)
     cover_mime: str | None = None
     cover_bytes: int = 0
+    cover: bytes | None = field(default=None, repr=False)  # the front cover itself
     transcript_chars: int = 0
     id3_version: str = ""
     duration_s: float = 0.0
@@ -199,7 +200,28 @@ class _StreamInfo(Protocol):
 
 def _text(tags: ID3, key: str) -> str | None:
     frame = tags.get(key)
-    return str(frame.text[0]) if frame is not None and frame.text else None
+    if frame is None or not frame.text:
+        return None
+    return str(frame.text[0]).strip() or None
+
+
+def _comment(tags: ID3) -> str | None:
+    """The description: the COMM frame without a description key, else any."""
+    comments = tags.getall("COMM")
+    for frame in [c for c in comments if c.desc == ""] or comments:
+        value = "\n".join(str(t) for t in frame.text).strip()
+        if value:
+            return value
+    return None
+
+
+def _front_cover(tags: ID3) -> tuple[bytes | None, str | None]:
+    pictures = tags.getall("APIC")
+    front = [p for p in pictures if p.type == PictureType.COVER_FRONT] or pictures
+    if not front:
+        return None, None
+    mime = str(front[0].mime).lower()
+    return bytes(front[0].data), "image/jpeg" if mime == "image/jpg" else mime
 
 
 def read_extra(path: Path) -> dict[str, str]:
@@ -244,9 +266,8 @@ def read_episode(path: Path) -> EpisodeTags:
             toc = tuple(frame.child_element_ids)
             toc_flags = int(frame.flags)
     date = _text(tags, "TDRC")
-    comm = tags.getall("COMM")
     uslt = tags.getall("USLT")
-    apic = tags.getall("APIC")
+    cover, cover_mime = _front_cover(tags)
     # MP3.info is declared None on the FileType base; a loaded MP3 has one.
     info = cast(_StreamInfo, audio.info)
     mode = {
@@ -260,14 +281,15 @@ def read_episode(path: Path) -> EpisodeTags:
         podcast=_text(tags, "TALB"),
         date=date,
         episode=_text(tags, "TRCK"),
-        description=str(comm[0].text[0]) if comm and comm[0].text else None,
+        description=_comment(tags),
         language=_text(tags, "TLAN"),
         chapters=tuple(chapters),
         toc=toc,
         toc_flags=toc_flags,
         extra={f.desc: str(f.text[0]) for f in tags.getall("TXXX") if f.text},
-        cover_mime=apic[0].mime if apic else None,
-        cover_bytes=len(apic[0].data) if apic else 0,
+        cover_mime=cover_mime,
+        cover_bytes=len(cover) if cover else 0,
+        cover=cover,
         transcript_chars=len(uslt[0].text) if uslt else 0,
         id3_version=".".join(map(str, tags.version)) if audio.tags else "",
         duration_s=float(info.length),

@@ -112,3 +112,15 @@ def test_key_changes_iff_inputs_change(id1, t1, id2, t2) -> None:
 
 def test_key_ignores_dict_order() -> None:
     assert make_key({"a": 1, "b": 2}) == make_key({"b": 2, "a": 1})
+
+
+def test_unverified_get_checks_header_and_length_only(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    entry = cache.put("segments", "56" * 32, b"z" * 1000, {"frames": 1})
+    data = bytearray(entry.path.read_bytes())
+    data[-3] ^= 0xFF  # same length, other bytes: only a full read can tell
+    entry.path.write_bytes(bytes(data))
+    quick = cache.get("segments", "56" * 32, verify=False)
+    assert quick is not None and quick.meta == {"frames": 1}
+    entry.path.write_bytes(bytes(data[:-1]))  # a length change is always seen
+    assert cache.get("segments", "56" * 32, verify=False) is None
