@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO.parent / "shared" / "seed" / "000_4308e03e8e9adbfa.txt"
+SEED = REPO / "tests" / "data" / "seed" / "000_4308e03e8e9adbfa.txt"
 
 
 def machine() -> str:

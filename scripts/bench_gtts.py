@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO.parent / "shared" / "seed" / "000_4308e03e8e9adbfa.txt"
+SEED = REPO / "tests" / "data" / "seed" / "000_4308e03e8e9adbfa.txt"
 sys.path.insert(0, str(REPO))
 
 import gtts.tts  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 from narrator.ffmpeg import ffmpeg_exe
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO.parent / "shared" / "seed" / "000_4308e03e8e9adbfa.txt"
+SEED = REPO / "tests" / "data" / "seed" / "000_4308e03e8e9adbfa.txt"
 DATA = Path(__file__).resolve().parent / "data"
 
 SEED_TITLES = [
@@ -30,7 +30,7 @@ SEED_TITLES = [
 @pytest.fixture
 def seed_path() -> Path:
     if not SEED.is_file():
-        pytest.fail(f"the reference seed is missing: {SEED} (expected ../shared/seed/)")
+        pytest.fail(f"the reference seed is missing: {SEED} (expected in tests/data/seed/)")
     return SEED
 
 

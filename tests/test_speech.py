@@ -21,9 +21,7 @@ from narrator.speech import (
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "speech"
-SEED = (
-    Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_4308e03e8e9adbfa.txt"
-)
+SEED = Path(__file__).resolve().parent / "data" / "seed" / "000_4308e03e8e9adbfa.txt"
 
 # written -> spoken for the "espeak" profile, every category of issue 5:
 # cardinals (space / NBSP / narrow NBSP groups), decimals, negatives, ranges,
