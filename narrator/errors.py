@@ -40,22 +40,42 @@ class EngineUnavailable(NarratorError):
 class EngineError(NarratorError):
     """Synthesis failed for one section.
 
+    The engine gives the ``reason`` and its ``engine`` name; the pipeline adds
+    the ``section`` it was working on (``with_section``), so every engine's
+    message reads the same way without engines formatting section names.
     ``retryable`` says whether the same request may succeed later (rate limit,
     timeout, server error) as opposed to a permanent refusal.
     """
 
     def __init__(
         self,
-        message: str,
+        reason: str,
         *,
         engine: str = "",
         section: str | None = None,
         retryable: bool = False,
     ):
-        super().__init__(message)
+        self.reason = reason
         self.engine = engine
         self.section = section
         self.retryable = retryable
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f'section "{self.section}": ' if self.section else ""
+        who = f"{self.engine}: " if self.engine else ""
+        return f"{who}{where}{self.reason}"
+
+    def with_section(self, section: str) -> EngineError:
+        """The same error, naming ``section`` (unless it already names one)."""
+        if self.section:
+            return self
+        return EngineError(
+            self.reason,
+            engine=self.engine,
+            section=section,
+            retryable=self.retryable,
+        )
 
 
 class AudioError(NarratorError):

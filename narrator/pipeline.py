@@ -29,7 +29,7 @@ from typing import cast
 from narrator import __version__
 from narrator.cache import Cache, Entry, default_cache_dir, make_key
 from narrator.config import Settings, check_date, default_jobs, default_output
-from narrator.engines import Engine, get_engine
+from narrator.engines import Engine, SectionRef, get_engine
 from narrator.errors import (
     AudioError,
     ConfigError,
@@ -173,13 +173,16 @@ def load_lexicon(source_path: Path, settings: Settings) -> dict[str, str]:
 
 
 def prepare(
-    document: Document, engine_name: str, lexicon: dict[str, str]
+    document: Document, profile: str, lexicon: dict[str, str]
 ) -> list[tuple[str, tuple[Utterance, ...]]]:
-    """Each section's title and utterances, as they will be sent to the engine."""
+    """Each section's title and utterances, as they will be sent to the engine.
+
+    ``profile`` is the engine's normalization profile (``Engine.profile``).
+    """
     from narrator.speech import prepare_section
 
     return [
-        (s.title, prepare_section(s, engine=engine_name, lexicon=lexicon))
+        (s.title, prepare_section(s, engine=profile, lexicon=lexicon))
         for s in document.sections
     ]
 
@@ -289,11 +292,6 @@ def recorded_engine(output_path: Path) -> str | None:
         return None
 
 
-def _available(engine: Engine) -> bool:
-    probe = getattr(engine, "probe", None)
-    return bool(probe()) if callable(probe) else True
-
-
 def resolve_engine(
     settings: Settings, output_path: Path, note: Note | None = None
 ) -> Engine:
@@ -322,7 +320,7 @@ def resolve_engine(
                 f"({exc}); pass --engine NAME to switch on purpose (every section "
                 "is re-synthesized)."
             ) from exc
-        if not _available(engine):
+        if not engine.probe():
             raise EngineUnavailable(
                 f"{output_path} was built with {pinned}, which is not reachable now; "
                 "retry later, or pass --engine espeak to switch on purpose "
@@ -334,7 +332,7 @@ def resolve_engine(
         google = get_engine("gtts", options)
     except (EngineUnavailable, InputError):
         google = None
-    if google is not None and _available(google):
+    if google is not None and google.probe():
         say("engine auto: gtts (Google's speech endpoint answered)")
         return google
     say("engine auto: espeak (Google's speech endpoint did not answer; offline voice)")
@@ -406,7 +404,7 @@ def plan_build(
     if engine is None:
         engine = resolve_engine(settings, output, note)
     lexicon = load_lexicon(source_path, settings)
-    prepared = prepare(document, engine.name, lexicon)
+    prepared = prepare(document, engine.profile, lexicon)
     if not any(u.text.strip() for _, utts in prepared for u in utts[1:]):
         raise SummaryError(
             "has no speakable text; add sentences under the headings.",
@@ -626,19 +624,14 @@ def _produce_section(
                 raise _Cancelled()
             texts = [u.text for u in sp.utterances]
             try:
-                audios = plan.engine.synthesize(texts, section=sp.title)  # type: ignore[call-arg]
+                audios = plan.engine.synthesize(
+                    texts, section=SectionRef(sp.index, sp.title)
+                )
             except EngineError as exc:
-                if sp.title not in str(exc):
-                    raise EngineError(
-                        f'section "{sp.title}": {exc}',
-                        engine=exc.engine,
-                        section=sp.title,
-                        retryable=exc.retryable,
-                    ) from exc
-                raise
+                raise exc.with_section(sp.title) from exc
             if len(audios) != len(texts):
                 raise EngineError(
-                    f'section "{sp.title}": the engine returned {len(audios)} clips '
+                    f"the engine returned {len(audios)} clips "
                     f"for {len(texts)} utterances.",
                     engine=plan.engine.name,
                     section=sp.title,

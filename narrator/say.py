@@ -31,7 +31,7 @@ def say_text(
     """
     from narrator.audio import PRESETS, SegmentLayout, make_clip, render_clip
     from narrator.config import Pauses
-    from narrator.engines import get_engine
+    from narrator.engines import SectionRef, get_engine
     from narrator.model import Chapter, EpisodeInfo
     from narrator.mp3 import EncodedSegment, encode_segment, splice
     from narrator.speech import load_lexicon, normalize, split_sentences
@@ -44,8 +44,8 @@ def say_text(
     sentences = [s for s in split_sentences(text.strip()) if s.strip()] or [
         text.strip()
     ]
-    spoken = [normalize(s, engine=eng.name, lexicon=lexicon) for s in sentences]
-    audios = eng.synthesize(spoken)
+    spoken = [normalize(s, engine=eng.profile, lexicon=lexicon) for s in sentences]
+    audios = eng.synthesize(spoken, section=SectionRef(0, sentences[0]))
     clip = make_clip(audios)
     preset = PRESETS[preset_name]
     pauses = Pauses()

@@ -30,7 +30,9 @@ SEED_TITLES = [
 @pytest.fixture
 def seed_path() -> Path:
     if not SEED.is_file():
-        pytest.fail(f"the reference seed is missing: {SEED} (expected in tests/data/seed/)")
+        pytest.fail(
+            f"the reference seed is missing: {SEED} (expected in tests/data/seed/)"
+        )
     return SEED
 
 

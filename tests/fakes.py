@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from narrator.engines.base import Audio
+from narrator.engines.base import Audio, SectionRef
 from narrator.errors import EngineError
 
 
@@ -20,6 +20,10 @@ class FakeEngine:
 
     name = "fake"
     local = True
+    profile = "espeak"
+
+    def probe(self) -> bool:
+        return True
 
     def __init__(
         self,
@@ -40,12 +44,12 @@ class FakeEngine:
         return {"engine": "fake", "version": "1", "voice": self.voice}
 
     def synthesize(
-        self, texts: Sequence[str], *, section: str | None = None
+        self, texts: Sequence[str], *, section: SectionRef | None = None
     ) -> list[Audio]:
         with self._lock:
             self.calls.append(list(texts))
         if self.fail_on is not None and any(self.fail_on in t for t in texts):
-            raise EngineError("fake failure", engine="fake", section=section)
+            raise EngineError("fake failure", engine="fake")
         out = []
         for text in texts:
             n = max(

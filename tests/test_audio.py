@@ -24,7 +24,7 @@ from mutagen.id3 import ID3
 from narrator import dsp
 from narrator.audio import PRESETS, Clip, Pauses, SegmentLayout, make_clip, render_clip
 from narrator.config import Settings
-from narrator.engines.base import Audio
+from narrator.engines.base import Audio, SectionRef
 from narrator.ffmpeg import ffmpeg_exe
 from narrator.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
 from narrator.pipeline import build
@@ -101,12 +101,16 @@ class LevelEngine:
 
     name = "levels"
     local = True
+    profile = "espeak"
+
+    def probe(self) -> bool:
+        return True
 
     def identity(self) -> Mapping[str, str]:
         return {"engine": "levels", "version": "1"}
 
     def synthesize(
-        self, texts: Sequence[str], *, section: str | None = None
+        self, texts: Sequence[str], *, section: SectionRef | None = None
     ) -> list[Audio]:
         kind, freq = next(v for k, v in SECTIONS.items() if k in texts[0].lower())
         out = []

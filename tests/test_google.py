@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.engines.base import Audio
+from narrator.engines.base import Audio, SectionRef
 from narrator.engines.google import (
     GAP_MS,
     INNER_KEEP_MS,
@@ -227,7 +227,7 @@ def expected_seconds(text: str) -> float:
 
 def test_one_audio_per_utterance_with_joined_pieces(fake):
     texts = ["Résumé bref", SENTENCE, "Fin."]
-    audios = engine_for(fake).synthesize(texts, section="Résumé bref")
+    audios = engine_for(fake).synthesize(texts, section=SectionRef(0, "Résumé bref"))
     assert len(audios) == 3
     assert all(a.format == "wav" for a in audios)
     for text, audio in zip(texts, audios, strict=True):
@@ -324,7 +324,7 @@ def test_permanent_failure_names_the_section_and_the_cause():
         sleeps: list[float] = []
         engine = engine_for(fake, sleeps, max_attempts=3)
         with pytest.raises(EngineError) as caught:
-            engine.synthesize(["Bonjour."], section="Résumé bref")
+            engine.synthesize(["Bonjour."], section=SectionRef(0, "Résumé bref"))
         error = caught.value
         assert str(error).startswith(
             'gtts: section "Résumé bref": HTTP 503 Service Unavailable after 3 attempts'
@@ -349,7 +349,9 @@ def test_rate_limit_message_says_to_wait():
 def test_refusal_is_not_retried():
     with FakeGoogle(default="403") as fake:
         with pytest.raises(EngineError, match="HTTP 403 Forbidden") as caught:
-            engine_for(fake, []).synthesize(["Bonjour."], section="Intro")
+            engine_for(fake, []).synthesize(
+                ["Bonjour."], section=SectionRef(0, "Intro")
+            )
         assert caught.value.retryable is False
         assert len(fake.seen) == 1
 
@@ -363,7 +365,7 @@ def test_circuit_breaker_stops_the_section_and_the_engine_early():
         with pytest.raises(
             EngineError, match="8 consecutive failed requests"
         ) as caught:
-            engine.synthesize(texts, section="Contexte")
+            engine.synthesize(texts, section=SectionRef(0, "Contexte"))
         assert caught.value.section == "Contexte"
         assert "last: HTTP 503" in str(caught.value)
         # 10 pieces x 5 attempts would be 50 requests; the breaker stops at 8
@@ -371,7 +373,7 @@ def test_circuit_breaker_stops_the_section_and_the_engine_early():
         assert 8 <= len(fake.seen) <= 8 + 2
         before = len(fake.seen)
         with pytest.raises(EngineError, match="consecutive"):
-            engine.synthesize(["Encore."], section="Suite")
+            engine.synthesize(["Encore."], section=SectionRef(0, "Suite"))
         assert len(fake.seen) == before
 
 
@@ -383,7 +385,7 @@ def test_random_failures_are_absorbed():
         fake.prepare(texts)
         # The real, interruptible sleep, with tiny backoff.
         engine = engine_for(fake, None, max_attempts=6)
-        audios = engine.synthesize(texts, section="Contexte")
+        audios = engine.synthesize(texts, section=SectionRef(0, "Contexte"))
         assert len(audios) == 12
         assert {s.action for s in fake.seen} > {"ok"}  # failures did happen
 

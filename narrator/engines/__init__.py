@@ -5,10 +5,18 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 
-from narrator.engines.base import Audio, Engine
+from narrator.engines.base import Audio, Engine, SectionRef, WordTiming
 from narrator.errors import EngineUnavailable, InputError
 
-__all__ = ["Audio", "Engine", "BUILTIN", "get_engine", "engine_names"]
+__all__ = [
+    "Audio",
+    "BUILTIN",
+    "Engine",
+    "SectionRef",
+    "WordTiming",
+    "engine_names",
+    "get_engine",
+]
 
 BUILTIN: dict[str, str] = {
     "espeak": "narrator.engines.espeak:create",

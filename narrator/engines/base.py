@@ -16,14 +16,42 @@ from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
+class WordTiming:
+    """Where one spoken word sits in its utterance's audio, as the engine says."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SectionRef:
+    """The section a ``synthesize`` call serves (0-based ``index``).
+
+    Engines use it for logging and for their own per-section decisions; the
+    user's error message is written by the pipeline (``EngineError.with_section``).
+    """
+
+    index: int
+    title: str
+
+
+@dataclass(frozen=True)
 class Audio:
-    """Encoded audio as an engine produced it."""
+    """Encoded audio as an engine produced it, with word timings when known."""
 
     data: bytes
     format: str  # "wav" or "mp3"
+    words: tuple[WordTiming, ...] = ()
 
     @classmethod
-    def from_pcm(cls, pcm: bytes, sample_rate: int, channels: int = 1) -> Audio:
+    def from_pcm(
+        cls,
+        pcm: bytes,
+        sample_rate: int,
+        channels: int = 1,
+        words: tuple[WordTiming, ...] = (),
+    ) -> Audio:
         """Wrap signed 16-bit little-endian PCM in a WAV container."""
         buf = io.BytesIO()
         with wave.open(buf, "wb") as w:
@@ -31,24 +59,33 @@ class Audio:
             w.setsampwidth(2)
             w.setframerate(sample_rate)
             w.writeframes(pcm)
-        return cls(buf.getvalue(), "wav")
+        return cls(buf.getvalue(), "wav", words)
 
 
 @runtime_checkable
 class Engine(Protocol):
-    """A speech engine.
+    """A speech engine: everything the pipeline relies on, and nothing else.
 
-    ``identity()`` lists everything that changes the sound (engine name and
-    version, language, voice, rate...); it is part of the clip cache key.
-    ``local`` engines run on this machine; network engines set it False so the
-    pipeline bounds requests in flight instead of CPU jobs.
-    ``synthesize`` raises EngineError (with ``retryable``) and never touches
-    the cache, the output folder or the terminal.
+    ``local`` engines run on this machine (CPU-bound: the pipeline bounds them
+    by cores); network engines set it False (the pipeline bounds requests in
+    flight instead). ``profile`` names the French normalization profile its
+    voice needs (``narrator.speech.PROFILES``). ``identity()`` lists everything
+    that changes the sound (engine name and version, language, voice, rate, a
+    voice model's SHA-256...); it is hashed into the clip cache key. ``probe()``
+    is a cheap yes/no "can it run now?" used by ``--engine auto``; it never
+    raises. ``synthesize`` returns one Audio per text, splits text to its own
+    limits, raises EngineError (with ``retryable``) and never touches the cache,
+    the output folder or the terminal.
     """
 
     name: str
     local: bool
+    profile: str
 
     def identity(self) -> Mapping[str, str]: ...
 
-    def synthesize(self, texts: Sequence[str]) -> list[Audio]: ...
+    def probe(self) -> bool: ...
+
+    def synthesize(
+        self, texts: Sequence[str], *, section: SectionRef
+    ) -> list[Audio]: ...

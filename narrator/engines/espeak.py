@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from narrator.engines.base import Audio
+from narrator.engines.base import Audio, SectionRef
 from narrator.errors import EngineError, EngineUnavailable, InputError
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -101,9 +101,7 @@ class _Library:
         )
         self.lib.espeak_Synchronize()
         if err != 0:
-            raise EngineError(
-                f"espeak: synthesis failed (error {err}).", engine="espeak"
-            )
+            raise EngineError(f"synthesis failed (error {err}).", engine="espeak")
         pcm = b"".join(self._chunks)
         self._chunks = []
         return pcm
@@ -125,6 +123,7 @@ class EspeakEngine:
 
     name = "espeak"
     local = True
+    profile = "espeak"
 
     def __init__(self, voice: str = "fr", rate_wpm: int = 165, pitch: int = 50):
         if not 80 <= rate_wpm <= 450:
@@ -151,21 +150,24 @@ class EspeakEngine:
             "pitch": str(self.pitch),
         }
 
+    def probe(self) -> bool:
+        """The library loaded in ``__init__``: nothing more to check."""
+        return True
+
     def synthesize(
-        self, texts: Sequence[str], *, section: str | None = None
+        self, texts: Sequence[str], *, section: SectionRef | None = None
     ) -> list[Audio]:
+        """One WAV per text; calls into the library are serialized (global state).
+
+        Raises:
+            EngineError: libespeak-ng reported an error.
+        """
         out = []
         with _lock:
             lib = _get_library()
             lib.set_voice(self.voice)
             for text in texts:
-                try:
-                    pcm = lib.synth(text, rate=self.rate_wpm, pitch=self.pitch)
-                except EngineError as exc:
-                    where = f' section "{section}":' if section else ""
-                    raise EngineError(
-                        f"espeak:{where} {exc}", engine="espeak", section=section
-                    ) from exc
+                pcm = lib.synth(text, rate=self.rate_wpm, pitch=self.pitch)
                 out.append(Audio.from_pcm(pcm, self.sample_rate))
         return out
 

@@ -39,7 +39,7 @@ from gtts.lang import tts_langs
 from gtts.utils import _ALL_PUNC_OR_SPACE
 from gtts.version import __version__ as GTTS_VERSION
 
-from narrator.engines.base import Audio
+from narrator.engines.base import Audio, SectionRef
 from narrator.errors import AudioError, ConfigError, EngineError
 from narrator.ffmpeg import ffmpeg_exe
 
@@ -529,6 +529,7 @@ class GoogleEngine:
 
     name = ENGINE_NAME
     local = False
+    profile = "gtts"
 
     def __init__(
         self,
@@ -607,12 +608,12 @@ class GoogleEngine:
             prepared = tts._prepare_requests()
         except (AssertionError, ValueError) as exc:
             raise EngineError(
-                f"gtts: cannot prepare a request for {text[:40]!r}: {exc}",
+                f"cannot prepare a request for {text[:40]!r}: {exc}",
                 engine=ENGINE_NAME,
             ) from exc
         if len(prepared) != 1:
             raise EngineError(
-                f"gtts: gTTS {GTTS_VERSION} made {len(prepared)} requests for one "
+                f"gTTS {GTTS_VERSION} made {len(prepared)} requests for one "
                 "piece; its protocol changed, report it",
                 engine=ENGINE_NAME,
             )
@@ -651,7 +652,7 @@ class GoogleEngine:
     # -- synthesis ---------------------------------------------------------
 
     def synthesize(
-        self, texts: Sequence[str], *, section: str | None = None
+        self, texts: Sequence[str], *, section: SectionRef | None = None
     ) -> list[Audio]:
         """Synthesize one section's utterances, one WAV Audio per utterance.
 
@@ -659,14 +660,15 @@ class GoogleEngine:
             EngineError: a piece failed after its retries, the endpoint refused
                 it, or too many consecutive requests failed (circuit breaker).
         """
+        title = section.title if section is not None else None
         plans = [split_pieces(text) for text in texts]
         jobs = [(i, j) for i, plan in enumerate(plans) for j in range(len(plan))]
         if self._breaker.tripped.is_set():
-            raise self._breaker_error(section)
+            raise self._breaker_error(title)
         pcm: dict[tuple[int, int], bytes] = {}
         if jobs:
-            mp3s = self._fetch_all(plans, jobs, section)
-            pcm = dict(zip(jobs, self._decode(mp3s, section), strict=True))
+            mp3s = self._fetch_all(plans, jobs, title)
+            pcm = dict(zip(jobs, self._decode(mp3s, title), strict=True))
         audios = []
         for i, plan in enumerate(plans):
             if not plan:
@@ -695,7 +697,7 @@ class GoogleEngine:
                 pcms.append(_decode_mp3(data))
             except AudioError as exc:
                 raise EngineError(
-                    f"{_prefix(section)}undecodable audio ({exc}); {_HINT_PROTOCOL}",
+                    f"undecodable audio ({exc}); {_HINT_PROTOCOL}",
                     engine=ENGINE_NAME,
                     section=section,
                     retryable=True,
@@ -757,15 +759,14 @@ class GoogleEngine:
                 raise self._breaker_error(section)
             if not failure.retryable:
                 raise EngineError(
-                    f"{_prefix(section)}{failure.cause} (not retried); {failure.hint}",
+                    f"{failure.cause} (not retried); {failure.hint}",
                     engine=ENGINE_NAME,
                     section=section,
                     retryable=False,
                 )
             if attempt >= self.max_attempts:
                 raise EngineError(
-                    f"{_prefix(section)}{failure.cause} after {attempt} attempts; "
-                    f"{failure.hint}",
+                    f"{failure.cause} after {attempt} attempts; {failure.hint}",
                     engine=ENGINE_NAME,
                     section=section,
                     retryable=True,
@@ -832,7 +833,7 @@ class GoogleEngine:
         cause = f" (last: {last.cause})" if last else ""
         hint = last.hint if last else _HINT_NETWORK
         return EngineError(
-            f"{_prefix(section)}stopped after {self._breaker.threshold} consecutive "
+            f"stopped after {self._breaker.threshold} consecutive "
             f"failed requests{cause}; {hint}",
             engine=ENGINE_NAME,
             section=section,
@@ -842,10 +843,6 @@ class GoogleEngine:
 
 def _no_split(text: str) -> list[str]:
     return [text]
-
-
-def _prefix(section: str | None) -> str:
-    return f'gtts: section "{section}": ' if section else "gtts: "
 
 
 def _first_error(futures: list[Future[bytes]]) -> BaseException | None:
