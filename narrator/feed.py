@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
+from narrator.atomic import write_bytes_atomic
 from narrator.errors import ConfigError, FeedError
-from narrator.sidecars import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast
 
 from narrator import __version__
 from narrator.cache import Cache, Entry, default_cache_dir, make_key
@@ -36,11 +35,11 @@ from narrator.errors import (
     EngineError,
     EngineUnavailable,
     InputError,
-    LockError,
     NarratorError,
     SummaryError,
 )
 from narrator.model import Chapter, Cue, Document, EpisodeInfo, Timeline, Utterance
+from narrator.output import clean_stale_temps, output_lock
 
 log = logging.getLogger(__name__)
 
@@ -282,14 +281,11 @@ Note = Callable[[str], None]
 
 def recorded_engine(output_path: Path) -> str | None:
     """The engine that built ``output_path`` (TXXX:NARRATOR_ENGINE), if any."""
-    from narrator.tags import TXXX_ENGINE, read_extra
+    from narrator.output import read_previous
+    from narrator.tags import TXXX_ENGINE
 
-    if not output_path.is_file():
-        return None
-    try:
-        return read_extra(output_path).get(TXXX_ENGINE) or None
-    except NarratorError:
-        return None
+    previous = read_previous(output_path)
+    return previous.get(TXXX_ENGINE) if previous is not None else None
 
 
 def resolve_engine(
@@ -479,92 +475,31 @@ def plan_build(
     )
 
 
-# -- locking and atomic output --------------------------------------------
-
-
-@contextlib.contextmanager
-def output_lock(output_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``output_path`` for the duration of a build.
-
-    Raises:
-        LockError: another build holds it.
-    """
-    lock_path = output_path.with_name(f".{output_path.name}.lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise InputError(
-            f"{output_path.parent}: cannot write there ({exc.strerror}); "
-            "choose another -o."
-        ) from exc
-    try:
-        try:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # pragma: no cover - not POSIX
-            pass
-        except BlockingIOError as exc:
-            try:
-                holder = os.pread(fd, 32, 0).decode().strip() or "?"
-            except OSError:
-                holder = "?"
-            raise LockError(
-                f"{output_path}: another narrator build (pid {holder}) is writing it; "
-                "wait for it to finish or choose another -o."
-            ) from exc
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _clean_stale_temps(output_path: Path) -> None:
-    """Remove temporary files left by killed builds of this output (we hold its
-    lock): the MP3's and its sidecars', nobody else's."""
-    names = [output_path.name] + [p.name for p in sidecar_paths(output_path)]
-    stale_files = [t for n in names for t in output_path.parent.glob(f".{n}.*.tmp")]
-    for stale in stale_files:
-        with contextlib.suppress(OSError):
-            stale.unlink()
-
-
 # -- the build -------------------------------------------------------------
 
 
 def _up_to_date(plan: BuildPlan, settings: Settings) -> BuildResult | None:
-    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, read_episode, read_extra
+    """The existing episode, if it was built from these inputs with these sidecars."""
+    from narrator.output import read_previous, sidecars_on_disk_digest
+    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, TXXX_SIDECARS, read_episode
 
     out = plan.output_path
-    if not out.is_file():
+    previous = read_previous(out)
+    if previous is None or previous.get(TXXX_BUILD) != plan.build_key:
         return None
-    try:
-        extra = read_extra(out)
-    except NarratorError:
-        return None
-    if extra.get(TXXX_BUILD) != plan.build_key:
-        return None
-    if settings.sidecars and not all(p.is_file() for p in sidecar_paths(out)):
-        return None
+    if settings.sidecars and (
+        previous.get(TXXX_SIDECARS) != sidecars_on_disk_digest(out)
+    ):
+        return None  # sidecars missing, or not the ones this MP3 was built with
     tags = read_episode(out)
     return BuildResult(
         output=out,
         duration_s=tags.duration_s,
-        engine=extra.get(TXXX_ENGINE, plan.engine.name),
+        engine=previous.get(TXXX_ENGINE) or plan.engine.name,
         sections_synthesized=0,
         sections_reused=len(plan.sections),
         chapters=tags.chapters,
         up_to_date=True,
-    )
-
-
-def sidecar_paths(mp3_path: Path) -> tuple[Path, Path, Path]:
-    stem = mp3_path.with_suffix("")
-    return (
-        stem.with_name(stem.name + ".chapters.json"),
-        stem.with_name(stem.name + ".vtt"),
-        stem.with_name(stem.name + ".srt"),
     )
 
 
@@ -787,7 +722,7 @@ def build(
         if current is not None:
             return current
     with output_lock(out):
-        _clean_stale_temps(out)
+        clean_stale_temps(out, plan.cache.tmp_dir())
         if not settings.force:
             current = _up_to_date(plan, settings)
             if current is not None:
@@ -821,13 +756,14 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
         plan_splice,
         splice,
     )
+    from narrator.output import read_previous, sidecars_digest, write_episode
     from narrator.tags import (
         TXXX_BUILD,
         TXXX_ENGINE,
         TXXX_GUID,
+        TXXX_SIDECARS,
         TXXX_SOURCE,
         TXXX_TITLE,
-        read_extra,
         render_id3,
     )
 
@@ -954,17 +890,15 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     timeline = Timeline(tuple(chapters), tuple(cues), ms(duration_samples))
 
     out = plan.output_path
-    previous = {}
-    if out.is_file():
-        with contextlib.suppress(NarratorError):
-            previous = read_extra(out)
+    previous = read_previous(out)
     # The same episode keeps its guid across regenerations; another document
     # written over this output gets a new one. "Same" = same source file name
     # or same title, so renaming the file or retitling the episode keeps it.
-    guid = previous.get(TXXX_GUID)
-    other_source = previous.get(TXXX_SOURCE) not in (None, plan.source_path.name)
-    if other_source and previous.get(TXXX_TITLE) != plan.info.title:
-        guid = None
+    guid = previous.get(TXXX_GUID) if previous is not None else None
+    if previous is not None:
+        other_source = previous.get(TXXX_SOURCE) not in (None, plan.source_path.name)
+        if other_source and previous.get(TXXX_TITLE) != plan.info.title:
+            guid = None
     guid = guid or str(uuid.uuid4())
     transcript = "\n".join(
         "\n".join(u.display for u in sp.utterances) for sp in plan.sections
@@ -972,53 +906,39 @@ def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildRes
     info = replace(plan.info, transcript=transcript)
     if info.cover is None:
         info = replace(info, cover=cover, cover_mime="image/jpeg")
+    sidecars: dict[Path, bytes] = {}
+    extra = {
+        TXXX_GUID: guid,
+        TXXX_ENGINE: plan.engine.name,
+        TXXX_BUILD: plan.build_key,
+        TXXX_SOURCE: plan.source_path.name,
+        TXXX_TITLE: plan.info.title,
+    }
+    if settings.sidecars:
+        from narrator.sidecars import render_sidecars
+
+        sidecars = render_sidecars(
+            out, timeline, title=info.title, podcast=info.podcast, author=info.author
+        )
+        extra[TXXX_SIDECARS] = sidecars_digest(sidecars)
     id3 = render_id3(
         info,
         chapters,
         version=settings.id3_version,
-        extra={
-            TXXX_GUID: guid,
-            TXXX_ENGINE: plan.engine.name,
-            TXXX_BUILD: plan.build_key,
-            TXXX_SOURCE: plan.source_path.name,
-            TXXX_TITLE: plan.info.title,
-        },
+        extra=extra,
         encoder=f"narrator {__version__}",
     )
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    written: tuple[Path, ...] = ()
-    try:
-        with tmp.open("wb") as out_file:
-            splice(
-                encoded,
-                preset.fmt,
-                out_file,
-                id3=id3,
-            )
-            out_file.flush()
-            os.fsync(out_file.fileno())
-        # Sidecars first, the MP3 last: the MP3 carries the build hash that
-        # says "up to date", so it must never be in place before its sidecars.
-        if settings.sidecars:
-            from narrator.sidecars import write_sidecars
 
-            paths = write_sidecars(
-                out,
-                timeline,
-                title=info.title,
-                podcast=info.podcast,
-                author=info.author,
-            )
-            written = (paths.chapters_json, paths.vtt, paths.srt)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise NarratorError(
-            f"{out}: cannot write the episode ({exc.strerror or exc}); the previous "
-            "file is unchanged."
-        ) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    def write_mp3(handle: BinaryIO) -> None:
+        splice(encoded, preset.fmt, handle, id3=id3)
+
+    write_episode(
+        out,
+        write_mp3,
+        sidecars,
+        scratch_dir=plan.cache.tmp_dir(),
+    )
+    written = tuple(sidecars)
 
     synthesized = sum(1 for i in range(total) if results[i].synthesized)
     return BuildResult(

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
+from narrator.atomic import write_bytes_atomic
 from narrator.cover import validate_cover
 from narrator.errors import ConfigError, FeedError, InputError, TaggingError
 from narrator.feed import (
@@ -47,7 +48,6 @@ from narrator.feed import (
     starter_config,
     write_feed,
 )
-from narrator.sidecars import write_bytes_atomic
 from narrator.tags import TXXX_GUID, read_episode
 
 logger = logging.getLogger(__name__)

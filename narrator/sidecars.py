@@ -1,8 +1,9 @@
 """Chapters JSON and WebVTT/SRT transcripts rendered from a finished timeline.
 
 The renderers are pure (``Timeline`` in, ``str`` out) so they can be tested
-without files; ``write_sidecars`` is the thin writer that puts them next to
-the MP3 atomically.
+without files; ``render_sidecars`` names them after their MP3 (the build
+writes them with it, ``output.write_episode``) and ``write_sidecars`` is the
+thin writer for sidecars on their own.
 
 Formats follow the Podcasting 2.0 documents: chapters JSON version 1.2.0 with
 ``startTime``/``endTime`` in float seconds, ascending; WebVTT lines of at most
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from narrator.atomic import write_bytes_atomic
 from narrator.model import Timeline
+from narrator.output import SidecarPaths, sidecar_paths
 
 VTT_LINE_CHARS = 65
 SRT_LINE_CHARS = 32
@@ -33,15 +34,6 @@ MAX_LINES = 2
 # Split on ordinary whitespace only: no-break spaces keep French guillemets,
 # "10 %" and "1 000" on one line.
 _BREAKABLE = re.compile(r"[ \t\r\n]+")
-
-
-@dataclass(frozen=True)
-class SidecarPaths:
-    """The files ``write_sidecars`` wrote next to the MP3."""
-
-    chapters_json: Path
-    vtt: Path
-    srt: Path
 
 
 @dataclass(frozen=True)
@@ -113,6 +105,26 @@ def render_srt(timeline: Timeline) -> str:
     return "\n".join(out)
 
 
+def render_sidecars(
+    mp3_path: Path,
+    timeline: Timeline,
+    *,
+    title: str,
+    podcast: str | None,
+    author: str | None,
+) -> dict[Path, bytes]:
+    """The sidecars of ``mp3_path`` as bytes, keyed by where they belong."""
+    paths = sidecar_paths(mp3_path)
+    chapters = render_chapters_json(
+        timeline, title=title, podcast=podcast, author=author, file_name=mp3_path.name
+    )
+    return {
+        paths.chapters_json: chapters.encode("utf-8"),
+        paths.vtt: render_vtt(timeline).encode("utf-8"),
+        paths.srt: render_srt(timeline).encode("utf-8"),
+    }
+
+
 def write_sidecars(
     mp3_path: Path,
     timeline: Timeline,
@@ -121,55 +133,17 @@ def write_sidecars(
     podcast: str | None,
     author: str | None,
 ) -> SidecarPaths:
-    """Write ``<stem>.chapters.json``, ``<stem>.vtt`` and ``<stem>.srt``.
+    """Write ``<stem>.chapters.json``, ``.vtt`` and ``.srt``, each atomically.
 
-    Each file is written to a temporary name in the same folder and renamed,
-    so a host never serves half a file.
+    Builds write sidecars with their MP3 (``output.write_episode``); this is
+    for sidecars on their own.
     """
-    folder = mp3_path.parent
-    stem = mp3_path.stem
-    paths = SidecarPaths(
-        chapters_json=folder / f"{stem}.chapters.json",
-        vtt=folder / f"{stem}.vtt",
-        srt=folder / f"{stem}.srt",
+    files = render_sidecars(
+        mp3_path, timeline, title=title, podcast=podcast, author=author
     )
-    write_text_atomic(
-        paths.chapters_json,
-        render_chapters_json(
-            timeline,
-            title=title,
-            podcast=podcast,
-            author=author,
-            file_name=mp3_path.name,
-        ),
-    )
-    write_text_atomic(paths.vtt, render_vtt(timeline))
-    write_text_atomic(paths.srt, render_srt(timeline))
-    return paths
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600; a static host must be able to read the file.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 text atomically (see ``write_bytes_atomic``)."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    for path, data in files.items():
+        write_bytes_atomic(path, data)
+    return sidecar_paths(mp3_path)
 
 
 # --- cue layout ------------------------------------------------------------

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,9 +121,35 @@ def decode_stats(path: Path) -> dict[str, object]:
     }
 
 
+class NetworkBlocked(OSError):
+    """A test tried to reach a host that is not this machine."""
+
+
+def _is_local(address: object) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths and the like
+    host = str(address[0])
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _guarded(connect: Any) -> Any:
+    def guarded_connect(self: socket.socket, address: object) -> Any:
+        if not _is_local(address):
+            raise NetworkBlocked(f"tests must not touch the network: {address!r}")
+        return connect(self, address)
+
+    return guarded_connect
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reaches the network: `auto` resolves to espeak unless a test says
-    otherwise, and any gTTS request goes to a closed port on this machine."""
+    otherwise, any gTTS request goes to a closed port on this machine, and a
+    connection to any other host fails at once (``NetworkBlocked``)."""
     monkeypatch.setenv("NARRATOR_ENGINE", "espeak")
     monkeypatch.setenv("NARRATOR_GTTS_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr(socket.socket, "connect", _guarded(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded(socket.socket.connect_ex))

@@ -277,7 +277,9 @@ def chapter_loudness(path: Path, channels: int) -> list[float]:
 
 def check_loudness(path: Path, preset: str, target: float) -> None:
     lufs, peak = ebur128(path)
-    assert abs(lufs - target) <= 1.0, f"{preset}: {lufs} LUFS, target {target}"
+    # ±0.3 LU (ffmpeg prints 0.1 LU steps, hence the epsilon): a real gain error
+    # shows; ±1 LU let a +0.8 LU mistake through.
+    assert abs(lufs - target) <= 0.3 + 1e-6, f"{preset}: {lufs} LUFS, target {target}"
     assert peak <= -1.0, f"{preset}: true peak {peak} dBTP"
     levels = chapter_loudness(path, PRESETS[preset].fmt.channels)
     assert max(levels) - min(levels) <= 1.5, f"{preset}: chapters at {levels}"

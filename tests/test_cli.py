@@ -25,7 +25,8 @@ from mutagen.mp3 import MP3
 from PIL import Image
 
 from narrator.cli import main
-from narrator.pipeline import output_lock, read_document
+from narrator.output import output_lock
+from narrator.pipeline import read_document
 from narrator.speech import normalize, prepare_section, split_sentences
 
 from .conftest import DATA, REPO, SEED_TITLES, decode_stats
@@ -659,6 +660,7 @@ def test_ctrl_c_exits_130_without_traceback(tmp_path: Path, cache_dir: Path) -> 
     lines = stderr.decode().splitlines()
     assert len(lines) == 1 and "interrupted" in lines[0], lines
     assert not out.exists()
+    assert not out.parent.exists() or not any(out.parent.iterdir())
 
 
 # -- 9. the output lock -----------------------------------------------------

@@ -11,7 +11,8 @@ import pytest
 from narrator.cache import Cache
 from narrator.config import Settings
 from narrator.errors import EngineError, LockError
-from narrator.pipeline import build, dry_run, output_lock, plan_build
+from narrator.output import output_lock
+from narrator.pipeline import build, dry_run, plan_build
 
 from .conftest import SEED_TITLES
 from .fakes import FakeEngine
@@ -240,7 +241,7 @@ def test_sidecars_are_written_before_the_mp3(
     def boom(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(narrator.sidecars, "write_sidecars", boom)
+    monkeypatch.setattr(narrator.sidecars, "render_sidecars", boom)
     slower = replace(settings, pauses=replace(settings.pauses, section_ms=3000))
     with pytest.raises(KeyboardInterrupt):
         build(doc, slower, engine=FakeEngine())
