@@ -149,7 +149,7 @@ def read_document(source_path: Path) -> Document:
     except OSError as exc:
         raise SummaryError(f"cannot read the file: {exc.strerror}.", path=name) from exc
     text, encoding = decode_bytes(data, path=name)
-    document = parse_summary(text, path=name, default_title=source_path.stem)
+    document = parse_summary(text, path=name)
     return replace(document, encoding=encoding)
 
 
