@@ -175,13 +175,18 @@ def load_lexicon(source_path: Path, settings: Settings) -> dict[str, str]:
 def prepare(
     document: Document, engine_name: str, lexicon: dict[str, str]
 ) -> list[tuple[str, tuple[Utterance, ...]]]:
-    """Each section's title and utterances, as they will be sent to the engine."""
-    from narrator.speech import prepare_section
+    """Each section's title and utterances, as they will be sent to the engine.
 
-    return [
-        (s.title, prepare_section(s, engine=engine_name, lexicon=lexicon))
+    A section left with no sentence to speak (all of it in a script the voice
+    cannot read) is skipped: an engine given nothing returns no audio.
+    """
+    from narrator.speech import speak_section
+
+    spoken = [
+        (s.title, speak_section(s, engine=engine_name, lexicon=lexicon))
         for s in document.sections
     ]
+    return [(title, sp.utterances) for title, sp in spoken if sp.has_speech]
 
 
 # -- metadata --------------------------------------------------------------
@@ -407,7 +412,7 @@ def plan_build(
         engine = resolve_engine(settings, output, note)
     lexicon = load_lexicon(source_path, settings)
     prepared = prepare(document, engine.name, lexicon)
-    if not any(u.text.strip() for _, utts in prepared for u in utts[1:]):
+    if not prepared:
         raise SummaryError(
             "has no speakable text; add sentences under the headings.",
             path=str(source_path),
