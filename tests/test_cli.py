@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -52,7 +53,15 @@ BUILD_KEYS = {
     "up_to_date",
     "chapters",
 }
-SECTION_KEYS = {"index", "title", "line", "paragraphs", "characters", "preview"}
+SECTION_KEYS = {
+    "index",
+    "title",
+    "heading",
+    "line",
+    "paragraphs",
+    "characters",
+    "preview",
+}
 
 
 def run(*args: object) -> Result:
@@ -157,10 +166,12 @@ def test_sections_spoken_is_what_the_engine_receives() -> None:
     for row, section in zip(rows, document.sections, strict=True):
         utterances = prepare_section(section, engine="espeak", lexicon={})
         texts = [u.text for u in utterances]
-        assert set(row) == SECTION_KEYS | {"spoken", "utterances"}
+        assert set(row) == SECTION_KEYS | {"spoken", "utterances", "left_out"}
         assert row["utterances"] == texts
         assert row["spoken"] == "\n".join(texts)
-        assert row["spoken"].splitlines()[0] == section.title  # title included
+        assert row["heading"] is section.has_heading is True
+        assert row["spoken"].splitlines()[0] == section.title  # heading included
+        assert row["left_out"] == {}
     everything = "\n".join(r["spoken"] for r in rows)
     assert "1450" in EXAMPLE.read_text(encoding="utf-8")
     assert not any(c.isdigit() for c in everything)  # numbers are read out
@@ -170,6 +181,57 @@ def test_sections_spoken_is_what_the_engine_receives() -> None:
     for row in rows:
         for utterance in row["utterances"]:
             assert f"     {utterance}\n" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "name_words"),
+    [
+        # Each file's text shares no word with its name, spoken or written.
+        ("09_titre_sans_texte.txt", {"09", "zéro", "neuf", "titre", "sans", "texte"}),
+        ("notes_v2_final.txt", {"notes", "v2", "v", "deux", "final"}),
+        ("notes_v2_final.md", {"notes", "v2", "v", "deux", "final"}),
+    ],
+)
+def test_sections_never_speak_the_file_name(name: str, name_words: set[str]) -> None:
+    path = DATA / "parse" / name
+    result = run("sections", path, "--spoken", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    spoken = {w.lower() for r in rows for w in re.findall(r"\w+", r["spoken"])}
+    assert not spoken & name_words, spoken & name_words
+    first = rows[0]
+    assert first["heading"] is False
+    # The first thing said is the text itself, not a title before it.
+    assert first["preview"].startswith(first["utterances"][0][:20])
+    assert all(path.stem not in r["title"] for r in rows)
+
+
+def test_sections_of_emoji_only_is_a_usage_error_naming_the_file() -> None:
+    result = run("sections", DATA / "parse" / "emoji_et_touches.txt", "--spoken")
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert "emoji_et_touches.txt" in line and "emoji" in line
+    assert result.stdout == ""
+
+
+def test_sections_spoken_leaves_out_arabic_and_says_so() -> None:
+    path = DATA / "speech" / "arabe_fr.md"
+    result = run("sections", path, "--spoken", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["title"] for r in rows] == ["Le Caire aujourd'hui", "القاهرة", "Bilan"]
+    assert "القاهرة" in rows[0]["preview"]  # the written text keeps it
+    assert not re.search("[\u0600-\u06ff]", "".join(r["spoken"] for r in rows))
+    assert [r["left_out"] for r in rows] == [
+        {"Arabic": 7},
+        {"Arabic": 39},
+        {"Arabic": 24},
+    ]
+    assert rows[1]["utterances"] == []
+    text = run("sections", path, "--spoken")
+    assert text.exit_code == 0
+    assert "left out of the speech: 39 Arabic characters" in text.stdout
+    assert text.stdout.count("nothing left to speak") == 1
 
 
 def test_sections_errors_are_usage_errors(tmp_path: Path) -> None:
