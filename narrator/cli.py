@@ -525,13 +525,18 @@ def sections(
 ) -> None:
     """List the sections found in INPUT, to check the parse before synthesizing.
 
+    A section without a heading is named by its first words, which are not
+    spoken. --spoken also says what is left out of the speech (text in a
+    script the French voice cannot read).
+
     \b
     Example:
       narrator sections examples/exemple.md --spoken
     """
     from narrator.config import Settings
     from narrator.engines import engine_names
-    from narrator.pipeline import load_lexicon, prepare, read_document
+    from narrator.pipeline import load_lexicon, read_document
+    from narrator.speech import speak_section
 
     if spoken and engine not in engine_names():
         raise click.BadParameter(
@@ -542,36 +547,48 @@ def sections(
     prepared = None
     if spoken:
         lexicon = load_lexicon(input_path, Settings(lexicon_path=lexicon_path))
-        prepared = prepare(document, engine, lexicon)
+        prepared = [
+            speak_section(s, engine=engine, lexicon=lexicon) for s in document.sections
+        ]
     rows = []
     for i, section in enumerate(document.sections):
         body = " ".join(p.text for p in section.paragraphs)
         row: dict[str, Any] = {
             "index": i + 1,
             "title": section.title,
+            "heading": section.has_heading,
             "line": section.line,
             "paragraphs": len(section.paragraphs),
             "characters": section.characters,
             "preview": body[:80] + ("…" if len(body) > 80 else ""),
         }
         if prepared is not None:
-            # One line per engine text: the title, then each sentence.
-            texts = [u.text for u in prepared[i][1]]
+            # One line per engine text: the heading, then each sentence.
+            texts = [u.text for u in prepared[i].utterances]
             row["spoken"] = "\n".join(texts)
             row["utterances"] = texts
+            row["left_out"] = dict(prepared[i].dropped)
         rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if document.title:
         click.echo(f"# {document.title}")
-    for row in rows:
+    for i, row in enumerate(rows):
+        untitled = "" if row["heading"] else ", no heading"
         click.echo(
             f"{row['index']:>3}. {row['title']}  ({row['characters']} chars, "
-            f"line {row['line']})"
+            f"line {row['line']}{untitled})"
         )
         for line in row["utterances"] if spoken else [row["preview"]]:
             click.echo(f"     {line}")
+        if prepared is not None and prepared[i].dropped:
+            click.echo(
+                f"     [left out of the speech: {prepared[i].left_out()}; "
+                "the French voice cannot read them]"
+            )
+        if prepared is not None and not prepared[i].has_speech:
+            click.echo("     [nothing left to speak: a build skips this section]")
 
 
 @main.command()

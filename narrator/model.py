@@ -17,11 +17,19 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Section:
-    """A titled section: it becomes one chapter of the episode."""
+    """A section of the document: it becomes one chapter of the episode.
+
+    ``title`` names the chapter (tags, sidecars, feed). When the document gave
+    the section a heading, ``has_heading`` is true and the title is that
+    heading, spoken before the text. Otherwise the title is made from the
+    first words of the text and is never spoken: a listener hears only the
+    document's own words, once.
+    """
 
     title: str
     paragraphs: tuple[Paragraph, ...]
-    line: int = 0  # 1-based line of the heading, 0 when unknown
+    line: int = 0  # 1-based line of the heading (or first paragraph), 0 if unknown
+    has_heading: bool = True
 
     @property
     def text(self) -> str:
@@ -29,7 +37,9 @@ class Section:
 
     @property
     def characters(self) -> int:
-        return len(self.title) + sum(len(p.text) for p in self.paragraphs)
+        """Characters of written text, the spoken heading included."""
+        heading = len(self.title) if self.has_heading else 0
+        return heading + sum(len(p.text) for p in self.paragraphs)
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,9 @@ from narrator.errors import SummaryError
 from narrator.model import Document, Paragraph, Section
 
 __all__ = [
-    "DEFAULT_TITLE",
-    "INTRO_TITLE",
+    "TITLE_WORDS",
     "decode_bytes",
+    "first_words",
     "normalize_text",
     "parse_front_matter",
     "parse_summary",
@@ -43,10 +43,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Title of the only section of a document that has no heading at all.
-DEFAULT_TITLE = "Résumé"
-# Title of the text that comes before the first heading of a document.
-INTRO_TITLE = "Introduction"
+# A section without a heading is named in the chapter list by its first words.
+TITLE_WORDS = 6
 
 # Plain-text heading limits (the seed's longest heading has 54 chars, 9 words).
 MAX_HEADING_CHARS = 100
@@ -451,6 +449,15 @@ class _Block:
 
 
 _SPEAKABLE = re.compile(r"[^\W_]")
+# Emoji shown as pictures, keycaps (1️⃣ #️⃣) included: decoration, not words.
+_EMOJI_SEQUENCE = re.compile(r"\S\ufe0f\u20e3?|[0-9#*]\u20e3")
+
+
+def _speakable(text: str) -> bool:
+    """Say whether `text` has a letter or digit that is not part of an emoji."""
+    return bool(_SPEAKABLE.search(_EMOJI_SEQUENCE.sub(" ", text)))
+
+
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _ATX_ATTRS = re.compile(r"[ \t]*\{[#.][^{}]*\}$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
@@ -659,7 +666,7 @@ def _heading_shape(clean: str) -> bool:
     if not clean or len(clean) > MAX_HEADING_CHARS:
         return False
     words = clean.split()
-    if len(words) > MAX_HEADING_WORDS or not _SPEAKABLE.search(clean):
+    if len(words) > MAX_HEADING_WORDS or not _speakable(clean):
         return False
     if clean.rstrip().endswith("»") or clean.rstrip().endswith("-"):
         return False
@@ -750,7 +757,7 @@ def _plain_blocks(lines: list[str], first: int) -> list[_Block]:
     """
     count = len(lines)
     clean = [strip_inline_markdown(line) for line in lines]
-    speakable = [bool(_SPEAKABLE.search(c)) for c in clean]
+    speakable = [_speakable(c) for c in clean]
     bullet = [
         bool(_PLAIN_BULLET.match(line)) and speakable[i] for i, line in enumerate(lines)
     ]
@@ -863,7 +870,7 @@ def _looks_like_markdown(lines: list[str]) -> bool:
         if (
             _SETEXT.match(line)
             and previous.strip()
-            and _SPEAKABLE.search(previous)
+            and _speakable(previous)
             and not _PLAIN_BULLET.match(previous)
             and len(line.strip()) >= 2
         ):
@@ -884,9 +891,7 @@ def _clean(block: _Block, references: frozenset[str]) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def parse_summary(
-    text: str, *, path: str = "<input>", default_title: str | None = None
-) -> Document:
+def parse_summary(text: str, *, path: str = "<input>") -> Document:
     """Split a decoded summary into titled sections.
 
     Markdown headings are explicit. When exactly one ``#`` heading opens the
@@ -897,12 +902,17 @@ def parse_summary(
     body text is a heading (see `_plain_blocks`); a lone such line before the
     first heading is the document title.
 
-    Text before the first heading becomes a section titled by the document
-    title, else `default_title`, else ``INTRO_TITLE`` ("Introduction"); a
-    document without any heading is one section titled by the document title,
-    else `default_title`, else ``DEFAULT_TITLE`` ("Résumé"). `Document.title`
-    is the front matter ``title``, else that single leading heading.
-    `Document.encoding` keeps its default; the caller sets it.
+    Text before the first heading, and a document without any heading, make
+    a section without a heading (``has_heading`` false): nothing is spoken
+    before its text, and its chapter title is made of its first words
+    (`first_words`). Nothing outside the document (a file name, a stock word
+    such as "Introduction") ever becomes a section title, so none is spoken.
+
+    `Document.title` is the front matter ``title``, else the leading heading
+    described above, else a heading that opens the document and is its only
+    one (in Markdown a ``#`` or ``===`` one); None when the document has no
+    title of its own. `Document.encoding` keeps its default; the caller
+    sets it.
 
     Raises:
         SummaryError: malformed front matter, an unclosed code fence, a
@@ -912,7 +922,7 @@ def parse_summary(
     text = normalize_text(text)
     lines = text.split("\n")
     try:
-        return _parse(lines, default_title)
+        return _parse(lines)
     except SummaryError as exc:
         if exc.path is not None:
             raise
@@ -920,7 +930,20 @@ def parse_summary(
         raise SummaryError(message, path=path, line=exc.line) from None
 
 
-def _parse(lines: list[str], default_title: str | None) -> Document:
+def first_words(text: str, count: int = TITLE_WORDS) -> str:
+    """Name a section that has no heading by the words it starts with.
+
+    The first `count` words and «…» when more follow; a text of `count` words
+    or fewer is the whole name. A cut word loses its trailing comma or colon,
+    and a whole text its final period, so the name reads as a title.
+    """
+    words = text.split()
+    if len(words) > count:
+        return " ".join(words[:count]).rstrip(",;:.-–—([«\"'") + "…"
+    return " ".join(words).rstrip(",;:.")
+
+
+def _parse(lines: list[str]) -> Document:
     meta: dict[str, str] = {}
     body_first = 0
     fm_end = _front_matter_end(lines)
@@ -942,12 +965,12 @@ def _parse(lines: list[str], default_title: str | None) -> Document:
         blocks = _plain_blocks(body_lines, first)
     for block in blocks:
         block.text = _clean(block, references)
-    blocks = [b for b in blocks if b.kind == "heading" or _SPEAKABLE.search(b.text)]
+    blocks = [b for b in blocks if b.kind == "heading" or _speakable(b.text)]
     blocks = [b for b in blocks if b.text]
-    if not any(_SPEAKABLE.search(b.text) for b in blocks):
+    if not any(_speakable(b.text) for b in blocks):
         raise SummaryError(
-            "there is no text to read aloud (only markup, code or punctuation); "
-            "write the summary as sentences under titled sections.",
+            "there is no text to read aloud (only markup, code, emoji or "
+            "punctuation); write the summary as sentences, in words.",
         )
 
     title = meta.get("title") or None
@@ -966,6 +989,10 @@ def _parse(lines: list[str], default_title: str | None) -> Document:
             title = title or leading_title.text
         else:
             section_level = min(levels)
+            if len(headings) == 1 and blocks[0] is headings[0] and levels[0] == 1:
+                # The only heading opens the document: it names the document
+                # too, and stays the heading of its section.
+                title = title or headings[0].text
     else:
         section_level = 1
     if not markdown and blocks and blocks[0].kind == "para" and headings:
@@ -985,9 +1012,12 @@ def _parse(lines: list[str], default_title: str | None) -> Document:
         nonlocal paragraphs
         if current_title is None:
             if paragraphs:
-                fallback = INTRO_TITLE if headings else DEFAULT_TITLE
-                name = title or default_title or fallback
-                sections.append(Section(name, tuple(paragraphs), paragraphs[0].line))
+                name = first_words(" ".join(p.text for p in paragraphs))
+                sections.append(
+                    Section(
+                        name, tuple(paragraphs), paragraphs[0].line, has_heading=False
+                    )
+                )
         elif paragraphs:
             sections.append(Section(current_title, tuple(paragraphs), current_line))
         elif not is_title_section:

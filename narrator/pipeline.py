@@ -148,7 +148,7 @@ def read_document(source_path: Path) -> Document:
     except OSError as exc:
         raise SummaryError(f"cannot read the file: {exc.strerror}.", path=name) from exc
     text, encoding = decode_bytes(data, path=name)
-    document = parse_summary(text, path=name, default_title=source_path.stem)
+    document = parse_summary(text, path=name)
     return replace(document, encoding=encoding)
 
 
@@ -173,24 +173,41 @@ def load_lexicon(source_path: Path, settings: Settings) -> dict[str, str]:
 
 def prepare(
     document: Document, profile: str, lexicon: dict[str, str]
-) -> list[tuple[str, tuple[Utterance, ...]]]:
+) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[str]]:
     """Each section's title and utterances, as they will be sent to the engine.
 
     ``profile`` is the engine's normalization profile (``Engine.profile``).
+    Text in a script the French voice cannot read is left out of the speech
+    and a section left with nothing to speak is skipped (an engine given
+    nothing returns no audio); both come back as warnings, one per section.
     """
-    from narrator.speech import prepare_section
+    from narrator.speech import speak_section
 
-    return [
-        (s.title, prepare_section(s, engine=profile, lexicon=lexicon))
-        for s in document.sections
-    ]
+    prepared = []
+    warnings = []
+    for number, section in enumerate(document.sections, start=1):
+        spoken = speak_section(section, engine=profile, lexicon=lexicon)
+        where = f"section {number} «{section.title}»"
+        if spoken.dropped:
+            warnings.append(
+                f"{where}: {spoken.left_out()} left out of the speech "
+                "(the French voice cannot read them)"
+            )
+        if not spoken.has_speech:
+            warnings.append(f"{where}: nothing left to speak; the section is skipped")
+            continue
+        prepared.append((section.title, spoken.utterances))
+    return prepared, warnings
 
 
 # -- metadata --------------------------------------------------------------
 
 
 def episode_info(
-    source_path: Path, document: Document, settings: Settings
+    source_path: Path,
+    document: Document,
+    settings: Settings,
+    note: Note | None = None,
 ) -> EpisodeInfo:
     """Resolve the episode's tags from front matter, options and the file.
 
@@ -201,7 +218,17 @@ def episode_info(
         ConfigError: a date, episode number or cover is invalid.
     """
     meta = document.meta
-    title = meta.get("title") or settings.title or document.title or source_path.stem
+    title = meta.get("title") or settings.title or document.title
+    if not title:
+        # Tags only, never spoken; but a stem like "000_4308e03e8e9adbfa" in a
+        # podcast app is a surprise, so say so once, with the fix.
+        title = source_path.stem
+        if note is not None:
+            note(
+                f"no episode title in {source_path.name}: the tags and the feed use "
+                f"«{title}»; give one with --title, a 'title:' line in the front "
+                "matter or a '# ' heading."
+            )
     date = settings.date or meta.get("date")
     if date:
         date = check_date(
@@ -400,12 +427,18 @@ def plan_build(
     if engine is None:
         engine = resolve_engine(settings, output, note)
     lexicon = load_lexicon(source_path, settings)
-    prepared = prepare(document, engine.profile, lexicon)
-    if not any(u.text.strip() for _, utts in prepared for u in utts[1:]):
+    prepared, warnings = prepare(document, engine.profile, lexicon)
+    if not prepared:
+        unread = "; ".join(w.split(": ", 1)[1] for w in warnings if "left out" in w)
         raise SummaryError(
-            "has no speakable text; add sentences under the headings.",
+            "has no speakable text"
+            + (f" ({unread})" if unread else "")
+            + "; add French sentences under the headings.",
             path=str(source_path),
         )
+    for warning in warnings:
+        if note is not None:
+            note(warning)
     cache = Cache(settings.cache_dir or default_cache_dir())
     identity = dict(engine.identity())
     params = _segment_params(settings)
@@ -439,7 +472,7 @@ def plan_build(
                 cached=cache.has("clips", clip_key),
             )
         )
-    info = episode_info(source_path, document, settings)
+    info = episode_info(source_path, document, settings, note)
     jingles = {
         name: _file_digest(p)
         for name, p in (("intro", settings.intro_path), ("outro", settings.outro_path))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -53,7 +54,15 @@ BUILD_KEYS = {
     "up_to_date",
     "chapters",
 }
-SECTION_KEYS = {"index", "title", "line", "paragraphs", "characters", "preview"}
+SECTION_KEYS = {
+    "index",
+    "title",
+    "heading",
+    "line",
+    "paragraphs",
+    "characters",
+    "preview",
+}
 
 
 def run(*args: object) -> Result:
@@ -158,10 +167,12 @@ def test_sections_spoken_is_what_the_engine_receives() -> None:
     for row, section in zip(rows, document.sections, strict=True):
         utterances = prepare_section(section, engine="espeak", lexicon={})
         texts = [u.text for u in utterances]
-        assert set(row) == SECTION_KEYS | {"spoken", "utterances"}
+        assert set(row) == SECTION_KEYS | {"spoken", "utterances", "left_out"}
         assert row["utterances"] == texts
         assert row["spoken"] == "\n".join(texts)
-        assert row["spoken"].splitlines()[0] == section.title  # title included
+        assert row["heading"] is section.has_heading is True
+        assert row["spoken"].splitlines()[0] == section.title  # heading included
+        assert row["left_out"] == {}
     everything = "\n".join(r["spoken"] for r in rows)
     assert "1450" in EXAMPLE.read_text(encoding="utf-8")
     assert not any(c.isdigit() for c in everything)  # numbers are read out
@@ -171,6 +182,57 @@ def test_sections_spoken_is_what_the_engine_receives() -> None:
     for row in rows:
         for utterance in row["utterances"]:
             assert f"     {utterance}\n" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "name_words"),
+    [
+        # Each file's text shares no word with its name, spoken or written.
+        ("09_titre_sans_texte.txt", {"09", "zéro", "neuf", "titre", "sans", "texte"}),
+        ("notes_v2_final.txt", {"notes", "v2", "v", "deux", "final"}),
+        ("notes_v2_final.md", {"notes", "v2", "v", "deux", "final"}),
+    ],
+)
+def test_sections_never_speak_the_file_name(name: str, name_words: set[str]) -> None:
+    path = DATA / "parse" / name
+    result = run("sections", path, "--spoken", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    spoken = {w.lower() for r in rows for w in re.findall(r"\w+", r["spoken"])}
+    assert not spoken & name_words, spoken & name_words
+    first = rows[0]
+    assert first["heading"] is False
+    # The first thing said is the text itself, not a title before it.
+    assert first["preview"].startswith(first["utterances"][0][:20])
+    assert all(path.stem not in r["title"] for r in rows)
+
+
+def test_sections_of_emoji_only_is_a_usage_error_naming_the_file() -> None:
+    result = run("sections", DATA / "parse" / "emoji_et_touches.txt", "--spoken")
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert "emoji_et_touches.txt" in line and "emoji" in line
+    assert result.stdout == ""
+
+
+def test_sections_spoken_leaves_out_arabic_and_says_so() -> None:
+    path = DATA / "speech" / "arabe_fr.md"
+    result = run("sections", path, "--spoken", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["title"] for r in rows] == ["Le Caire aujourd'hui", "القاهرة", "Bilan"]
+    assert "القاهرة" in rows[0]["preview"]  # the written text keeps it
+    assert not re.search("[\u0600-\u06ff]", "".join(r["spoken"] for r in rows))
+    assert [r["left_out"] for r in rows] == [
+        {"Arabic": 7},
+        {"Arabic": 39},
+        {"Arabic": 24},
+    ]
+    assert rows[1]["utterances"] == []
+    text = run("sections", path, "--spoken")
+    assert text.exit_code == 0
+    assert "left out of the speech: 39 Arabic characters" in text.stdout
+    assert text.stdout.count("nothing left to speak") == 1
 
 
 def test_sections_errors_are_usage_errors(tmp_path: Path) -> None:
@@ -718,3 +780,67 @@ def test_environment_wins_over_narrator_toml(tmp_path: Path, cache_dir: Path) ->
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["engine"] == "espeak"
+
+
+# -- only the document's words are spoken (issue 10) ------------------------
+
+
+def test_build_warns_once_per_section_about_unreadable_script(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    from mutagen.id3 import ID3
+
+    out = tmp_path / "out" / "arabe.mp3"
+    result = run("build", DATA / "speech" / "arabe_fr.md", "-o", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "left out" in line]
+    # Section 1 (a word), section 2 (title and text), section 3 (a paragraph).
+    assert [line.split("«")[0].split("section ")[1].strip() for line in lines] == [
+        "1",
+        "2",
+        "3",
+    ]
+    assert all("Arabic characters" in line for line in lines)
+    assert "section 2 «القاهرة»: nothing left to speak" in result.stderr
+    report = json.loads(result.stdout)
+    assert [c["title"] for c in report["chapters"]] == [
+        "Le Caire aujourd'hui",
+        "Bilan",
+    ]
+    tags = ID3(out)
+    transcript = tags.getall("USLT")[0].text
+    assert not any("\u0600" <= ch <= "\u06ff" for ch in transcript.split("\n")[0])
+    assert [f.sub_frames["TIT2"].text[0] for f in tags.getall("CHAP")] == [
+        "Le Caire aujourd'hui",
+        "Bilan",
+    ]
+
+
+def test_a_document_with_nothing_readable_is_bad_input(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    doc = tmp_path / "tout_arabe.txt"
+    doc.write_text("مرحبا بكم في القاهرة. المدينة كبيرة جدا.\n", encoding="utf-8")
+    result = run("build", doc, "-o", tmp_path / "out" / "x.mp3")
+    assert result.exit_code == 2
+    assert "tout_arabe.txt" in one_error_line(result)
+    assert not (tmp_path / "out" / "x.mp3").exists()
+
+
+def test_title_falling_back_to_the_file_stem_is_said_once(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    from mutagen.id3 import ID3
+
+    doc = tmp_path / "notes_v2_final.txt"
+    shutil.copy(DATA / "parse" / "notes_v2_final.txt", doc)
+    out = tmp_path / "out" / "notes.mp3"
+    result = run("build", doc, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    warnings = [
+        line for line in result.stderr.splitlines() if "no episode title" in line
+    ]
+    assert len(warnings) == 1 and "--title" in warnings[0]
+    assert ID3(out)["TIT2"].text[0] == "notes_v2_final"  # tags only: never spoken
+    titled = run("build", doc, "-o", out, "--title", "Le télétravail")
+    assert titled.exit_code == 0 and "no episode title" not in titled.stderr

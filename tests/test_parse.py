@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 from narrator.errors import SummaryError
 from narrator.model import Document
 from narrator.parse import (
-    DEFAULT_TITLE,
-    INTRO_TITLE,
     decode_bytes,
+    first_words,
     parse_front_matter,
     parse_summary,
     strip_inline_markdown,
@@ -27,7 +26,6 @@ from narrator.parse import (
 from .conftest import SEED, SEED_TITLES
 
 DATA = Path(__file__).resolve().parent / "data" / "parse"
-FALLBACKS = (DEFAULT_TITLE, INTRO_TITLE)
 WORD = re.compile(r"[^\W_]+")
 
 
@@ -43,10 +41,12 @@ def words(text: str) -> Counter[str]:
 
 def words_out(doc: Document) -> Counter[str]:
     out: Counter[str] = Counter()
-    if doc.title:
+    headings = {s.title for s in doc.sections if s.has_heading}
+    if doc.title and doc.title not in headings:  # a heading may name the document
         out += words(doc.title)
     for section in doc.sections:
-        out += words(section.title)
+        if section.has_heading:  # else the title repeats the first words
+            out += words(section.title)
         for paragraph in section.paragraphs:
             out += words(paragraph.text)
     return out
@@ -409,7 +409,8 @@ def test_setext_headings_and_intro_before_first_heading() -> None:
         "Avant tout propos.\n\nPartie A\n========\n\nTexte A.\n\nPartie B\n---\n\nB.\n"
     )
     doc = parse_summary(text)
-    assert titles(doc) == [INTRO_TITLE, "Partie A"]
+    assert titles(doc) == ["Avant tout propos", "Partie A"]
+    assert [s.has_heading for s in doc.sections] == [False, True]
     assert doc.sections[1].line == 3
     # setext H1 and H2 both exist, so the shallowest level (H1) makes sections
     assert [p.text for p in doc.sections[1].paragraphs] == [
@@ -538,12 +539,18 @@ def test_plain_document_title_line_above_first_heading() -> None:
     assert titles(doc) == ["Première partie"]
 
 
-def test_document_without_headings_is_one_section() -> None:
+def test_document_without_headings_is_one_section_named_by_its_first_words() -> None:
     text = "Ceci est un texte sans titre. Il n'a qu'un paragraphe.\n"
-    assert titles(parse_summary(text)) == [DEFAULT_TITLE]
-    assert titles(parse_summary(text, default_title="mon-fichier")) == ["mon-fichier"]
-    fm = "---\ntitle: Depuis l'en-tête\n---\n" + text
-    assert titles(parse_summary(fm)) == ["Depuis l'en-tête"]
+    doc = parse_summary(text)
+    assert titles(doc) == ["Ceci est un texte sans titre…"]
+    assert not doc.sections[0].has_heading
+    assert doc.title is None  # no title of its own: the caller decides
+    # The front matter title names the episode, not the section: it is not
+    # a heading of the text, so it is not spoken before it.
+    fm = parse_summary("---\ntitle: Depuis l'en-tête\n---\n" + text)
+    assert fm.title == "Depuis l'en-tête"
+    assert titles(fm) == ["Ceci est un texte sans titre…"]
+    assert not fm.sections[0].has_heading
 
 
 def test_plain_bold_line_is_a_heading_without_asterisks() -> None:
@@ -692,11 +699,10 @@ def test_arbitrary_plain_text_loses_no_word(text: str) -> None:
     except SummaryError:
         assert not WORD.search(text)
         return
-    # The alphabet has no "R" or "I": such titles were supplied by the parser.
-    supplied = sum(
-        (words(s.title) for s in doc.sections if s.title in FALLBACKS), Counter()
-    )
-    assert words_out(doc) - supplied == words(text)
+    assert words_out(doc) == words(text)
+    for section in doc.sections:
+        if not section.has_heading:  # named by its own first words, nothing else
+            assert section.title == first_words(section.text)
 
 
 @settings(max_examples=200, deadline=None)
@@ -733,3 +739,79 @@ def test_front_matter_over_plain_text_headings() -> None:
     assert doc.title == "Épisode"
     assert titles(doc) == ["Le contexte", "La suite"]
     assert [s.line for s in doc.sections] == [4, 6]
+
+
+# --- sections without a heading: named by their own words, never the file --------
+
+
+def test_one_line_without_final_punctuation_is_text_not_a_heading() -> None:
+    doc, _ = load("09_titre_sans_texte.txt")
+    assert doc.title is None
+    assert [(s.title, s.has_heading, s.text) for s in doc.sections] == [
+        ("Le marché du travail en mutation", False, "Le marché du travail en mutation")
+    ]
+
+
+def test_plain_text_without_heading_is_named_by_its_first_six_words() -> None:
+    doc, _ = load("notes_v2_final.txt")
+    assert doc.title is None
+    assert titles(doc) == ["Le télétravail a gagné du terrain…"]
+    assert not doc.sections[0].has_heading
+    section = doc.sections[0]
+    # The made-up title is not spoken, so it is not counted either.
+    assert section.characters == sum(len(p.text) for p in section.paragraphs)
+
+
+def test_markdown_text_before_the_first_heading_has_no_heading() -> None:
+    doc, _ = load("notes_v2_final.md")
+    assert titles(doc) == [
+        "Quelques mots avant la première partie…",
+        "Le contexte",
+        "La suite",
+    ]
+    assert [s.has_heading for s in doc.sections] == [False, True, True]
+    assert doc.title is None  # "##" headings: none names the document
+
+
+def test_document_of_emoji_and_keycaps_has_nothing_to_read() -> None:
+    with pytest.raises(SummaryError) as caught:
+        load("emoji_et_touches.txt")
+    message = str(caught.value)
+    assert message.startswith("emoji_et_touches.txt: ")
+    assert "emoji" in message and "write the summary" in message
+
+
+def test_emoji_lines_are_dropped_and_keycaps_do_not_make_a_heading_speakable() -> None:
+    doc = parse_summary("🎉 1️⃣ ✨\n\nUn vrai texte ici. Et une suite.\n")
+    assert [(s.title, s.text) for s in doc.sections] == [
+        ("Un vrai texte ici. Et une…", "Un vrai texte ici. Et une suite.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Un deux trois quatre cinq six", "Un deux trois quatre cinq six"),
+        ("Un deux trois quatre cinq six sept", "Un deux trois quatre cinq six…"),
+        ("Fin.", "Fin"),
+        ("Pourquoi pas ?", "Pourquoi pas ?"),
+        (
+            "Un, deux, trois, quatre, cinq, six, sept.",
+            "Un, deux, trois, quatre, cinq, six…",
+        ),
+        ("  Des   espaces\n en trop  ", "Des espaces en trop"),
+    ],
+)
+def test_first_words(text: str, title: str) -> None:
+    assert first_words(text) == title
+
+
+def test_a_single_heading_opening_the_document_names_it() -> None:
+    doc = parse_summary("# Le marché\n\nDu texte. Encore.\n")
+    assert doc.title == "Le marché"
+    assert [(s.title, s.has_heading) for s in doc.sections] == [("Le marché", True)]
+    plain = parse_summary("Le marché\nDu texte. Encore.\n")
+    assert plain.title == "Le marché"
+    # A "##" heading, or a heading after some text, does not name the document.
+    assert parse_summary("## Le marché\n\nDu texte.\n").title is None
+    assert parse_summary("Avant.\n\n# Le marché\n\nDu texte.\n").title is None

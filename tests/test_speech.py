@@ -12,12 +12,17 @@ from hypothesis import strategies as st
 
 from narrator.errors import ConfigError
 from narrator.model import Paragraph, Section
+from narrator.parse import decode_bytes, parse_summary
 from narrator.speech import (
     load_lexicon,
     normalize,
+    normalize_counted,
     prepare_section,
     profile_for,
+    script_of,
+    speak_section,
     split_sentences,
+    strip_unreadable,
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "speech"
@@ -749,10 +754,17 @@ def test_prepare_section_gtts_and_lexicon() -> None:
 
 
 def test_prepare_section_title_only_is_kept() -> None:
-    got = prepare_section(Section(title="—", paragraphs=()))
-    assert len(got) == 1
-    assert got[0].display == "—"
-    assert got[0].pause == "end"
+    got = prepare_section(Section(title="Titre", paragraphs=(Paragraph("—"),)))
+    assert [(u.text, u.display, u.pause) for u in got] == [("Titre", "Titre", "end")]
+    assert not speak_section(Section(title="Titre", paragraphs=())).has_speech
+
+
+def test_title_with_nothing_to_speak_is_not_sent() -> None:
+    # An engine given "—" says nothing or reads a symbol name: no utterance.
+    spoken = speak_section(Section(title="—", paragraphs=(Paragraph("Texte."),)))
+    assert [(u.text, u.pause) for u in spoken.utterances] == [("Texte.", "end")]
+    assert spoken.has_speech
+    assert speak_section(Section(title="—", paragraphs=())).utterances == ()
 
 
 def test_prepare_section_on_seed() -> None:
@@ -791,3 +803,187 @@ def test_digits_inside_an_address_are_read_as_numbers() -> None:
     assert normalize("jean2024@exemple.fr") == (
         "jean deux mille vingt-quatre arobase exemple point effe erre"
     )
+
+
+# --- sections without a heading -----------------------------------------------
+
+
+def test_section_without_heading_speaks_no_title() -> None:
+    section = Section(
+        title="Le télétravail gagne du terrain…",
+        paragraphs=(Paragraph("Le télétravail gagne du terrain. Il reste."),),
+        has_heading=False,
+    )
+    got = prepare_section(section)
+    assert [(u.display, u.pause) for u in got] == [
+        ("Le télétravail gagne du terrain.", "sentence"),
+        ("Il reste.", "end"),
+    ]
+    headed = prepare_section(
+        Section(title="Titre", paragraphs=section.paragraphs, has_heading=True)
+    )
+    assert [u.pause for u in headed] == ["title", "sentence", "end"]
+
+
+# --- scripts a French voice cannot read -----------------------------------------
+
+ARABIC_TITLE = "القاهرة"
+ARABIC_PARAGRAPH = "مرحبا بكم في القاهرة. المدينة كبيرة جدا."
+
+
+@pytest.mark.parametrize(
+    ("char", "script"),
+    [
+        ("ك", "Arabic"),
+        ("٣", "Arabic"),  # ARABIC-INDIC DIGIT THREE
+        ("ש", "Hebrew"),
+        ("Ж", "Cyrillic"),
+        ("東", "Han"),
+        ("と", "Hiragana"),
+        ("ソ", "Katakana"),
+        ("ｿ", "Katakana"),  # HALFWIDTH KATAKANA LETTER SO
+        ("서", "Hangul"),
+        ("ก", "Thai"),
+        ("न", "Devanagari"),
+        ("ա", "Armenian"),
+        ("λ", "Greek"),
+        ("é", None),
+        ("œ", None),
+        ("Æ", None),
+        ("ÿ", None),
+        ("7", None),
+        ("µ", None),  # MICRO SIGN: read "micro" by both voices
+        ("€", None),
+        ("«", None),
+        ("🎉", None),
+        ("\u0301", None),  # a combining accent alone belongs to no script
+    ],
+)
+def test_script_of(char: str, script: str | None) -> None:
+    assert script_of(char) == script
+
+
+@pytest.mark.parametrize(
+    ("written", "kept", "dropped"),
+    [
+        ("Le mot كتاب signifie livre.", "Le mot   signifie livre.", {"Arabic": 4}),
+        ("Москва́ est loin", "  est loin", {"Cyrillic": 7}),  # stress accent too
+        ("東京とソウル", " ", {"Han": 2, "Hiragana": 1, "Katakana": 3}),
+        ("Tokyo東京Japon", "Tokyo Japon", {"Han": 2}),
+        # Single Greek letters in French text are symbols, read by their name.
+        ("le coefficient α vaut π", "le coefficient alpha vaut pi", {}),
+        ("β-carotène et Δt", "bêta-carotène et delta t", {}),
+        ("5 μg", "5 micro g", {}),
+        # A Greek word is text in Greek; then so is its article.
+        ("λόγος veut dire parole", "  veut dire parole", {"Greek": 5}),
+        ("η Ελλάδα", "   ", {"Greek": 7}),
+        ("Rien à retirer, œuvre.", "Rien à retirer, œuvre.", {}),
+    ],
+)
+def test_strip_unreadable(written: str, kept: str, dropped: dict[str, int]) -> None:
+    assert strip_unreadable(written) == (kept, Counter(dropped))
+
+
+@pytest.mark.parametrize("engine", ["espeak", "gtts"])
+def test_normalize_leaves_out_unreadable_scripts(engine: str) -> None:
+    spoken, dropped = normalize_counted(
+        "Son nom arabe, القاهرة, signifie « la victorieuse ».", engine=engine
+    )
+    assert spoken == "Son nom arabe, signifie la victorieuse."
+    assert dropped == Counter({"Arabic": 7})
+    assert normalize("la lettre β et la constante π", engine=engine) == (
+        "la lettre bêta et la constante pi"
+    )
+
+
+def test_foreign_passage_leaves_no_stray_number() -> None:
+    # Digits of an Arabic sentence are not spoken alone ("deux mille vingt").
+    spoken, dropped = normalize_counted("في عام 2020 كانت المدينة.")
+    assert spoken == ""
+    assert dropped["Arabic"] == 16
+    # A French sentence keeps its numbers when a foreign word is taken out.
+    assert normalize("En 2020, كتاب.") == "En deux mille vingt."
+
+
+def test_user_lexicon_can_give_a_foreign_word_a_reading() -> None:
+    spoken, dropped = normalize_counted(
+        "Il visite القاهرة demain.", lexicon={"القاهرة": "le Caire"}
+    )
+    assert spoken == "Il visite le Caire demain."
+    assert not dropped
+
+
+def test_emoji_and_keycaps_are_not_read() -> None:
+    assert normalize("1️⃣ Premier point 🎉") == "Premier point"
+    assert normalize("#️⃣ 2️⃣ ❤️") == ""
+
+
+def test_arabic_title_and_paragraph_are_left_out_of_speech_only() -> None:
+    section = Section(
+        title=ARABIC_TITLE,
+        paragraphs=(
+            Paragraph("Un paragraphe en français."),
+            Paragraph(ARABIC_PARAGRAPH),
+            Paragraph("La ville ne dort jamais."),
+        ),
+    )
+    spoken = speak_section(section)
+    assert [(u.text, u.display, u.pause) for u in spoken.utterances] == [
+        ("Un paragraphe en français.", "Un paragraphe en français.", "paragraph"),
+        ("La ville ne dort jamais.", "La ville ne dort jamais.", "end"),
+    ]
+    letters = sum(1 for c in ARABIC_TITLE + ARABIC_PARAGRAPH if c.isalpha())
+    assert spoken.dropped == (("Arabic", letters),)
+    assert spoken.left_out() == f"{letters} Arabic characters"
+    assert section.title == ARABIC_TITLE  # chapters and tags keep it
+    nothing = speak_section(Section(ARABIC_TITLE, (Paragraph(ARABIC_PARAGRAPH),)))
+    assert nothing.utterances == ()
+    assert not nothing.has_speech
+    assert nothing.dropped == (("Arabic", letters),)
+
+
+def test_french_document_with_arabic_passages() -> None:
+    path = DATA / "arabe_fr.md"
+    text, _ = decode_bytes(path.read_bytes(), path=path.name)
+    document = parse_summary(text, path=path.name)
+    assert [s.title for s in document.sections] == [
+        "Le Caire aujourd'hui",
+        ARABIC_TITLE,
+        "Bilan",
+    ]
+    for engine in ("espeak", "gtts"):
+        spoken = [speak_section(s, engine=engine) for s in document.sections]
+        everything = "\n".join(u.text for sp in spoken for u in sp.utterances)
+        assert not re.search("[\u0600-\u06ff]", everything)
+        assert "signifie la victorieuse." in everything
+        assert [sp.dropped for sp in spoken] == [
+            (("Arabic", 7),),
+            (("Arabic", 39),),
+            (("Arabic", 24),),
+        ]
+        assert [sp.has_speech for sp in spoken] == [True, False, True]
+        displays = [u.display for u in spoken[0].utterances]
+        assert "Son nom arabe, القاهرة, signifie « la victorieuse »." in displays
+
+
+_FOREIGN = list(
+    "كتاب القاهرة ٣ שלום Москва́ 東京 とソウル 서울 ภาษาไทย नमस्ते λόγος α β π Δ µ"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.characters(), st.sampled_from(_FOREIGN + list("Le mot, 12. "))),
+        max_size=60,
+    ).map("".join),
+    st.sampled_from(["espeak", "gtts"]),
+)
+def test_spoken_text_has_no_character_of_a_removed_script(
+    text: str, engine: str
+) -> None:
+    spoken = normalize(text, engine=engine)
+    assert not [c for c in spoken if script_of(c) is not None]
+    section = Section(text or "x", (Paragraph(text or "x"),))
+    for utterance in speak_section(section, engine=engine).utterances:
+        assert not [c for c in utterance.text if script_of(c) is not None]

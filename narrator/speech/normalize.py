@@ -7,9 +7,12 @@ before a Roman numeral), so ordinary words never change.
 
 The per-engine seam is :class:`Profile`: espeak-ng's French voice needs
 brand names respelled and acronyms spelled out letter by letter; Google's voice
-(gTTS) knows both, so its profile keeps them as written. Spoken text produced
-by a rule that later rules must not touch (a user lexicon entry, a URL read
-out) is swapped for a private-use placeholder and restored at the end.
+(gTTS) knows both, so its profile keeps them as written. Both voices are
+French: text in a script they cannot read (Arabic, Cyrillic, Han…) is left out
+of the speech (see ``scripts.py``), after the user lexicon has had its chance
+to give such a word a French reading. Spoken text produced by a rule that later
+rules must not touch (a user lexicon entry, a URL read out) is swapped for a
+private-use placeholder and restored at the end.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from narrator.speech import numbers as num
 from narrator.speech.lexicon import builtin, user_pattern, whole_word_pattern
+from narrator.speech.scripts import has_letter, strip_unreadable
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,7 @@ class Profile:
     name: str
     respell_brands: bool  # French-phonetic respellings of English names
     spell_acronyms: bool  # "IA" -> "i a": espeak reads "l'IA" as "lya"
+    french_scripts_only: bool = True  # leave out Arabic, Cyrillic, Han…
 
 
 PROFILES = {
@@ -579,6 +585,8 @@ _COMMA_RUN_RE = re.compile(r",(?:\s*,)+")
 _COMMA_BEFORE_STOP_RE = re.compile(r",\s*(?=[.!?;:]|$)")
 _COMMA_AFTER_STOP_RE = re.compile(r"([.!?;:])\s*,")
 _COMMA_SPACE_RE = re.compile(r",(?=[^\s\d])")
+# Emoji shown as pictures, keycaps (1️⃣ #️⃣) included: decoration, not words.
+_EMOJI_SEQUENCE_RE = re.compile(r"\S\ufe0f\u20e3?|[0-9#*]\u20e3")
 _SYMBOL_CHARS_RE = re.compile(r"[^\w\s.,;:!?'()\[\]«»\"\ue100-\uf8ff-]")
 
 
@@ -587,6 +595,7 @@ _SYMBOL_CHARS_RE = re.compile(r"[^\w\s.,;:!?'()\[\]«»\"\ue100-\uf8ff-]")
 
 def _clean(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
+    text = _EMOJI_SEQUENCE_RE.sub(" ", text)
     text = _PRIVATE_USE_RE.sub(" ", text)
     text = _INVISIBLE_RE.sub("", text)
     text = _APOSTROPHE_RE.sub("'", text)
@@ -933,7 +942,28 @@ def _tidy(text: str) -> str:
     return "\n".join(line.strip(" ,") for line in text.split("\n")).strip()
 
 
-def _normalize(text: str, profile: Profile, lexicon: Mapping[str, str] | None) -> str:
+def _readable(text: str, profile: Profile, dropped: Counter[str]) -> str:
+    """Leave out what the voice cannot read; count it into `dropped`.
+
+    A text that loses letters and keeps none of its own (only digits or
+    punctuation) was a foreign passage: its leftovers are not spoken either.
+    """
+    if not profile.french_scripts_only:
+        return text
+    kept, removed = strip_unreadable(text)
+    if removed:
+        dropped.update(removed)
+        if not has_letter(kept):
+            return ""
+    return kept
+
+
+def _normalize(
+    text: str,
+    profile: Profile,
+    lexicon: Mapping[str, str] | None,
+    dropped: Counter[str],
+) -> str:
     vault = _Vault()
     text = _clean(text)
     text = _bullets(text)
@@ -949,6 +979,7 @@ def _normalize(text: str, profile: Profile, lexicon: Mapping[str, str] | None) -
                 ),
                 text,
             )
+    text = _readable(text, profile, dropped)
     text = _urls(text, vault, profile)
     text = _LETTER_DIGIT_HYPHEN_RE.sub(" ", text)
     if profile.respell_brands:
@@ -1003,13 +1034,27 @@ def normalize(
     whole-word, case-sensitive match, and its spoken form is final (the
     built-in rules do not rewrite it). Never raises on any ``str``.
     """
+    return normalize_counted(text, engine=engine, lexicon=lexicon)[0]
+
+
+def normalize_counted(
+    text: str, *, engine: str = "espeak", lexicon: Mapping[str, str] | None = None
+) -> tuple[str, Counter[str]]:
+    """Like `normalize`, and count what was left out per script ("Arabic": 42).
+
+    Text in a script the French voice cannot read is not spoken; the counter
+    says how many characters of which script that was, so the caller can warn.
+    """
+    dropped: Counter[str] = Counter()
     if not isinstance(text, str) or not text:
-        return ""
+        return "", dropped
     profile = profile_for(engine if isinstance(engine, str) else "")
     try:
-        return _normalize(text, profile, lexicon)
+        return _normalize(text, profile, lexicon, dropped), dropped
     except (ValueError, ArithmeticError, LookupError, RecursionError) as exc:
         # A rule hit input it was not written for: speak the text plainly
         # rather than fail the build.
         logger.warning("normalization fell back to plain text: %s", exc)
-        return _tidy(_SYMBOL_CHARS_RE.sub(" ", _typography(_clean(text))))
+        dropped.clear()
+        plain = _readable(_clean(text), profile, dropped)
+        return _tidy(_SYMBOL_CHARS_RE.sub(" ", _typography(plain))), dropped

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from narrator.model import Section, Utterance
-from narrator.speech.normalize import normalize
+from narrator.speech.normalize import normalize_counted
 
 
 def _words(text: str) -> frozenset[str]:
@@ -83,29 +85,57 @@ def _with_stop(sentence: str) -> str:
     return stripped
 
 
-def prepare_section(
+@dataclass(frozen=True)
+class SpokenSection:
+    """A section as the engine will speak it, and what was left out of it.
+
+    ``utterances`` may be empty, or hold only the heading, when everything
+    the section says is in a script the voice cannot read: ``has_speech``
+    (a sentence of the text, not just the heading, is spoken) is then false
+    and the section has nothing worth synthesizing.
+    """
+
+    utterances: tuple[Utterance, ...]
+    has_speech: bool
+    # (script, characters) left out of the speech, most characters first.
+    dropped: tuple[tuple[str, int], ...] = ()
+
+    def left_out(self) -> str:
+        """Say what was left out, e.g. "42 Arabic characters", or ""."""
+        return ", ".join(
+            f"{count} {script} character{'s' if count > 1 else ''}"
+            for script, count in self.dropped
+        )
+
+
+def speak_section(
     section: Section,
     *,
     engine: str = "espeak",
     lexicon: Mapping[str, str] | None = None,
-) -> tuple[Utterance, ...]:
-    """Return the section as utterances, ready for an engine.
+) -> SpokenSection:
+    """Return the section as utterances for an engine, and what was left out.
 
-    First the title (pause "title"), then each paragraph's sentences: pause
-    "sentence" between sentences of a paragraph, "paragraph" after its last
-    one, and "end" after the very last utterance of the section (the title
-    itself when the section has no text). ``display`` is the written sentence
-    (a bullet item gains a final period), ``text`` its normalized form.
-    Sentences with nothing speakable are dropped; the title never is.
+    The heading comes first (pause "title"), unless the section has none
+    (``has_heading`` false: its chapter title is made up, so never spoken).
+    Then each paragraph's sentences: pause "sentence" between sentences of a
+    paragraph, "paragraph" after its last one, and "end" after the very last
+    utterance of the section. ``display`` is the written sentence (a bullet
+    item gains a final period), ``text`` its normalized form. A title or
+    sentence with nothing left to speak, once what the French voice cannot
+    read is taken out (`normalize_counted`), makes no utterance: an engine
+    never receives an empty or unreadable text, and no transcript cue is
+    timed for it.
     """
+    dropped: Counter[str] = Counter()
+    items: list[Utterance] = []
+    sentences_spoken = 0
     title = section.title.strip()
-    items: list[Utterance] = [
-        Utterance(
-            text=normalize(title, engine=engine, lexicon=lexicon) or title,
-            display=title,
-            pause="title",
-        )
-    ]
+    if section.has_heading:
+        text, removed = normalize_counted(title, engine=engine, lexicon=lexicon)
+        dropped.update(removed)
+        if _HAS_SPEAKABLE_RE.search(text):
+            items.append(Utterance(text=text, display=title, pause="title"))
     for paragraph in section.paragraphs:
         spoken: list[tuple[str, str]] = []
         sentences = split_sentences(paragraph.text)
@@ -113,12 +143,29 @@ def prepare_section(
             display = sentence
             if paragraph.bullet and i == len(sentences) - 1:
                 display = _with_stop(sentence)
-            text = normalize(display, engine=engine, lexicon=lexicon)
+            text, removed = normalize_counted(display, engine=engine, lexicon=lexicon)
+            dropped.update(removed)
             if _HAS_SPEAKABLE_RE.search(text):
                 spoken.append((text, display))
         for i, (text, display) in enumerate(spoken):
             pause = "paragraph" if i == len(spoken) - 1 else "sentence"
             items.append(Utterance(text=text, display=display, pause=pause))
-    last = items[-1]
-    items[-1] = Utterance(text=last.text, display=last.display, pause="end")
-    return tuple(items)
+        sentences_spoken += len(spoken)
+    if items:
+        last = items[-1]
+        items[-1] = Utterance(text=last.text, display=last.display, pause="end")
+    return SpokenSection(
+        utterances=tuple(items),
+        has_speech=sentences_spoken > 0,
+        dropped=tuple(sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+
+
+def prepare_section(
+    section: Section,
+    *,
+    engine: str = "espeak",
+    lexicon: Mapping[str, str] | None = None,
+) -> tuple[Utterance, ...]:
+    """Return the section's utterances (`speak_section` without the report)."""
+    return speak_section(section, engine=engine, lexicon=lexicon).utterances
