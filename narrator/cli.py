@@ -533,9 +533,9 @@ def sections(
     Example:
       narrator sections examples/exemple.md --spoken
     """
-    from narrator.config import Settings
-    from narrator.engines import engine_names
-    from narrator.pipeline import load_lexicon, read_document
+    from narrator.config import load_lexicon
+    from narrator.engines import engine_names, profile_of
+    from narrator.episode import read_document
     from narrator.speech import speak_section
 
     if spoken and engine not in engine_names():
@@ -546,9 +546,10 @@ def sections(
     document = read_document(input_path)
     prepared = None
     if spoken:
-        lexicon = load_lexicon(input_path, Settings(lexicon_path=lexicon_path))
+        lexicon = load_lexicon(input_path, lexicon_path)
+        profile = profile_of(engine)
         prepared = [
-            speak_section(s, engine=engine, lexicon=lexicon) for s in document.sections
+            speak_section(s, engine=profile, lexicon=lexicon) for s in document.sections
         ]
     rows = []
     for i, section in enumerate(document.sections):

@@ -84,3 +84,23 @@ def default_jobs(local: bool) -> int:
 
 def default_output(source_path: Path) -> Path:
     return Path("output") / f"{source_path.stem}.mp3"
+
+
+def load_lexicon(source_path: Path, lexicon_path: Path | None) -> dict[str, str]:
+    """The user lexicon: ``[lexicon]`` of narrator.toml beside the document, then
+    the ``--lexicon`` file on top.
+
+    Raises:
+        ConfigError: a lexicon file is missing or invalid.
+    """
+    from narrator.speech import load_lexicon as load
+
+    lexicon: dict[str, str] = {}
+    beside = source_path.parent / "narrator.toml"
+    if beside.is_file():
+        lexicon.update(load(beside))
+    if lexicon_path is not None:
+        if not lexicon_path.is_file():
+            raise ConfigError(f"{lexicon_path}: no such lexicon file.")
+        lexicon.update(load(lexicon_path))
+    return lexicon

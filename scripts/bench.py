@@ -161,7 +161,7 @@ def make_long_document(
 ) -> tuple[int, int]:
     """A long French document (>= 60,000 characters, >= 15 sections) assembled
     from the seed's and the example's sentences, each section made unique."""
-    from narrator.pipeline import read_document
+    from narrator.episode import read_document
     from narrator.speech import split_sentences
 
     rng = random.Random(seed)
@@ -253,12 +253,12 @@ def cost_shares(doc: Path, work: Path) -> dict:
     from narrator.audio import PRESETS, SegmentLayout, make_clip, render_clip
     from narrator.config import Pauses
     from narrator.engines.espeak import EspeakEngine
+    from narrator.episode import prepare, read_document
     from narrator.mp3 import encode_segment
-    from narrator.pipeline import prepare, read_document
 
     engine = EspeakEngine()
     preset = PRESETS["phone"]
-    sections = prepare(read_document(doc), "espeak", {})
+    sections, _ = prepare(read_document(doc), "espeak", {})
     t = {"synthesis": 0.0, "clip": 0.0, "mastering": 0.0, "encoding": 0.0}
     for _title, utts in sections:
         t0 = time.perf_counter()

@@ -26,8 +26,8 @@ from mutagen.mp3 import MP3
 from PIL import Image
 
 from narrator.cli import main
+from narrator.episode import read_document
 from narrator.output import output_lock
-from narrator.pipeline import read_document
 from narrator.speech import normalize, prepare_section, split_sentences
 
 from .conftest import DATA, REPO, SEED_TITLES, decode_stats

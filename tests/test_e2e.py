@@ -123,7 +123,7 @@ def test_seed_builds_with_eleven_chapters(
 def test_other_formats_build(
     name: str, titles, tmp_path: Path, cache_dir: Path
 ) -> None:
-    from narrator.pipeline import read_document
+    from narrator.episode import read_document
 
     src = DATA / "parse" / name
     expected = [s.title for s in read_document(src).sections]

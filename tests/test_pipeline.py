@@ -277,6 +277,6 @@ def test_guid_survives_rename_and_retitle_but_not_another_document(
     [(None, "fra"), ("fr", "fra"), ("fr-CA", "fra"), ("en", "eng"), ("oci", "oci")],
 )
 def test_front_matter_language_becomes_tlan(language, tlan) -> None:
-    from narrator.pipeline import _iso639_2
+    from narrator.episode import iso639_2 as _iso639_2
 
     assert _iso639_2(language) == tlan

@@ -404,7 +404,7 @@ def test_normalize_gtts(written: str, spoken: str) -> None:
 def test_unknown_engine_gets_the_generic_profile() -> None:
     assert profile_for("some-cloud-voice") == profile_for("gtts")
     assert normalize("l'IA d'OpenAI", engine="other") == "l'IA d'OpenAI"
-    assert profile_for("espeak-ng").spell_acronyms
+    assert profile_for("espeak").spell_acronyms
 
 
 def test_default_engine_is_espeak() -> None:

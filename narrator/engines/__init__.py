@@ -1,9 +1,16 @@
-"""Engine registry: names to factories, imported only when chosen."""
+"""Engine registry (names to factories, imported only when chosen) and engine choice.
+
+``choose_engine`` resolves ``auto`` and keeps an episode on the engine that
+built it; it knows nothing of files or settings: the caller says which engine
+(if any) the previous output recorded.
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import ModuleType
 
 from narrator.engines.base import Audio, Engine, SectionRef, WordTiming
 from narrator.errors import EngineUnavailable, InputError
@@ -14,9 +21,13 @@ __all__ = [
     "Engine",
     "SectionRef",
     "WordTiming",
+    "choose_engine",
     "engine_names",
     "get_engine",
+    "profile_of",
 ]
+
+Note = Callable[[str], None]
 
 BUILTIN: dict[str, str] = {
     "espeak": "narrator.engines.espeak:create",
@@ -41,12 +52,12 @@ def engine_names() -> list[str]:
     return sorted({**BUILTIN, **_entry_points()})
 
 
-def get_engine(name: str, options: Mapping[str, str] | None = None) -> Engine:
-    """Create the engine called ``name``.
+def _module(name: str) -> tuple[ModuleType, str]:
+    """The module that implements engine ``name`` and its factory's name.
 
     Raises:
         InputError: no engine has that name.
-        EngineUnavailable: the engine cannot run here.
+        EngineUnavailable: its module cannot be imported.
     """
     registry = {**BUILTIN, **_entry_points()}
     target = registry.get(name)
@@ -56,8 +67,82 @@ def get_engine(name: str, options: Mapping[str, str] | None = None) -> Engine:
         )
     module_name, _, attr = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name), attr
     except ImportError as exc:
         raise EngineUnavailable(f"engine {name!r} cannot be imported: {exc}") from exc
+
+
+def profile_of(name: str) -> str:
+    """The normalization profile of engine ``name``, without creating the engine.
+
+    An engine module declares it as ``PROFILE``; a plugin that does not gets
+    the gTTS one.
+
+    Raises:
+        InputError: no engine has that name.
+        EngineUnavailable: its module cannot be imported.
+    """
+    module, _ = _module(name)
+    return str(getattr(module, "PROFILE", "gtts"))
+
+
+def get_engine(name: str, options: Mapping[str, str] | None = None) -> Engine:
+    """Create the engine called ``name``.
+
+    Raises:
+        InputError: no engine has that name.
+        EngineUnavailable: the engine cannot run here.
+    """
+    module, attr = _module(name)
     factory: Callable[[Mapping[str, str]], Engine] = getattr(module, attr)
     return factory(dict(options or {}))
+
+
+def choose_engine(
+    name: str,
+    options: Mapping[str, str],
+    *,
+    pinned: str | None,
+    output_path: Path,
+    note: Note | None = None,
+) -> Engine:
+    """Create the engine for a build, resolving ``auto`` and pinning.
+
+    An episode is never mixed: with ``auto``, an output that exists keeps the
+    engine recorded in its tags (``pinned``); if that engine is not available
+    now the build stops (switching is a deliberate ``--engine``). A new output
+    gets gTTS when its endpoint answers a short probe, espeak-ng otherwise.
+
+    Raises:
+        EngineUnavailable: the pinned engine cannot run now.
+        InputError: unknown engine name or bad engine option.
+    """
+    say = note or (lambda _msg: None)
+    if name != "auto":
+        return get_engine(name, options)
+    if pinned:
+        try:
+            engine = get_engine(pinned, options)
+        except EngineUnavailable as exc:
+            raise EngineUnavailable(
+                f"{output_path} was built with {pinned}, which cannot run here "
+                f"({exc}); pass --engine NAME to switch on purpose (every section "
+                "is re-synthesized)."
+            ) from exc
+        if not engine.probe():
+            raise EngineUnavailable(
+                f"{output_path} was built with {pinned}, which is not reachable now; "
+                "retry later, or pass --engine espeak to switch on purpose "
+                "(every section is re-synthesized)."
+            )
+        say(f"engine auto: {pinned} (the engine {output_path.name} was built with)")
+        return engine
+    try:
+        google: Engine | None = get_engine("gtts", options)
+    except (EngineUnavailable, InputError):
+        google = None
+    if google is not None and google.probe():
+        say("engine auto: gtts (Google's speech endpoint answered)")
+        return google
+    say("engine auto: espeak (Google's speech endpoint did not answer; offline voice)")
+    return get_engine("espeak", options)

@@ -16,6 +16,7 @@ from pathlib import Path
 from narrator.engines.base import Audio, SectionRef
 from narrator.errors import EngineError, EngineUnavailable, InputError
 
+PROFILE = "espeak"  # French normalization profile (narrator.speech)
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _ESPEAK_INITIALIZE_DONT_EXIT = 0x8000
 _ESPEAK_CHARS_UTF8 = 1
@@ -123,7 +124,7 @@ class EspeakEngine:
 
     name = "espeak"
     local = True
-    profile = "espeak"
+    profile = PROFILE
 
     def __init__(self, voice: str = "fr", rate_wpm: int = 165, pitch: int = 50):
         if not 80 <= rate_wpm <= 450:

@@ -58,6 +58,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENGINE_NAME = "gtts"
+PROFILE = "gtts"  # French normalization profile (narrator.speech)
 MAX_PIECE_CHARS = gTTS.GOOGLE_TTS_MAX_CHARS  # Google refuses longer text
 SAMPLE_RATE = 24_000  # gTTS audio is 24 kHz mono MP3
 # Bump when splitting, trimming or gaps change: it changes the sound, so it is
@@ -529,7 +530,7 @@ class GoogleEngine:
 
     name = ENGINE_NAME
     local = False
-    profile = "gtts"
+    profile = PROFILE
 
     def __init__(
         self,

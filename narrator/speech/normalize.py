@@ -53,12 +53,14 @@ PROFILES = {
 }
 
 
-def profile_for(engine: str) -> Profile:
-    """Return the profile of an engine name; unknown engines get the gTTS one."""
-    key = engine.lower()
-    if key.startswith("espeak") or key == "piper":  # piper uses espeak's front end
-        return PROFILES["espeak"]
-    return PROFILES["gtts"]
+def profile_for(name: str) -> Profile:
+    """Return the profile called ``name`` (an engine's ``profile``).
+
+    Engines declare which profile their voice needs; an unknown name gets the
+    gTTS one, which suits neural and cloud voices (they read acronyms and
+    numbers themselves).
+    """
+    return PROFILES.get(name.lower(), PROFILES["gtts"])
 
 
 # --- character classes -----------------------------------------------------

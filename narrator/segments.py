@@ -1,0 +1,434 @@
+"""Each section's encoded segment, through the clip and segment caches.
+
+A *segment* is one section's audio mastered and encoded on its own to CBR MP3
+frames, cached under a key that covers its text, the engine identity and every
+rendering parameter. A *clip* is the section's raw synthesized audio, cached
+under the engine identity and the exact texts, so a change of pauses or
+loudness re-masters without re-synthesizing. Intro and outro jingles are
+segments too. Producing the segments of a build is the only place where
+sections run in parallel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from narrator.cache import Cache, Entry, make_key
+from narrator.config import Settings
+from narrator.engines import Engine, SectionRef
+from narrator.errors import ConfigError, EngineError, InputError, NarratorError
+from narrator.model import Utterance
+from narrator.mp3 import EncodedSegment
+
+if TYPE_CHECKING:
+    from narrator.audio import Clip, SegmentLayout
+
+log = logging.getLogger(__name__)
+
+# Bump when rendering/encoding changes the bytes of a segment.
+RENDER_VERSION = 2
+CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    """One section of a build, keyed: what it will say and where it is cached."""
+
+    index: int
+    title: str
+    utterances: tuple[Utterance, ...]
+    clip_key: str
+    segment_key: str
+    cached: bool  # the clip is in the cache: no synthesis needed
+    last: bool = False  # the episode's last section: its tail is the episode's end
+
+    @property
+    def action(self) -> str:
+        return "reuse" if self.cached else "synthesize"
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """A segment as its cache entry holds it: where its frames are and what they are.
+
+    ``spans`` are the (start, end) samples of each utterance inside the segment.
+    """
+
+    entry_path: Path
+    payload_offset: int
+    size_bytes: int
+    frames: int
+    samples: int
+    spans: tuple[tuple[int, int], ...]
+    crc16: int | None = None
+    synthesized: bool = False
+
+    @staticmethod
+    def meta(
+        frames: int, samples: int, crc16: int | None, spans: Sequence[Sequence[int]]
+    ) -> dict[str, object]:
+        """The cache entry's metadata for a segment (what ``from_entry`` reads)."""
+        return {
+            "frames": frames,
+            "samples": samples,
+            "crc16": crc16,
+            "utterances": [list(s) for s in spans],
+        }
+
+    @classmethod
+    def from_entry(cls, entry: Entry, synthesized: bool = False) -> SegmentRecord:
+        meta = entry.meta
+        spans = cast("list[list[int]]", meta["utterances"])
+        return cls(
+            entry_path=entry.path,
+            payload_offset=entry.payload_offset,
+            size_bytes=entry.payload_bytes,
+            frames=int(cast(int, meta["frames"])),
+            samples=int(cast(int, meta["samples"])),
+            spans=tuple((int(a), int(b)) for a, b in spans),
+            crc16=cast("int | None", meta.get("crc16")),
+            synthesized=synthesized,
+        )
+
+    def encoded(self) -> EncodedSegment:
+        """The segment as the splicer reads it."""
+        return EncodedSegment(
+            self.entry_path,
+            self.frames,
+            self.samples,
+            self.size_bytes,
+            crc16=self.crc16,
+            offset=self.payload_offset,
+        )
+
+
+class Cancelled(Exception):
+    """Another section failed: stop this one at the next safe point."""
+
+
+# -- keys -------------------------------------------------------------------------
+
+
+def segment_params(settings: Settings) -> dict[str, object]:
+    """Every rendering parameter that changes a segment's bytes."""
+    from narrator.audio import ENCODING_LOSS_LU, PRESETS
+
+    preset = PRESETS[settings.preset]
+    return {
+        "render": RENDER_VERSION,
+        "preset": [
+            preset.fmt.sample_rate,
+            preset.fmt.channels,
+            preset.fmt.bitrate_kbps,
+        ],
+        "target": settings.loudness_lufs
+        if settings.loudness_lufs is not None
+        else preset.target_lufs,
+        "ceiling": preset.ceiling_dbtp,
+        "encoding_loss": ENCODING_LOSS_LU,
+        "pauses": vars(settings.pauses),
+    }
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file read in chunks.
+
+    Raises:
+        ConfigError: the file cannot be read.
+    """
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}.") from exc
+    return h.hexdigest()
+
+
+def plan_sections(
+    prepared: Sequence[tuple[str, tuple[Utterance, ...]]],
+    identity: Mapping[str, str],
+    params: Mapping[str, object],
+    cache: Cache,
+) -> tuple[SectionPlan, ...]:
+    """Key each section: its clip by engine and texts, its segment by clip + layout."""
+    sections = []
+    last = len(prepared) - 1
+    for i, (title, utterances) in enumerate(prepared):
+        clip_key = make_key(
+            {
+                "kind": "clip",
+                "engine": dict(identity),
+                "format": CLIP_FORMAT,
+                "texts": [u.text for u in utterances],
+            }
+        )
+        segment_key = make_key(
+            {
+                "kind": "segment",
+                "clip": clip_key,
+                "params": dict(params),
+                "pauses_after": [u.pause for u in utterances],
+                "last": i == last,
+            }
+        )
+        cached = cache.has("clips", clip_key)
+        sections.append(
+            SectionPlan(
+                i, title, utterances, clip_key, segment_key, cached, last=i == last
+            )
+        )
+    return tuple(sections)
+
+
+# -- producing one segment ------------------------------------------------------
+
+
+def _cached_clip(cache: Cache, sp: SectionPlan) -> Clip | None:
+    """The section's clip from the cache, None if absent or unusable."""
+    from narrator.audio import Clip
+
+    entry = cache.get("clips", sp.clip_key)
+    if entry is None:
+        return None
+    try:
+        return Clip.from_payload(entry.read_payload(), dict(entry.meta))
+    except (NarratorError, KeyError, TypeError, ValueError) as exc:
+        log.warning(
+            "cached clip for %r is unusable (%s); re-synthesizing", sp.title, exc
+        )
+        return None
+
+
+def _synthesize(cache: Cache, engine: Engine, sp: SectionPlan) -> Clip:
+    """Synthesize the section's clip and store it.
+
+    Raises:
+        EngineError: the engine failed (named after the section).
+    """
+    from narrator.audio import make_clip
+
+    texts = [u.text for u in sp.utterances]
+    try:
+        audios = engine.synthesize(texts, section=SectionRef(sp.index, sp.title))
+    except EngineError as exc:
+        raise exc.with_section(sp.title) from exc
+    if len(audios) != len(texts):
+        raise EngineError(
+            f"the engine returned {len(audios)} clips for {len(texts)} utterances.",
+            engine=engine.name,
+            section=sp.title,
+        )
+    clip = make_clip(audios)
+    del audios  # the encoded utterances: free them before storing the clip
+    parts, meta = clip.payload_parts()
+    cache.put("clips", sp.clip_key, parts=parts, meta=meta)
+    return clip
+
+
+def _encode_and_store(
+    cache: Cache,
+    key: str,
+    render: Callable[[SegmentLayout], Iterator[bytes]],
+    settings: Settings,
+) -> Entry:
+    """Encode the PCM ``render(layout)`` yields; store it as segment ``key``."""
+    from narrator.audio import PRESETS, SegmentLayout
+    from narrator.mp3 import encode_segment
+
+    layout = SegmentLayout()
+    tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
+    try:
+        encoded = encode_segment(render(layout), PRESETS[settings.preset].fmt, tmp)
+        return cache.put(
+            "segments",
+            key,
+            payload_path=tmp,
+            meta=SegmentRecord.meta(
+                encoded.frames, encoded.samples, encoded.crc16, layout.utterances or []
+            ),
+        )
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def produce_section(
+    cache: Cache,
+    engine: Engine,
+    sp: SectionPlan,
+    settings: Settings,
+    cancel: threading.Event,
+) -> SegmentRecord:
+    """One section's segment: from the cache, else (synthesize,) master and encode.
+
+    Raises:
+        EngineError: synthesis failed.
+        Cancelled: another section failed meanwhile.
+    """
+    from narrator.audio import PRESETS, render_clip
+
+    entry = cache.get("segments", sp.segment_key)
+    if entry is not None:
+        return SegmentRecord.from_entry(entry)
+    clip = _cached_clip(cache, sp)
+    synthesized = clip is None
+    if clip is None:
+        if cancel.is_set():
+            raise Cancelled()
+        clip = _synthesize(cache, engine, sp)
+    if cancel.is_set():
+        raise Cancelled()
+    pauses = settings.pauses
+    tail = pauses.tail_ms if sp.last else max(0, pauses.section_ms - pauses.lead_ms)
+    ready = clip
+
+    def render(layout: SegmentLayout) -> Iterator[bytes]:
+        return render_clip(
+            ready,
+            [u.pause for u in sp.utterances],
+            PRESETS[settings.preset],
+            pauses,
+            lead_ms=pauses.lead_ms,
+            tail_ms=tail,
+            target_lufs=settings.loudness_lufs,
+            layout=layout,
+        )
+
+    entry = _encode_and_store(cache, sp.segment_key, render, settings)
+    return SegmentRecord.from_entry(entry, synthesized)
+
+
+def produce_jingle(
+    cache: Cache, settings: Settings, path: Path, role: str
+) -> SegmentRecord:
+    """The intro's or outro's segment, loudness-matched and faded, cached by content.
+
+    Raises:
+        InputError: ffmpeg cannot read the file.
+    """
+    from narrator.audio import PRESETS, load_jingle, render_jingle
+    from narrator.errors import AudioError
+
+    key = make_key(
+        {
+            "kind": "jingle",
+            "role": role,
+            "file": file_digest(path),
+            "params": segment_params(settings),
+        }
+    )
+    entry = cache.get("segments", key)
+    if entry is not None:
+        return SegmentRecord.from_entry(entry)
+    preset = PRESETS[settings.preset]
+    try:
+        x = load_jingle(path, preset, settings.loudness_lufs)
+    except AudioError as exc:
+        raise InputError(
+            f"{path}: --{role} is not audio ffmpeg can read ({exc})"
+        ) from exc
+    pauses = settings.pauses
+    gap = pauses.section_ms - pauses.tail_ms  # after the last section
+    lead = 0 if role == "intro" else max(0, gap)
+    tail = pauses.section_ms - pauses.lead_ms if role == "intro" else pauses.tail_ms
+
+    def render(layout: SegmentLayout) -> Iterator[bytes]:
+        return render_jingle(x, preset, lead_ms=lead, tail_ms=tail, layout=layout)
+
+    return SegmentRecord.from_entry(_encode_and_store(cache, key, render, settings))
+
+
+# -- producing all of them --------------------------------------------------------
+
+Done = Callable[[SectionPlan, str], None]
+
+
+def produce_sections(
+    cache: Cache,
+    engine: Engine,
+    sections: Sequence[SectionPlan],
+    settings: Settings,
+    *,
+    jobs: int,
+    on_done: Done | None = None,
+) -> list[SegmentRecord]:
+    """Every section's segment, ``jobs`` sections at a time, in section order.
+
+    Identical sections (same text, same place in the layout) share one
+    segment: it is produced once and reused for the copies. The first failure
+    cancels the others (finished sections stay cached) and is raised.
+    ``on_done(section, "synthesized" | "reused")`` reports each section.
+
+    Raises:
+        NarratorError: a section failed, or its cache entry vanished.
+    """
+    cancel = threading.Event()
+    results: dict[int, SegmentRecord] = {}
+    lock = threading.Lock()
+    copies: dict[str, list[SectionPlan]] = {}
+    for sp in sections:
+        copies.setdefault(sp.segment_key, []).append(sp)
+
+    def task(sp: SectionPlan) -> None:
+        record = produce_section(cache, engine, sp, settings, cancel)
+        with lock:
+            for i, same in enumerate(copies[sp.segment_key]):
+                fresh = record.synthesized and i == 0
+                results[same.index] = replace(record, synthesized=fresh)
+                if on_done is not None:
+                    on_done(same, "synthesized" if fresh else "reused")
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="narrator")
+    try:
+        futures = [pool.submit(task, group[0]) for group in copies.values()]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [
+            error
+            for f in futures
+            if f.done()
+            and (error := f.exception()) is not None
+            and not isinstance(error, Cancelled)
+        ]
+        if failed:
+            cancel.set()
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            raise failed[0]
+        wait(futures)
+    except BaseException:
+        cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    # Read every entry again just before splicing (header and size only: the
+    # payload was verified or written moments ago): another build sharing this
+    # cache may have rewritten one meanwhile, so offsets and frame counts must
+    # come from the file as it is now.
+    return [_reread(cache, sp, results[sp.index]) for sp in sections]
+
+
+def _reread(cache: Cache, sp: SectionPlan, record: SegmentRecord) -> SegmentRecord:
+    """The section's segment as the cache holds it now.
+
+    Raises:
+        NarratorError: the entry vanished or is damaged (re-run to rebuild it).
+    """
+    entry = cache.get("segments", sp.segment_key, verify=False)
+    if entry is None:
+        raise NarratorError(
+            f'the cached audio of section "{sp.title}" disappeared during the build '
+            "(a cache prune?); run the build again."
+        )
+    return SegmentRecord.from_entry(entry, record.synthesized)
