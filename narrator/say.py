@@ -1,14 +1,13 @@
 """One phrase to an MP3: the `narrator say` quick listen, on the build's own path.
 
-It goes through the same normalization, engine, mastering and encoder as a
-build (one section, no chapters file), so what you hear is what a build says.
+The phrase becomes a one-section document without a heading and goes through
+``pipeline.plan_episode`` and ``pipeline.run_plan`` like any summary: the same
+normalization, engine, caches, mastering, encoder and writer, so what you
+hear is what a build says (and saying it again costs nothing).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,79 +22,35 @@ def say_text(
     options: Mapping[str, str] | None = None,
     lexicon_path: Path | None = None,
     preset_name: str = "phone",
+    cache_dir: Path | None = None,
 ) -> tuple[str, float]:
     """Synthesize ``text`` to ``output_path``; return (spoken text, duration in s).
 
     Raises:
         NarratorError: empty text, engine or audio failure.
     """
-    from narrator.audio import PRESETS, SegmentLayout, make_clip, render_clip
-    from narrator.config import Pauses
-    from narrator.engines import SectionRef, get_engine
-    from narrator.model import Chapter, EpisodeInfo
-    from narrator.mp3 import EncodedSegment, encode_segment, splice
-    from narrator.speech import load_lexicon, normalize, split_sentences
-    from narrator.tags import render_id3
+    from narrator.config import Settings
+    from narrator.model import Document, Paragraph, Section
+    from narrator.parse import first_words
+    from narrator.pipeline import plan_episode, run_plan
 
-    if not text.strip():
+    phrase = " ".join(text.split())
+    if not phrase:
         raise InputError("nothing to say: give a non-empty phrase.")
-    lexicon = load_lexicon(lexicon_path) if lexicon_path is not None else {}
-    eng = get_engine(engine, options or {})
-    sentences = [s for s in split_sentences(text.strip()) if s.strip()] or [
-        text.strip()
-    ]
-    spoken = [normalize(s, engine=eng.profile, lexicon=lexicon) for s in sentences]
-    audios = eng.synthesize(spoken, section=SectionRef(0, sentences[0]))
-    clip = make_clip(audios)
-    preset = PRESETS[preset_name]
-    pauses = Pauses()
-    try:
-        output_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"{output_path.parent}: cannot create the folder: {exc.strerror}."
-        ) from exc
-    raw = output_path.with_name(f".{output_path.name}.{uuid.uuid4().hex[:8]}.frames")
-    tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.tmp")
-    try:
-        layout = SegmentLayout()
-        kinds = ["sentence"] * (len(spoken) - 1) + ["end"]
-        encoded = encode_segment(
-            render_clip(
-                clip,
-                kinds,
-                preset,
-                pauses,
-                lead_ms=100,
-                tail_ms=300,
-                target_lufs=None,
-                layout=layout,
-            ),
-            preset.fmt,
-            raw,
-        )
-        duration_ms = int(encoded.samples * 1000 / preset.fmt.sample_rate)
-        id3 = render_id3(
-            EpisodeInfo(title=text[:100]), [Chapter(text[:100], 0, duration_ms)]
-        )
-        with tmp.open("wb") as f:
-            splice(
-                [
-                    EncodedSegment(
-                        raw,
-                        encoded.frames,
-                        encoded.samples,
-                        encoded.size_bytes,
-                        crc16=encoded.crc16,
-                    )
-                ],
-                preset.fmt,
-                f,
-                id3=id3,
-            )
-        os.replace(tmp, output_path)
-    finally:
-        for p in (raw, tmp):
-            with contextlib.suppress(OSError):
-                p.unlink()
-    return " ".join(spoken), encoded.samples / preset.fmt.sample_rate
+    section = Section(first_words(phrase), (Paragraph(phrase),), has_heading=False)
+    settings = Settings(
+        engine=engine,
+        engine_options=dict(options or {}),
+        output_path=output_path,
+        cache_dir=cache_dir,
+        title=phrase[:100],
+        preset=preset_name,
+        lexicon_path=lexicon_path,
+        sidecars=False,
+    )
+    # The lexicon of a narrator.toml in the current folder applies, as it
+    # would to a summary saved there.
+    plan = plan_episode(Path("say.txt"), Document((section,)), settings)
+    result = run_plan(plan, settings)
+    spoken = " ".join(u.text for sp in plan.sections for u in sp.utterances)
+    return spoken, result.duration_s
