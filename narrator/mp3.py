@@ -515,6 +515,28 @@ def read_segment(path: Path, fmt: Mp3Format, samples: int) -> EncodedSegment:
 
 # --- the Info frame -------------------------------------------------------
 
+_TOC_ENTRIES = 100
+_LAME_TAG_BYTES = 4 + 4 + 4 + 4 + _TOC_ENTRIES + 4 + 36
+"""LAME's LAMEHEADERSIZE: the Xing part with its TOC, then the LAME extension."""
+
+_SPEC_CRC_SPAN = 190
+"""Bytes the LAME tag spec's CRC covers, counted from the frame sync.
+
+The spec (and readers that follow it, like eyeD3) read the tag CRC at bytes
+190-191 over bytes 0-189. That is where LAME puts it only for MPEG-1 stereo
+(32 bytes of side info); LAME itself always CRCs the bytes before its own CRC
+field, wherever the side info leaves it. See :func:`info_frame`.
+"""
+
+_LAME_QUALITY = 100 - 10 * 4 - 3
+"""The tag's quality value for LAME 3.100's CBR defaults (VBR_q 4, -q 3)."""
+
+_LAME_NOISE_SHAPING = 2
+"""What LAME 3.100 records for its default CBR quality (measured, ``lame -b``)."""
+
+_ATH_TYPE = 4
+_FLAG_NSPSYTUNE = 0x10
+
 
 def _side_info_bytes(fmt: Mp3Format) -> int:
     if fmt.mpeg_version == 1:
@@ -531,10 +553,81 @@ def _lowpass_hz(fmt: Mp3Format) -> int:
     return min(hz, fmt.sample_rate // 2)
 
 
+def _tag_end(fmt: Mp3Format) -> int:
+    """Return where LAME's tag ends in the Info frame (its CRC is the last 2 bytes)."""
+    return 4 + _side_info_bytes(fmt) + _LAME_TAG_BYTES
+
+
+def info_frame_bitrate(fmt: Mp3Format) -> int:
+    """Return the bitrate (kbps) of the Info frame's header for ``fmt``.
+
+    LAME writes its CBR Info frame at the stream's own bitrate, and so does
+    this whenever that frame holds the tag with its TOC. Where it does not
+    (e.g. 40 kbps at 22.05 kHz: 130 bytes for 169), LAME writes no tag at all;
+    but without the tag no player trims the encoder delay and padding, which
+    would move every chapter and change the duration players report. So this
+    takes, as ffmpeg's MP3 muxer does, the lowest higher bitrate whose frame
+    holds the tag, and also the spec's 192-byte CRC span (see
+    :func:`info_frame`). Readers that take the first frame's bitrate for the
+    whole CBR stream (eyeD3's duration) misjudge such a file; those that read
+    the tag's frame count (ffmpeg, mutagen, Apple, ExoPlayer) do not.
+    """
+    version = fmt.mpeg_version
+    if _frame_size(version, fmt.bitrate_kbps, fmt.sample_rate, 0) >= _tag_end(fmt):
+        return fmt.bitrate_kbps
+    need = max(_tag_end(fmt), _SPEC_CRC_SPAN + 2)
+    for kbps in _BITRATES_KBPS[1 if version == 1 else 2][1:]:
+        size = _frame_size(version, kbps, fmt.sample_rate, 0)
+        if kbps > fmt.bitrate_kbps and size >= need:
+            return kbps
+    # unreachable: the top bitrate's frame is 417+ bytes at every sample rate
+    raise AudioError(f"no MP3 frame of {fmt} holds a LAME tag.")  # pragma: no cover
+
+
 def info_frame_size(fmt: Mp3Format) -> int:
     """Return the size in bytes of the Info frame :func:`info_frame` builds."""
-    version = fmt.mpeg_version
-    return _frame_size(version, fmt.bitrate_kbps, fmt.sample_rate, 0)
+    kbps = info_frame_bitrate(fmt)
+    return _frame_size(fmt.mpeg_version, kbps, fmt.sample_rate, 0)
+
+
+def lame_toc(total_frames: int) -> bytes:
+    """Return the 100-byte seek table LAME 3.100 writes for a CBR stream.
+
+    Entry ``i`` is the byte position, in 256ths of the stream, of ``i`` percent
+    of its duration. LAME derives it from running bitrate sums sampled every
+    ``want`` frames in a 400-slot bag that is halved whenever it fills
+    (``addVbr``, ``Xing_seek_table`` in VbrTag.c); this replays that, float32
+    arithmetic included, so the table is LAME's byte for byte. For CBR every
+    frame weighs the same, so the bitrate drops out of the ratios: the table is
+    linear, about ``256 * i / 100``, truncated.
+    """
+    if total_frames <= 0:
+        return bytes(_TOC_ENTRIES)
+    size = 400
+    bag = [0] * size
+    pos, want, seen, done = 0, 1, 0, 0
+    left = total_frames
+    while left >= want - seen:
+        left -= want - seen
+        done += want - seen
+        seen = 0
+        bag[pos] = done
+        pos += 1
+        if pos == size:
+            for i in range(1, size, 2):
+                bag[i // 2] = bag[i]
+            want *= 2
+            pos //= 2
+    if pos == 0:  # pragma: no cover - the first frame always fills a slot
+        return bytes(_TOC_ENTRIES)
+    total = float(np.float32(total_frames))
+    toc = bytearray(_TOC_ENTRIES)
+    for i in range(1, _TOC_ENTRIES):
+        j = np.float32(i) / np.float32(_TOC_ENTRIES)
+        index = min(int(np.floor(j * np.float32(pos))), pos - 1)
+        act = float(np.float32(bag[index]))
+        toc[i] = min(int(256.0 * act / total), 255)
+    return bytes(toc)
 
 
 def info_frame(
@@ -548,25 +641,35 @@ def info_frame(
 ) -> bytes:
     """Build the Info frame (LAME's CBR tag) that describes the whole file.
 
-    It is a silent frame of the episode's own bitrate whose side info is zero
-    and whose payload holds, as LAME writes it: ``Info``, flags (frames,
-    bytes, quality; deliberately no TOC, which makes CBR seeking less precise
-    in ExoPlayer), the audio frame count (the Info frame excluded), the byte
-    count (Info frame included), a quality value, then the LAME extension:
-    version ``LAME3.100``, method CBR, lowpass, encoder delay and padding
-    (12 bits each; gapless players and ffmpeg trim them), music length, music
-    CRC and the tag CRC-16. The tag CRC covers every byte of the frame before
-    it, as LAME computes it and ffmpeg checks it (ffmpeg then reports the
-    ``encoder``); LAME's "first 190 bytes" is that same span for a stereo
-    MPEG-1 tag with a TOC.
+    It is a silent frame (zero side info) at :func:`info_frame_bitrate` whose
+    payload is LAME 3.100's tag, field for field as ``lame -b`` writes it:
+    ``Info``, flags (frames, bytes, TOC, quality), the audio frame count (the
+    Info frame excluded), the byte count (Info frame included), the 100-entry
+    TOC (:func:`lame_toc`), the quality, then the 36-byte LAME extension:
+    version ``LAME3.100``, revision 0 / method CBR, lowpass, peak and
+    ReplayGain (0: not measured), ATH type and flags, bitrate, encoder delay
+    and padding (12 bits each; gapless players and ffmpeg trim them), misc
+    (noise shaping, stereo mode, unwise settings, source rate), MP3 gain,
+    preset (the bitrate, as LAME records a CBR ``-b``), music length, music CRC
+    and the tag CRC of every byte before it. With the TOC, ExoPlayer seeks by
+    the table (to 1/256 of the file) rather than by the constant bitrate
+    (google/ExoPlayer#10325); readers that assume LAME's fixed layout need it.
+
+    LAME's tag CRC covers the bytes before that field, and ffmpeg checks it
+    there. The spec instead says "the first 190 bytes", stored at byte 190:
+    the same place only for MPEG-1 stereo. For every other layout the CRC-16
+    of bytes 0-189 is also stored at bytes 190-191, in the zero bytes past
+    LAME's tag that no decoder reads, so readers of either kind find a valid
+    CRC (a mono file from LAME itself fails eyeD3's check for lack of it).
+    A frame too short for that span (a non-preset format whose own frame just
+    holds LAME's tag) keeps LAME's layout alone.
 
     ``audio_bytes`` is the Info frame plus all audio frames (the LAME music
     length), ``music_crc`` the CRC-16 of the audio frames after this one (0
     when unknown).
 
     Raises:
-        AudioError: a value does not fit its field, or the frame is too small
-            for the tag (very low bitrates).
+        AudioError: a value does not fit its field.
     """
     if not 0 <= enc_delay < 4096 or not 0 <= enc_padding < 4096:
         raise AudioError(
@@ -579,7 +682,8 @@ def info_frame(
         )
     version = fmt.mpeg_version
     size = info_frame_size(fmt)
-    bitrate_index = _BITRATES_KBPS[1 if version == 1 else 2].index(fmt.bitrate_kbps)
+    table = _BITRATES_KBPS[1 if version == 1 else 2]
+    bitrate_index = table.index(info_frame_bitrate(fmt))
     rate_index = _SAMPLE_RATES[version].index(fmt.sample_rate)
     mode = _MONO if fmt.channels == 1 else _JOINT_STEREO
     header = bytes(
@@ -590,9 +694,11 @@ def info_frame(
             (mode << 6) | 0x04,  # "original" set, as in libmp3lame's frames
         )
     )
-    quality = 100 - 10 * 4 - 3  # LAME 3.100 CBR defaults: VBR_q 4, -q 3
-    xing = b"Info" + struct.pack(
-        ">IIII", 0x1 | 0x2 | 0x8, total_frames, audio_bytes, quality
+    xing = (
+        b"Info"
+        + struct.pack(">III", 0x1 | 0x2 | 0x4 | 0x8, total_frames, audio_bytes)
+        + lame_toc(total_frames)
+        + struct.pack(">I", _LAME_QUALITY)
     )
     if fmt.sample_rate <= 32000:
         source_rate = 0
@@ -600,27 +706,28 @@ def info_frame(
         source_rate = 1
     else:
         source_rate = 2
+    unwise = 1 if fmt.sample_rate <= 32000 else 0  # LAME flags any rate <= 32 kHz
     stereo_mode = 0 if fmt.channels == 1 else 3  # mono / joint stereo
-    noise_shaping = 1
-    misc = noise_shaping | (stereo_mode << 2) | (source_rate << 6)
-    ath_type, exp_nspsytune = 4, 1
+    misc = _LAME_NOISE_SHAPING | (stereo_mode << 2) | (unwise << 5)
+    misc |= source_rate << 6
+    lowpass = min(int(_lowpass_hz(fmt) / 100 + 0.5), 255)
     lame = (
         LAME_VERSION
-        + bytes((0x01, _lowpass_hz(fmt) // 100))  # revision 0, method CBR
+        + bytes((0x01, lowpass))  # revision 0, method CBR
         + struct.pack(">IHH", 0, 0, 0)  # peak and ReplayGain: not measured
-        + bytes((ath_type | (exp_nspsytune << 4), min(fmt.bitrate_kbps, 255)))
+        + bytes((_ATH_TYPE | _FLAG_NSPSYTUNE, min(fmt.bitrate_kbps, 255)))
         + ((enc_delay << 12) | enc_padding).to_bytes(3, "big")
         + bytes((misc, 0))  # misc, MP3Gain
-        + struct.pack(">HIH", 0, audio_bytes, (music_crc or 0) & 0xFFFF)
+        + struct.pack(">HIH", fmt.bitrate_kbps, audio_bytes, (music_crc or 0) & 0xFFFF)
     )
     body = header + bytes(_side_info_bytes(fmt)) + xing + lame
-    if len(body) + 2 > size:
-        raise AudioError(
-            f"a {fmt.bitrate_kbps} kbps frame ({size} bytes) is too small for the "
-            f"Info tag ({len(body) + 2} bytes); choose a higher bitrate."
-        )
-    tag = body + crc16(body).to_bytes(2, "big")
-    return tag + bytes(size - len(tag))
+    frame = bytearray(size)
+    frame[: len(body)] = body
+    frame[len(body) : len(body) + 2] = crc16(body).to_bytes(2, "big")
+    if len(body) + 2 <= _SPEC_CRC_SPAN <= size - 2:
+        span = bytes(frame[:_SPEC_CRC_SPAN])
+        frame[_SPEC_CRC_SPAN : _SPEC_CRC_SPAN + 2] = crc16(span).to_bytes(2, "big")
+    return bytes(frame)
 
 
 # --- splicing -------------------------------------------------------------

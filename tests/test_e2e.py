@@ -16,9 +16,12 @@ from click.testing import CliRunner
 from mutagen.id3 import CTOCFlags
 from mutagen.mp3 import MP3, BitrateMode
 
+from narrator.audio import PRESETS
 from narrator.cli import main
+from narrator.mp3 import crc16, info_frame_size, scan_frames
 
 from .conftest import DATA, SEED_TITLES, decode_stats, ffmpeg_chapters
+from .test_mp3 import eyed3_lame
 from .test_pipeline import edit_section
 
 pytestmark = pytest.mark.slow
@@ -110,6 +113,44 @@ def test_seed_builds_with_eleven_chapters(
     code, stdout, _ = run_cli("build", str(doc), "-o", str(out))
     assert code == 0 and "up to date" in stdout
     assert out.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("preset", ["phone", "small"])
+def test_seed_lame_tag_reads_back_in_every_reader(
+    preset: str, seed_path: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    """eyeD3 validates the Info frame's LAME tag (CRC, TOC) of a real build;
+    mutagen and ffmpeg agree on its length; 'small' has a raised Info frame."""
+    fmt = PRESETS[preset].fmt
+    out = tmp_path / "seed.mp3"
+    code, _, stderr = run_cli(
+        *("build", str(seed_path), "-o", str(out), "--engine", "espeak"),
+        *("--preset", preset, "--no-sidecars", "-q"),
+    )
+    assert code == 0, stderr
+    audio = eyed3_lame(out)  # no warning, tag CRC OK, TOC present
+    data = out.read_bytes()
+    id3_size = 10 + audio.tag.header.tag_size
+    info_size = info_frame_size(fmt)
+    frames = scan_frames(data[id3_size + info_size :], fmt)
+    xing, lame = audio.info.xing_header, audio.info.lame_tag
+    assert xing.numFrames == len(frames)
+    assert xing.numBytes == lame["music_length"] == len(data) - id3_size
+    assert len(xing.toc) == 100 and list(xing.toc) == sorted(xing.toc)
+    assert lame["music_crc"] == crc16(data[id3_size + info_size :])
+    assert lame["encoder_delay"] == 576 and lame["bitrate"][0] == fmt.bitrate_kbps
+    assert len(audio.tag.chapters) == len(SEED_TITLES)
+    stats = decode_stats(out)
+    assert stats["returncode"] == 0 and not stats["warnings"], stats["warnings"]
+    assert stats["rate"] == fmt.sample_rate
+    info = MP3(out).info
+    assert info.length == pytest.approx(stats["decoded_s"], abs=0.001)
+    assert abs(stats["reported_s"] - stats["decoded_s"]) <= 0.05
+    assert round(info.bitrate / 1000) == fmt.bitrate_kbps
+    assert info.encoder_settings == f"-b {fmt.bitrate_kbps}"
+    chapters = ffmpeg_chapters(out)
+    assert [c["title"] for c in chapters] == SEED_TITLES
+    assert abs(chapters[-1]["end_ms"] - stats["reported_s"] * 1000) <= 50
 
 
 @pytest.mark.parametrize(

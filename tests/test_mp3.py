@@ -8,14 +8,20 @@ before it times the frame size).
 
 from __future__ import annotations
 
+import logging
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import eyed3
 import numpy as np
 import pytest
+from eyed3.mp3.headers import LameHeader
 from mutagen.id3 import ID3, TIT2
 from mutagen.mp3 import MP3, BitrateMode
 
@@ -34,6 +40,9 @@ from narrator.mp3 import (
     expected_frames,
     frame_samples,
     info_frame,
+    info_frame_bitrate,
+    info_frame_size,
+    lame_toc,
     plan_splice,
     read_segment,
     scan_frames,
@@ -242,36 +251,231 @@ def test_id3_tag_precedes_the_info_frame(episode: Episode) -> None:
     assert data[offset] == 0xFF  # frame sync right after the tag
     assert data[offset + 4 + side_info :][:4] == b"Info"
     body = data[offset:]
-    assert scan_frames(body, episode.fmt)
+    info_size = info_frame_size(episode.fmt)
+    assert scan_frames(body[:info_size]) == [0]  # one whole frame
+    assert scan_frames(body[info_size:], episode.fmt)
     assert len(body) == episode.result.audio_bytes
     tags = MP3(episode.path).tags
     assert tags is not None
     assert str(tags["TIT2"]) == "Épisode d'essai"
 
 
+SIDE_INFO = {(1, 1): 17, (1, 2): 32, (2, 1): 9, (2, 2): 17}
+
+
 def test_info_frame_fields(episode: Episode) -> None:
+    fmt = episode.fmt
     data = episode.path.read_bytes()[episode.result.audio_offset :]
-    frame_size = scan_frames(data)[1]
+    frame_size = info_frame_size(fmt)
     frame = data[:frame_size]
-    start = frame.index(b"Info")
+    assert scan_frames(frame) == [0]
+    start = 4 + SIDE_INFO[(fmt.mpeg_version, fmt.channels)]
+    assert frame[start : start + 4] == b"Info"
     flags, frames, size = np.frombuffer(frame[start + 4 : start + 16], ">u4")
-    assert flags & 0x4 == 0  # no TOC: it makes CBR seeking less precise
+    assert flags == 0x1 | 0x2 | 0x4 | 0x8  # frames, bytes, TOC, quality
     assert (
         frames == episode.result.total_frames == sum(s.frames for s in episode.segments)
     )
     assert size == episode.result.audio_bytes
-    lame = frame.index(b"LAME3.100")
+    toc = frame[start + 16 : start + 116]
+    assert toc == lame_toc(frames)
+    assert toc[0] == 0 and toc[99] >= 250 and list(toc) == sorted(toc)
+    assert int.from_bytes(frame[start + 116 : start + 120], "big") == 57
+    lame = start + 120
+    assert frame[lame : lame + 9] == b"LAME3.100"
+    assert frame[lame + 9] == 0x01  # tag revision 0, CBR
+    assert frame[lame + 20] == fmt.bitrate_kbps
     delay_padding = int.from_bytes(frame[lame + 21 : lame + 24], "big")
     last = episode.segments[-1]
-    fs = frame_samples(episode.fmt)
+    fs = frame_samples(fmt)
     assert delay_padding >> 12 == 576
     assert delay_padding & 0xFFF == last.frames * fs - 576 - last.samples
+    assert int.from_bytes(frame[lame + 26 : lame + 28], "big") == fmt.bitrate_kbps
     music_length = int.from_bytes(frame[lame + 28 : lame + 32], "big")
     music_crc = int.from_bytes(frame[lame + 32 : lame + 34], "big")
     tag_crc = int.from_bytes(frame[lame + 34 : lame + 36], "big")
     assert music_length == episode.result.audio_bytes
-    assert music_crc == crc16(data[frame_size:])
-    assert tag_crc == crc16(frame[: lame + 34])
+    assert music_crc == _crc16_bitwise(data[frame_size:])
+    assert tag_crc == _crc16_bitwise(frame[: lame + 34])
+    # the spec's CRC of the first 190 bytes, at 190 (LAME's own for MPEG-1 stereo)
+    assert int.from_bytes(frame[190:192], "big") == _crc16_bitwise(frame[:190])
+    assert not any(frame[lame + 36 : 190]) and not any(frame[192:])
+
+
+# The Info frame `lame -b 64 -m m` (LAME 3.100, Debian) wrote for 7.3 s of a
+# 400 Hz tone at 44.1 kHz: 281 audio frames, padding 1206.
+LAME_INFO_64_MONO = bytes.fromhex(
+    "fffb50c40000000000000000000000000000000000496e666f0000000f000001190000e633"
+    "000205080a0d0f1214171a1c1e212427282b2e313336383b3d404345474a4d505154575a5c"
+    "5e616466696c6e707376797a7d808385878a8d8f929497999c9fa2a3a6a9acaeb0b3b6b8bb"
+    "bdc0c2c5c8cacccfd2d5d7d9dcdfe1e4e6e9ebeef1f3f5f8fbfe000000394c414d45332e31"
+    "303001a5000000002c25000014402404b6420000400000e633a7ae7980"
+) + bytes(208 - 177)
+
+# LAME 3.100's TOC for longer streams (its seek bag halves at 400 entries).
+LAME_TOCS = {
+    282: "000205080a0d0f1214171a1d1e212427292b2e313336393b3d404345474a4d4f52555759"
+    "5c5f626366696c6e717376787b7e808285888a8d8f9294979a9d9ea1a4a7a9abaeb1b3b6b9"
+    "bbbdc0c3c5c7cacdcfd2d5d7d9dcdfe2e3e6e9eceef1f3f6f8fbfe",
+    22970: "000205070a0c0f121417191c1e212426292b2e313336383b3d404345484a4d4f525457"
+    "595c5e616366686b6d707375787a7d808285878a8c8f929497999c9ea1a4a6a9abaeb0b3b5"
+    "b8babdbfc2c4c7c9ccced1d4d6d9dbdee1e3e6e8ebedf0f3f5f8fafd",
+    50002: "000205070a0d0f1214171a1c1e212426292b2e313335383a3d404245484a4d4f515457"
+    "595c5f616466686b6e707375787b7d808285878a8c8f9294979a9b9ea1a3a6a9abaeb0b3b5"
+    "b8babdc0c2c5c7cacdcfd1d4d6d9dcdee1e4e6e8ebedf0f3f5f8fafd",
+}
+
+
+def test_info_frame_is_lames_own() -> None:
+    reference = LAME_INFO_64_MONO
+    lame = reference.index(b"LAME3.100")
+    ours = info_frame(
+        Mp3Format(44100, 1, 64),
+        total_frames=281,
+        audio_bytes=0xE633,
+        enc_delay=576,
+        enc_padding=1206,
+        music_crc=0xA7AE,
+    )
+    assert len(ours) == len(reference) == 208
+    # all but LAME's measured ReplayGain (we write "not set") and the CRCs
+    radio_gain = lame + 15
+    assert ours[:radio_gain] == reference[:radio_gain]
+    assert ours[radio_gain : radio_gain + 2] == bytes(2)
+    assert ours[radio_gain + 2 : lame + 34] == reference[radio_gain + 2 : lame + 34]
+    # LAME's tag CRC covers every byte before it (not 190 of them in mono) ...
+    assert reference[lame + 34 : lame + 36] == crc16(reference[: lame + 34]).to_bytes(
+        2, "big"
+    )
+    assert ours[lame + 34 : lame + 36] == crc16(ours[: lame + 34]).to_bytes(2, "big")
+    # ... and leaves the spec's CRC slot at 190 empty, which we fill
+    assert reference[190:192] == bytes(2)
+    assert ours[190:192] == crc16(ours[:190]).to_bytes(2, "big")
+    for frames, toc in LAME_TOCS.items():
+        assert lame_toc(frames) == bytes.fromhex(toc), frames
+
+
+def test_info_frame_bitrate_where_lames_tag_does_not_fit() -> None:
+    # LAME writes its CBR tag at the stream's bitrate, or none if it does not
+    # fit; we take the lowest bitrate that holds it and the spec's CRC span.
+    assert info_frame_bitrate(FORMATS["phone"]) == 64
+    assert info_frame_bitrate(FORMATS["hq"]) == 128
+    assert info_frame_bitrate(FORMATS["small"]) == 64  # 130 bytes at 40 kbps
+    assert info_frame_size(FORMATS["small"]) == 208
+    tiny = Mp3Format(8000, 1, 8)
+    assert info_frame_bitrate(tiny) == 24 and info_frame_size(tiny) == 216
+    # a frame that holds LAME's tag but not the spec's span keeps LAME's layout
+    snug = Mp3Format(22050, 1, 56)
+    assert info_frame_bitrate(snug) == 56
+    frame = info_frame(
+        snug, total_frames=10, audio_bytes=2000, enc_delay=576, enc_padding=600
+    )
+    assert len(frame) == 182
+    assert frame[-13:] == bytes(13)
+    assert frame[167:169] == crc16(frame[:167]).to_bytes(2, "big")
+
+
+# --- an independent reader: eyeD3 -------------------------------------------
+
+
+@contextmanager
+def _eyed3_log() -> Iterator[list[logging.LogRecord]]:
+    """Collect everything eyeD3 logs, from debug up, whatever its propagation."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("eyed3")
+    handler = Keep(logging.DEBUG)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def eyed3_read(path: Path) -> tuple[Any, list[str], list[str]]:
+    """Return eyeD3's audio file for ``path``, its log messages and warnings."""
+    with _eyed3_log() as records:
+        audio = eyed3.load(path)
+    assert audio is not None
+    messages = [r.getMessage() for r in records]
+    warnings = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    return audio, messages, warnings
+
+
+def eyed3_lame(path: Path) -> Any:
+    """Return eyeD3's view of ``path``, failing unless its LAME tag is sound.
+
+    eyeD3 logs "Lame tag CRC check failed" as a mere warning; here any
+    warning fails, and so does the absence of its "CRC OK" and "TOC present".
+    """
+    audio, messages, warnings = eyed3_read(path)
+    assert warnings == []
+    assert "Lame tag CRC OK" in messages
+    assert any(m.endswith("Info' TOC (100 bytes): PRESENT") for m in messages)
+    return audio
+
+
+def test_eyed3_reads_a_valid_lame_tag(episode: Episode) -> None:
+    fmt = episode.fmt
+    info = eyed3_lame(episode.path).info
+    xing = info.xing_header
+    assert xing is not None and not xing.vbr  # an Info (CBR) header
+    assert xing.numFrames == episode.result.total_frames
+    assert xing.numBytes == episode.result.audio_bytes
+    assert isinstance(xing.toc, bytes) and len(xing.toc) == 100
+    assert xing.toc == lame_toc(episode.result.total_frames)
+    tag = info.lame_tag
+    assert tag["encoder_version"] == "LAME3.100"
+    assert tag["vbr_method"] == "Constant Bitrate"
+    assert tag["bitrate"] == (fmt.bitrate_kbps, "Constant")
+    assert tag["preset"] == f"CBR {fmt.bitrate_kbps}"
+    assert tag["stereo_mode"] == ("Mono" if fmt.channels == 1 else "Joint")
+    last = episode.segments[-1]
+    fs = frame_samples(fmt)
+    assert tag["encoder_delay"] == 576
+    assert tag["encoder_padding"] == last.frames * fs - 576 - last.samples
+    assert tag["music_length"] == episode.result.audio_bytes
+    audio = episode.path.read_bytes()[
+        episode.result.audio_offset + info_frame_size(fmt) :
+    ]
+    assert tag["music_crc"] == LameHeader._crc16(tag, audio)  # eyeD3's own CRC
+    assert "replaygain" not in tag  # not measured, so not claimed
+    if info_frame_bitrate(fmt) == fmt.bitrate_kbps:
+        # eyeD3 times a CBR file by its first frame's size: right here, while
+        # a raised Info frame bitrate (small) shortens its estimate
+        decoded_s = episode.result.duration_samples / fmt.sample_rate
+        assert info.time_secs == pytest.approx(decoded_s, abs=0.1)
+
+
+def test_a_damaged_info_frame_is_caught(episode: Episode, tmp_path: Path) -> None:
+    """The reader checks above can fail: one flipped TOC byte, one audio byte."""
+    fmt = episode.fmt
+    offset = episode.result.audio_offset
+    start = offset + 4 + SIDE_INFO[(fmt.mpeg_version, fmt.channels)]
+    broken = tmp_path / "broken.mp3"
+    shutil.copy(episode.path, broken)
+    data = bytearray(broken.read_bytes())
+    data[start + 16 + 50] ^= 0x01  # TOC entry 50
+    broken.write_bytes(bytes(data))
+    _, messages, warnings = eyed3_read(broken)
+    assert "Lame tag CRC check failed" in warnings
+    assert "Lame tag CRC OK" not in messages
+    done = _ffmpeg("-i", str(broken))
+    assert not re.search(r"encoder\s*:\s*LAME3\.100", done.stderr)
+    # an audio byte changed after the tag: the music CRC no longer matches
+    data[start + 16 + 50] ^= 0x01
+    data[-100] ^= 0x01
+    broken.write_bytes(bytes(data))
+    info = eyed3_lame(broken).info
+    after_info = bytes(data[offset + info_frame_size(fmt) :])
+    assert info.lame_tag["music_crc"] != LameHeader._crc16(info.lame_tag, after_info)
 
 
 # --- editing one segment --------------------------------------------------
@@ -382,11 +586,6 @@ def test_format_and_info_frame_validation() -> None:
         Mp3Format(channels=6)
     with pytest.raises(ConfigError, match="not an MP3 bitrate"):
         Mp3Format(sample_rate=22050, bitrate_kbps=320)
-    tiny = Mp3Format(sample_rate=22050, bitrate_kbps=8)
-    with pytest.raises(AudioError, match="too small"):
-        info_frame(
-            tiny, total_frames=10, audio_bytes=300, enc_delay=576, enc_padding=600
-        )
     with pytest.raises(AudioError, match="12 bits"):
         info_frame(
             FORMATS["phone"],
