@@ -1,7 +1,13 @@
-"""Locate ffmpeg: the binary bundled by imageio-ffmpeg, or a system one.
+"""ffmpeg, the one external program narrator runs: decode to PCM, encode to MP3.
 
-A system ffmpeg is preferred only when NARRATOR_FFMPEG names it, so a build
-does not silently change with whatever happens to be on PATH.
+This is the only module that starts a process. Everyone else asks it for PCM
+(``decode_bytes``, ``decode_file``, ``decode_many``, ``stream_pcm``) or for
+MP3 frames (``encode_mp3``), and gets an ``AudioError`` quoting ffmpeg's last
+message when something fails.
+
+The binary is the one bundled by imageio-ffmpeg; a system ffmpeg is used
+only when NARRATOR_FFMPEG names it, so a build does not silently change with
+whatever happens to be on PATH.
 """
 
 from __future__ import annotations
@@ -9,8 +15,15 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 from narrator.errors import AudioError
+
+_CHUNK_BYTES = 1 << 20
+_QUIET = ["-hide_banner", "-loglevel", "error"]
 
 
 @functools.cache
@@ -40,3 +53,230 @@ def ffmpeg_exe() -> str:
         raise AudioError(
             f"the bundled ffmpeg is missing ({exc}); reinstall imageio-ffmpeg."
         ) from exc
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [x.strip() for x in stderr.decode("utf-8", "replace").splitlines()]
+    lines = [x for x in lines if x]
+    return lines[-1] if lines else "no message"
+
+
+def _pcm_out(rate: int | None, channels: int) -> list[str]:
+    """Output options for raw signed 16-bit little-endian PCM."""
+    rate_args = ["-ar", str(rate)] if rate is not None else []
+    return ["-f", "s16le", "-acodec", "pcm_s16le", "-ac", str(channels), *rate_args]
+
+
+def _run(
+    args: Sequence[str], *, data: bytes | None, what: str, timeout_s: float | None
+) -> bytes:
+    """Run ffmpeg with ``args``, ``data`` on stdin; return its stdout.
+
+    Raises:
+        AudioError: ffmpeg cannot start, times out or fails.
+    """
+    command = [ffmpeg_exe(), *_QUIET, *(["-nostdin"] if data is None else []), *args]
+    try:
+        done = subprocess.run(
+            command, input=data, capture_output=True, timeout=timeout_s, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AudioError(f"ffmpeg could not {what}: {exc}") from exc
+    if done.returncode != 0:
+        raise AudioError(f"ffmpeg could not {what}: {_last_line(done.stderr)}")
+    return done.stdout
+
+
+def decode_bytes(
+    data: bytes,
+    *,
+    input_format: str | None,
+    rate: int,
+    channels: int = 1,
+    timeout_s: float | None = 60.0,
+) -> bytes:
+    """Decode audio held in memory (``input_format`` e.g. "mp3") to s16le PCM.
+
+    Raises:
+        AudioError: ffmpeg fails, or decodes nothing.
+    """
+    fmt = ["-f", input_format] if input_format else []
+    pcm = _run(
+        [*fmt, "-i", "pipe:0", *_pcm_out(rate, channels), "pipe:1"],
+        data=data,
+        what="decode the audio",
+        timeout_s=timeout_s,
+    )
+    if not pcm:
+        raise AudioError("ffmpeg could not decode the audio: no output")
+    return pcm[: len(pcm) - len(pcm) % (2 * channels)]
+
+
+def decode_file(path: Path, *, rate: int, channels: int = 1) -> bytes:
+    """Decode an audio file of any format ffmpeg reads to s16le PCM at ``rate``.
+
+    Raises:
+        AudioError: ffmpeg fails, or decodes nothing.
+    """
+    pcm = _run(
+        ["-i", str(path), *_pcm_out(rate, channels), "pipe:1"],
+        data=None,
+        what=f"decode {path.name}",
+        timeout_s=None,
+    )
+    if not pcm:
+        raise AudioError(f"ffmpeg could not decode {path.name}: no output")
+    return pcm
+
+
+def decode_many(
+    datas: Sequence[bytes],
+    *,
+    input_format: str,
+    rate: int,
+    channels: int = 1,
+    timeout_s: float = 120.0,
+) -> list[bytes]:
+    """Decode several in-memory files with one ffmpeg process (its start-up dominates).
+
+    Raises:
+        AudioError: ffmpeg fails on one of them.
+    """
+    if len(datas) == 1:
+        return [
+            decode_bytes(
+                datas[0], input_format=input_format, rate=rate, channels=channels
+            )
+        ]
+    with tempfile.TemporaryDirectory(prefix="narrator-decode-") as tmp:
+        folder = Path(tmp)
+        args: list[str] = []
+        for n, data in enumerate(datas):
+            (folder / f"{n}.in").write_bytes(data)
+            args += ["-f", input_format, "-i", str(folder / f"{n}.in")]
+        for n in range(len(datas)):
+            args += ["-map", f"{n}:a", *_pcm_out(rate, channels)]
+            args.append(str(folder / f"{n}.raw"))
+        _run(args, data=None, what="decode the audio", timeout_s=timeout_s)
+        return [(folder / f"{n}.raw").read_bytes() for n in range(len(datas))]
+
+
+def stream_pcm(path: Path, *, channels: int = 1) -> Iterator[bytes]:
+    """Yield the gapless decoded audio of ``path`` as s16le chunks, streaming.
+
+    Raises:
+        AudioError: ffmpeg fails to decode the file.
+    """
+    command = [
+        ffmpeg_exe(),
+        *_QUIET,
+        "-nostdin",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        *_pcm_out(None, channels),
+        "pipe:1",
+    ]
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        except OSError as exc:
+            raise AudioError(f"cannot run ffmpeg ({command[0]}): {exc}") from exc
+        stdout = proc.stdout
+        if stdout is None:  # pragma: no cover - Popen(stdout=PIPE) guarantees it
+            raise AudioError("ffmpeg started without a stdout pipe.")
+        try:
+            while chunk := stdout.read(_CHUNK_BYTES):
+                yield chunk
+        finally:
+            stdout.close()
+            returncode = proc.wait()
+        if returncode != 0:
+            errors.seek(0)
+            raise AudioError(
+                f"ffmpeg cannot decode {path}: {_last_line(errors.read())}"
+            )
+
+
+def encode_mp3(
+    pcm_chunks: Iterable[bytes],
+    out_path: Path,
+    *,
+    sample_rate: int,
+    channels: int,
+    bitrate_kbps: int,
+) -> int:
+    """Encode streamed s16le PCM to raw CBR MP3 frames (no tag, no Xing frame).
+
+    The chunks are fed to ffmpeg's stdin as they come, so memory stays
+    bounded by a chunk; stderr goes to a temporary file, so ffmpeg can never
+    block on a full pipe while this thread blocks writing its stdin. Returns
+    the number of PCM bytes fed.
+
+    Raises:
+        AudioError: ffmpeg cannot start or fails (its last message is quoted).
+    """
+    command = [
+        ffmpeg_exe(),
+        *_QUIET,
+        "-nostdin",
+        "-f",
+        "s16le",
+        "-ar",
+        str(sample_rate),
+        "-ac",
+        str(channels),
+        "-i",
+        "pipe:0",
+        "-map_metadata",
+        "-1",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        f"{bitrate_kbps}k",
+        "-write_xing",
+        "0",
+        "-id3v2_version",
+        "0",
+        "-f",
+        "mp3",
+        "-y",
+        str(out_path),
+    ]
+    fed = 0
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
+            )
+        except OSError as exc:
+            raise AudioError(f"cannot run ffmpeg ({command[0]}): {exc}") from exc
+        stdin = proc.stdin
+        if stdin is None:  # pragma: no cover - Popen(stdin=PIPE) guarantees it
+            raise AudioError("ffmpeg started without a stdin pipe.")
+        broken = False
+        try:
+            try:
+                for chunk in pcm_chunks:
+                    fed += len(chunk)
+                    stdin.write(chunk)
+            except BrokenPipeError:
+                broken = True  # ffmpeg died; its stderr says why
+            finally:
+                try:
+                    stdin.close()
+                except BrokenPipeError:
+                    broken = True
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        returncode = proc.wait()
+        if returncode != 0 or broken:
+            errors.seek(0)
+            raise AudioError(
+                f"ffmpeg failed to encode MP3 (exit {returncode}): "
+                f"{_last_line(errors.read())}"
+            )
+    return fed

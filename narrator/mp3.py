@@ -40,8 +40,6 @@ import functools
 import logging
 import os
 import struct
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,7 +49,7 @@ from typing import BinaryIO
 import numpy as np
 
 from narrator.errors import AudioError, ConfigError
-from narrator.ffmpeg import ffmpeg_exe
+from narrator.ffmpeg import encode_mp3, stream_pcm
 
 log = logging.getLogger(__name__)
 
@@ -358,38 +356,15 @@ def encode_segment(
     """
     out_path = Path(out_path)
     tmp_path = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    command = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-f",
-        "s16le",
-        "-ar",
-        str(fmt.sample_rate),
-        "-ac",
-        str(fmt.channels),
-        "-i",
-        "pipe:0",
-        "-map_metadata",
-        "-1",
-        "-c:a",
-        "libmp3lame",
-        "-b:a",
-        f"{fmt.bitrate_kbps}k",
-        "-write_xing",
-        "0",
-        "-id3v2_version",
-        "0",
-        "-f",
-        "mp3",
-        "-y",
-        str(tmp_path),
-    ]
     bytes_per_frame = 2 * fmt.channels
     try:
-        fed = _run_encoder(command, pcm_chunks)
+        fed = encode_mp3(
+            pcm_chunks,
+            tmp_path,
+            sample_rate=fmt.sample_rate,
+            channels=fmt.channels,
+            bitrate_kbps=fmt.bitrate_kbps,
+        )
         if fed % bytes_per_frame:
             raise AudioError(
                 f"PCM for {out_path.name} is {fed} bytes, not whole "
@@ -411,59 +386,6 @@ def encode_segment(
         size_bytes=segment.size_bytes,
         crc16=segment.crc16,
     )
-
-
-def _run_encoder(command: list[str], pcm_chunks: Iterable[bytes]) -> int:
-    """Feed the chunks to ffmpeg and wait for it; return the bytes fed.
-
-    stderr goes to a temporary file, so ffmpeg can never block on a full
-    pipe while this thread blocks writing its stdin.
-    """
-    fed = 0
-    with tempfile.TemporaryFile() as errors:
-        try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-            )
-        except OSError as exc:
-            raise AudioError(f"cannot run ffmpeg ({command[0]}): {exc}") from exc
-        stdin = proc.stdin
-        if stdin is None:  # pragma: no cover - Popen(stdin=PIPE) guarantees it
-            raise AudioError("ffmpeg started without a stdin pipe.")
-        broken = False
-        try:
-            try:
-                for chunk in pcm_chunks:
-                    fed += len(chunk)
-                    stdin.write(chunk)
-            except BrokenPipeError:
-                broken = True  # ffmpeg died; its stderr says why
-            finally:
-                try:
-                    stdin.close()
-                except BrokenPipeError:
-                    broken = True
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        returncode = proc.wait()
-        if returncode != 0 or broken:
-            errors.seek(0)
-            message = _last_line(errors.read())
-            raise AudioError(
-                f"ffmpeg failed to encode MP3 (exit {returncode}): {message}"
-            )
-    return fed
-
-
-def _last_line(stderr: bytes) -> str:
-    lines = [x.strip() for x in stderr.decode("utf-8", "replace").splitlines()]
-    lines = [x for x in lines if x]
-    return lines[-1] if lines else "no message"
 
 
 def _validate_segment(
@@ -943,38 +865,7 @@ def decode_pcm(path: Path, *, channels: int = 1) -> Iterator[bytes]:
     Raises:
         AudioError: ffmpeg fails to decode the file.
     """
-    command = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-ac",
-        str(channels),
-        "-f",
-        "s16le",
-        "pipe:1",
-    ]
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
-        stdout = proc.stdout
-        if stdout is None:  # pragma: no cover - Popen(stdout=PIPE) guarantees it
-            raise AudioError("ffmpeg started without a stdout pipe.")
-        try:
-            while chunk := stdout.read(_COPY_CHUNK_BYTES):
-                yield chunk
-        finally:
-            stdout.close()
-            returncode = proc.wait()
-        if returncode != 0:
-            errors.seek(0)
-            raise AudioError(
-                f"ffmpeg cannot decode {path}: {_last_line(errors.read())}"
-            )
+    return stream_pcm(path, channels=channels)
 
 
 def decoded_sample_count(path: Path) -> int:

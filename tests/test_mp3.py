@@ -571,7 +571,9 @@ def test_encode_reports_ffmpegs_last_error_line(
         "#!/bin/sh\necho 'noise' >&2\necho 'Unknown encoder libmp3lame' >&2\nexit 1\n"
     )
     fake.chmod(0o755)
-    monkeypatch.setattr(mp3, "ffmpeg_exe", lambda: str(fake))
+    import narrator.ffmpeg
+
+    monkeypatch.setattr(narrator.ffmpeg, "ffmpeg_exe", lambda: str(fake))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     with pytest.raises(AudioError, match="Unknown encoder libmp3lame"):
