@@ -21,6 +21,7 @@ __all__ = [
 BUILTIN: dict[str, str] = {
     "espeak": "narrator.engines.espeak:create",
     "gtts": "narrator.engines.google:create",
+    "piper": "narrator.engines.piper:create",
 }
 
 
