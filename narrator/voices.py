@@ -52,7 +52,7 @@ ENGINES = ("espeak", "edge", "gtts", "piper")
 PIPER = "piper"
 MANIFEST = "voice.json"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 
 # Microsoft Edge's French neural voices (name, language, gender). Static: the
 # service's list needs the network, and these are the ones narrator documents.
@@ -304,7 +304,7 @@ def _gtts_voices() -> list[Voice]:
 def _piper_voices() -> list[Voice]:
     known = catalogue().voices
     out: list[Voice] = []
-    for name, entry in known.items():
+    for name, entry in sorted(known.items(), key=lambda item: item[1].rank):
         model = find_installed(name)
         out.append(
             Voice(
@@ -664,6 +664,12 @@ def _fetch(
         raise VoiceInstallError(
             f"voices: {url} did not answer within {timeout_s:g} s; check the "
             "network and retry (nothing was installed)."
+        ) from exc
+    except requests.exceptions.ChunkedEncodingError as exc:
+        raise VoiceInstallError(
+            f"voices: the download of {item.name} was interrupted (the connection "
+            f"closed before the end of {item.size} bytes); retry (nothing was "
+            "installed)."
         ) from exc
     except requests.ConnectionError as exc:
         if done:
