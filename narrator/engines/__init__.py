@@ -32,6 +32,7 @@ Note = Callable[[str], None]
 BUILTIN: dict[str, str] = {
     "espeak": "narrator.engines.espeak:create",
     "gtts": "narrator.engines.google:create",
+    "piper": "narrator.engines.piper:create",
 }
 
 

@@ -1,0 +1,686 @@
+"""Piper voices (VITS models in ONNX) run in-process with onnxruntime.
+
+A Piper voice is ``MODEL.onnx`` plus ``MODEL.onnx.json``. The model takes
+phoneme ids and returns audio; the ids come from espeak-ng's IPA phonemes
+through the config's ``phoneme_id_map``. narrator does that phonemization
+itself with the libespeak-ng it already loads for the espeak engine (one copy
+per process, serialized by that engine's lock), so the GPL-3.0 piper-tts
+package is not needed: onnxruntime (MIT) runs the model.
+
+How text becomes ids follows Piper's published voice format: espeak-ng
+phonemizes clause by clause; each clause's phonemes get their punctuation
+back ("," "." "?" "!" ":" ";"), clauses of one sentence are joined by a space,
+every sentence is decomposed to Unicode code points (NFD) and mapped to ids as
+BOS, then each phoneme's ids followed by PAD, then EOS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from narrator.engines.base import Audio, SectionRef
+from narrator.errors import EngineError, EngineUnavailable, InputError
+
+__all__ = [
+    "PiperConfig",
+    "PiperEngine",
+    "create",
+    "phoneme_ids",
+    "phonemize",
+    "read_config",
+    "rate_to_length_scale",
+    "resolve_voice",
+]
+
+log = logging.getLogger(__name__)
+
+ENGINE_NAME = "piper"
+# Bump when chunking, trimming or gaps change: part of identity(), so of the
+# clip cache key.
+ASSEMBLY_VERSION = "1"
+PAD, BOS, EOS = "_", "^", "$"
+# Phonemes per inference: VITS memory and time grow with the input, and very
+# long inputs drift; 300 phonemes is 15-25 s of speech.
+MAX_PHONEMES = 300
+# Silence kept at the edges of an utterance / of the inner edges of chunks,
+# and the pause where two chunks of one utterance meet.
+OUTER_KEEP_MS = 40
+INNER_KEEP_MS = 10
+GAP_MS = {"sentence": 250, "clause": 80, "word": 0}
+SILENCE_DBFS = -50.0
+# --rate in words per minute: this many is the voice's own pace.
+REFERENCE_WPM = 165
+
+_TERMINATORS = ".,;:!?"
+_SENTENCE_END = ".!?"
+# espeak-ng marks a switch to another language's rules as "(en)" ... "(fr)".
+_LANG_SWITCH = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")
+_CLOSERS = "\"')]}»”’ \t"
+
+
+# -- config ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PiperConfig:
+    """What narrator reads from a voice's ``.onnx.json``."""
+
+    sample_rate: int
+    espeak_voice: str
+    noise_scale: float
+    length_scale: float
+    noise_w: float
+    phoneme_id_map: Mapping[str, tuple[int, ...]]
+    num_speakers: int
+    speaker_id_map: Mapping[str, int]
+    language: str
+
+
+def read_config(path: Path) -> PiperConfig:
+    """Read and check a Piper voice config.
+
+    Raises:
+        InputError: the file is missing, not JSON, or lacks what inference needs.
+    """
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise InputError(f"piper: cannot read the voice config {path}: {exc}") from exc
+    except ValueError as exc:
+        raise InputError(f"piper: {path} is not valid JSON ({exc}).") from exc
+    try:
+        phoneme_type = raw.get("phoneme_type", "espeak")
+        if phoneme_type != "espeak":
+            raise InputError(
+                f"piper: {path}: phoneme_type {phoneme_type!r} is not supported "
+                "(narrator phonemizes with espeak-ng)."
+            )
+        inference = raw.get("inference") or {}
+        id_map = {
+            str(symbol): tuple(int(i) for i in ids)
+            for symbol, ids in raw["phoneme_id_map"].items()
+        }
+        for required in (PAD, BOS, EOS):
+            if required not in id_map:
+                raise InputError(
+                    f"piper: {path}: phoneme_id_map has no {required!r} symbol."
+                )
+        language = (raw.get("language") or {}).get("code") or raw["espeak"]["voice"]
+        config = PiperConfig(
+            sample_rate=int(raw["audio"]["sample_rate"]),
+            espeak_voice=str(raw["espeak"]["voice"]),
+            noise_scale=float(inference.get("noise_scale", 0.667)),
+            length_scale=float(inference.get("length_scale", 1.0)),
+            noise_w=float(inference.get("noise_w", 0.8)),
+            phoneme_id_map=id_map,
+            num_speakers=int(raw.get("num_speakers", 1)),
+            speaker_id_map={
+                str(k): int(v) for k, v in (raw.get("speaker_id_map") or {}).items()
+            },
+            language=str(language).replace("_", "-"),
+        )
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(
+            f"piper: {path} is not a Piper voice config (missing or bad {exc})."
+        ) from exc
+    if not 4000 <= config.sample_rate <= 96000:
+        raise InputError(f"piper: {path}: sample rate {config.sample_rate} is absurd.")
+    return config
+
+
+# -- phonemization -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause as espeak-ng phonemized it, and the punctuation that ended it."""
+
+    phonemes: str
+    terminator: str  # one of _TERMINATORS, or "" (end of text, no punctuation)
+
+
+def phonemize(text: str, espeak_voice: str) -> list[list[Clause]]:
+    """Phonemize ``text`` with espeak-ng: a list of sentences of clauses.
+
+    Uses the espeak engine's library object and lock (libespeak-ng has global
+    state); the lock is held for this one text only.
+
+    Raises:
+        EngineUnavailable: libespeak-ng cannot be loaded.
+        InputError: espeak-ng has no such voice.
+    """
+    from narrator.engines import espeak
+
+    data = text.encode("utf-8") + b"\0"
+    raw: list[tuple[str, bytes]] = []
+    with espeak._lock:
+        library = espeak._get_library()
+        library.set_voice(espeak_voice)
+        fn = library.lib.espeak_TextToPhonemes
+        fn.restype = ctypes.c_char_p
+        fn.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        buf = ctypes.create_string_buffer(data, len(data))
+        start = ctypes.addressof(buf)
+        pointer = ctypes.c_void_p(start)
+        while pointer.value:
+            before = pointer.value
+            out = fn(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA)
+            after = pointer.value
+            consumed = buf.raw[
+                before - start : (after - start) if after else len(text.encode())
+            ]
+            raw.append(((out or b"").decode("utf-8", "replace"), consumed))
+            if after is not None and after <= before:  # never loop forever
+                break
+    sentences: list[list[Clause]] = [[]]
+    last = len(raw) - 1
+    for index, (phonemes, consumed) in enumerate(raw):
+        terminator = _terminator(consumed, final=index == last)
+        phonemes = _LANG_SWITCH.sub("", phonemes).strip()
+        if phonemes:
+            sentences[-1].append(Clause(phonemes, terminator))
+        if terminator in _SENTENCE_END and sentences[-1]:
+            sentences.append([])
+    return [s for s in sentences if s]
+
+
+_CHARS_UTF8 = 1
+_PHONEMES_IPA = 0x02
+
+
+def _terminator(consumed: bytes, *, final: bool) -> str:
+    """The punctuation that ended a clause, from the text espeak-ng consumed.
+
+    espeak-ng reads one character past a clause's end before returning, so
+    that character is dropped (except at the end of the text) before looking
+    for the punctuation.
+    """
+    text = consumed.decode("utf-8", "replace")
+    if not final and text:
+        text = text[:-1]
+    text = text.rstrip(_CLOSERS)
+    if text.endswith("…"):
+        return "."
+    return text[-1] if text and text[-1] in _TERMINATORS else ""
+
+
+def sentence_phonemes(clauses: Sequence[Clause]) -> list[str]:
+    """A sentence as Piper feeds it: clause phonemes, their punctuation, a space
+    between clauses, decomposed into code points."""
+    parts = []
+    for i, clause in enumerate(clauses):
+        parts.append(clause.phonemes + clause.terminator)
+        if i < len(clauses) - 1:
+            parts.append(" ")
+    return list(unicodedata.normalize("NFD", "".join(parts)))
+
+
+def phoneme_ids(
+    phonemes: Sequence[str], id_map: Mapping[str, Sequence[int]]
+) -> tuple[list[int], set[str]]:
+    """Map phonemes to ids: BOS, PAD, then each phoneme's ids and PAD, then EOS.
+
+    Returns the ids and the phonemes the voice does not know (skipped).
+    """
+    pad = list(id_map[PAD])
+    ids = list(id_map[BOS]) + pad
+    missing: set[str] = set()
+    for phoneme in phonemes:
+        found = id_map.get(phoneme)
+        if found is None:
+            missing.add(phoneme)
+            continue
+        ids.extend(found)
+        ids.extend(pad)
+    ids.extend(id_map[EOS])
+    return ids, missing
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Phonemes sent in one inference; ``brk`` is the boundary after it."""
+
+    phonemes: list[str]
+    brk: str = "end"
+
+
+def chunk_sentences(
+    sentences: Sequence[Sequence[Clause]], max_phonemes: int = MAX_PHONEMES
+) -> list[Chunk]:
+    """Group an utterance's phonemes into inferences of at most ``max_phonemes``.
+
+    Every sentence is its own inference (as Piper does); a sentence too long is
+    cut between clauses, a clause too long between words, a word too long
+    anywhere.
+    """
+    chunks: list[Chunk] = []
+    for clauses in sentences:
+        whole = sentence_phonemes(clauses)
+        if len(whole) <= max_phonemes:
+            chunks.append(Chunk(whole, "sentence"))
+            continue
+        group: list[Clause] = []
+        for clause in clauses:
+            if group and len(sentence_phonemes([*group, clause])) > max_phonemes:
+                chunks.append(Chunk(sentence_phonemes(group), "clause"))
+                group = []
+            group.append(clause)
+            if len(sentence_phonemes(group)) > max_phonemes:
+                chunks.extend(_split_words(group[0], max_phonemes))
+                group = []
+        if group:
+            chunks.append(Chunk(sentence_phonemes(group), "clause"))
+        if chunks:
+            chunks[-1] = Chunk(chunks[-1].phonemes, "sentence")
+    if chunks:
+        chunks[-1] = Chunk(chunks[-1].phonemes, "end")
+    return chunks
+
+
+def _split_words(clause: Clause, max_phonemes: int) -> list[Chunk]:
+    words = unicodedata.normalize("NFD", clause.phonemes + clause.terminator).split()
+    chunks: list[Chunk] = []
+    current: list[str] = []
+    for word in words:
+        for start in range(0, len(word), max_phonemes):
+            piece = list(word[start : start + max_phonemes])
+            if current and len(current) + 1 + len(piece) > max_phonemes:
+                chunks.append(Chunk(current, "word"))
+                current = []
+            current = [*current, " ", *piece] if current else piece
+    if current:
+        chunks.append(Chunk(current, "clause"))
+    return chunks
+
+
+# -- audio ---------------------------------------------------------------------
+
+
+def _to_pcm(audio: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """Float audio in [-1, 1] to int16; clipped, not peak-normalized (the
+    mastering stage sets the loudness of the whole episode)."""
+    clipped = np.clip(audio.astype(np.float32), -1.0, 1.0)
+    scaled: np.ndarray[Any, np.dtype[np.float32]] = np.rint(clipped * 32767.0)
+    return scaled.astype(np.int16)
+
+
+def _trim(
+    samples: np.ndarray[Any, np.dtype[np.int16]],
+    rate: int,
+    keep_before_ms: int,
+    keep_after_ms: int,
+) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """Cut silence at both ends down to the given margins."""
+    threshold = int(32768 * 10 ** (SILENCE_DBFS / 20))
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return samples[:0]
+    start = max(0, int(loud[0]) - rate * keep_before_ms // 1000)
+    end = min(samples.size, int(loud[-1]) + 1 + rate * keep_after_ms // 1000)
+    return samples[start:end]
+
+
+def _join(
+    pieces: Sequence[np.ndarray[Any, np.dtype[np.int16]]],
+    breaks: Sequence[str],
+    rate: int,
+) -> bytes:
+    out: list[np.ndarray[Any, np.dtype[np.int16]]] = []
+    last = len(pieces) - 1
+    for index, piece in enumerate(pieces):
+        before = OUTER_KEEP_MS if index == 0 else INNER_KEEP_MS
+        after = OUTER_KEEP_MS if index == last else INNER_KEEP_MS
+        out.append(_trim(piece, rate, before, after))
+        if index < last:
+            gap = GAP_MS.get(breaks[index], 0)
+            out.append(np.zeros(rate * gap // 1000, dtype=np.int16))
+    if not out:
+        return b""
+    return np.concatenate(out).astype("<i2").tobytes()
+
+
+# -- the model -------------------------------------------------------------------
+
+
+_sessions_lock = threading.Lock()
+_sessions: dict[tuple[str, int, int, int], Any] = {}
+
+
+def _load_session(model: Path, threads: int) -> Any:
+    """An onnxruntime session for ``model``, shared per (file, threads).
+
+    Raises:
+        EngineUnavailable: onnxruntime cannot be imported.
+        InputError: the file is not an ONNX model onnxruntime can run.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"piper: onnxruntime cannot be imported ({exc}); reinstall narrator "
+            "with pip."
+        ) from exc
+    st = model.stat()
+    key = (str(model.resolve()), st.st_size, st.st_mtime_ns, threads)
+    with _sessions_lock:
+        session = _sessions.get(key)
+        if session is not None:
+            return session
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        # Spinning threads would steal the cores that mastering and the other
+        # sections use between inferences.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            session = ort.InferenceSession(
+                str(model), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's own error types, one boundary
+            raise InputError(
+                f"piper: {model} is not a model onnxruntime can run "
+                f"({type(exc).__name__}: {str(exc).strip()[:200]}); reinstall the "
+                "voice or pass another --voice."
+            ) from exc
+        _sessions[key] = session
+        return session
+
+
+def _onnxruntime_version() -> str:
+    import onnxruntime as ort
+
+    return str(ort.__version__)
+
+
+# -- voice resolution ---------------------------------------------------------------
+
+
+def resolve_voice(value: str | None) -> tuple[Path, str | None]:
+    """Find the model for ``--voice``: (model path, speaker or None).
+
+    ``value`` is an installed voice name, a path to a ``.onnx`` model, or
+    either followed by ``:SPEAKER`` (a name or number of a multi-speaker
+    voice). None picks the best installed French voice.
+
+    Raises:
+        InputError: no such file or voice name.
+        EngineUnavailable: the voice is known but not installed, or none is.
+    """
+    from narrator import voices
+
+    if not value:
+        found = voices.installed_voices("piper", "fr")
+        if not found or found[0].path is None:
+            raise EngineUnavailable(
+                "piper: no Piper voice is installed; run `narrator voices install "
+                "fr_FR-siwis-medium` (or `--from MODEL.onnx` offline), or pass "
+                "--voice MODEL.onnx."
+            )
+        return found[0].path, None
+    speaker: str | None = None
+    base = value
+    head, sep, tail = value.rpartition(":")
+    if sep and len(head) > 1 and re.fullmatch(r"[\w-]+", tail):
+        base, speaker = head, tail
+    looks_like_path = base.endswith(".onnx") or "/" in base or os.sep in base
+    if looks_like_path:
+        model = Path(base).expanduser()
+        if not model.is_file():
+            raise InputError(f"piper: {model}: no such model file.")
+        return model, speaker
+    installed = voices.find_installed(base)
+    if installed is not None:
+        return installed, speaker
+    if base in voices.catalogue().voices:
+        raise EngineUnavailable(
+            f"piper: voice {base!r} is not installed; run `narrator voices install "
+            f"{base}` first."
+        )
+    raise InputError(
+        f"piper: unknown voice {base!r}; `narrator voices --engine piper` lists "
+        "them, or pass a path to a .onnx model."
+    )
+
+
+def rate_to_length_scale(rate: str | None, base: float) -> float:
+    """Map ``--rate`` to Piper's length_scale (duration multiplier).
+
+    A number is words per minute, REFERENCE_WPM (165, espeak's default) being
+    the voice's own pace: ``length_scale = base * 165 / wpm``. A signed
+    percentage ("+20%", "-10%") changes the speed as Edge voices do:
+    ``length_scale = base / (1 + pct / 100)``.
+
+    Raises:
+        InputError: a value out of range or not understood.
+    """
+    if rate is None or str(rate).strip() == "":
+        return base
+    text = str(rate).strip()
+    pct = re.fullmatch(r"([+-]\d+(?:\.\d+)?)%", text)
+    if pct:
+        change = float(pct.group(1))
+        if not -50 <= change <= 100:
+            raise InputError(f"piper: rate {text} is out of range; use -50% to +100%.")
+        return base / (1 + change / 100)
+    try:
+        wpm = float(text)
+    except ValueError as exc:
+        raise InputError(
+            f"piper: rate {text!r} is neither words per minute nor +N%/-N%."
+        ) from exc
+    if not 80 <= wpm <= 450:
+        raise InputError(f"piper: rate {text} is out of range; use 80-450 words/min.")
+    return base * REFERENCE_WPM / wpm
+
+
+# -- the engine -------------------------------------------------------------------
+
+
+class PiperEngine:
+    """Neural French speech from a Piper voice, offline, on the CPU.
+
+    Thread-safe: the pipeline synthesizes several sections at once; they share
+    one onnxruntime session (its ``run`` is thread-safe) and take turns only
+    for phonemization (espeak-ng's lock).
+    """
+
+    name = ENGINE_NAME
+    local = True
+    profile = "espeak"  # espeak-ng is Piper's front end: same normalization
+
+    def __init__(
+        self,
+        model: Path,
+        *,
+        speaker: str | None = None,
+        rate: str | None = None,
+        threads: int = 1,
+        max_phonemes: int = MAX_PHONEMES,
+    ):
+        from narrator import voices
+
+        self.model_path = model
+        self.config_path = Path(f"{model}.json")
+        if not self.config_path.is_file():
+            raise InputError(
+                f"piper: {self.config_path}: the voice's config is missing; a Piper "
+                "voice is MODEL.onnx with MODEL.onnx.json beside it."
+            )
+        self.config = read_config(self.config_path)
+        self.speaker_id = self._speaker_id(speaker)
+        self.length_scale = rate_to_length_scale(rate, self.config.length_scale)
+        self.max_phonemes = max_phonemes
+        self.threads = max(1, threads)
+        self._session = _load_session(model, self.threads)
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        missing = {"input", "input_lengths", "scales"} - self._input_names
+        if missing:
+            raise InputError(
+                f"piper: {model} is not a Piper voice model (no input "
+                f"{', '.join(sorted(missing))})."
+            )
+        if self.config.num_speakers > 1 and "sid" not in self._input_names:
+            raise InputError(
+                f"piper: {model}: the config lists {self.config.num_speakers} "
+                "speakers but the model takes no speaker id."
+            )
+        from narrator.engines import espeak
+
+        with espeak._lock:
+            library = espeak._get_library()
+            library.set_voice(self.config.espeak_voice)  # fail now, not later
+            self._espeak_version = library.version
+        self.model_sha256 = voices.file_sha256(model)
+        self.config_sha256 = voices.file_sha256(self.config_path)
+
+    def _speaker_id(self, speaker: str | None) -> int:
+        if speaker is None:
+            return 0
+        if speaker in self.config.speaker_id_map:
+            return self.config.speaker_id_map[speaker]
+        if speaker.isdigit() and int(speaker) < self.config.num_speakers:
+            return int(speaker)
+        known = ", ".join(sorted(self.config.speaker_id_map)) or "0"
+        raise InputError(
+            f"piper: {self.model_path.name} has no speaker {speaker!r}; "
+            f"choose one of: {known}."
+        )
+
+    def identity(self) -> Mapping[str, str]:
+        """What changes the sound: the model and config bytes, speaker, scales,
+        the phonemizer and the runtime."""
+        return {
+            "engine": ENGINE_NAME,
+            "runtime": f"onnxruntime {_onnxruntime_version()}",
+            "phonemizer": f"espeak-ng {self._espeak_version}",
+            "model_sha256": self.model_sha256,
+            "config_sha256": self.config_sha256,
+            "speaker": str(self.speaker_id),
+            "length_scale": f"{self.length_scale:.4f}",
+            "noise_scale": f"{self.config.noise_scale:.4f}",
+            "noise_w": f"{self.config.noise_w:.4f}",
+            "assembly": ASSEMBLY_VERSION,
+        }
+
+    def probe(self) -> bool:
+        """The model loaded in ``__init__``; it runs if its file is still there."""
+        return self.model_path.is_file()
+
+    def synthesize(
+        self, texts: Sequence[str], *, section: SectionRef | None = None
+    ) -> list[Audio]:
+        """One WAV per text.
+
+        Raises:
+            EngineError: onnxruntime failed on an input.
+        """
+        rate = self.config.sample_rate
+        audios = []
+        for text in texts:
+            sentences = phonemize(text, self.config.espeak_voice)
+            chunks = chunk_sentences(sentences, self.max_phonemes)
+            pieces = []
+            for chunk in chunks:
+                ids, missing = phoneme_ids(chunk.phonemes, self.config.phoneme_id_map)
+                if missing:
+                    log.debug("piper: phonemes not in the voice: %s", sorted(missing))
+                pieces.append(self._infer(ids))
+            if not pieces:
+                # Nothing speakable (punctuation only): a short pause.
+                silence = np.zeros(rate * OUTER_KEEP_MS * 2 // 1000, dtype="<i2")
+                audios.append(Audio.from_pcm(silence.tobytes(), rate))
+                continue
+            pcm = _join(pieces, [c.brk for c in chunks], rate)
+            audios.append(Audio.from_pcm(pcm, rate))
+        return audios
+
+    def _infer(self, ids: list[int]) -> np.ndarray[Any, np.dtype[np.int16]]:
+        feeds: dict[str, np.ndarray[Any, Any]] = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array(
+                [self.config.noise_scale, self.length_scale, self.config.noise_w],
+                dtype=np.float32,
+            ),
+        }
+        if "sid" in self._input_names:
+            feeds["sid"] = np.array([self.speaker_id], dtype=np.int64)
+        try:
+            outputs = self._session.run(None, feeds)
+        except Exception as exc:  # onnxruntime's own error types, one boundary
+            raise EngineError(
+                f"the model failed on {len(ids)} phoneme ids "
+                f"({type(exc).__name__}: {str(exc).strip()[:200]})",
+                engine=ENGINE_NAME,
+            ) from exc
+        audio = np.asarray(outputs[0])
+        flat = audio.reshape(-1) if audio.size else audio.reshape(0)
+        if audio.ndim and sum(1 for d in audio.shape if d != 1) > 1:
+            raise EngineError(
+                f"the model returned audio of shape {audio.shape}; expected one "
+                "channel",
+                engine=ENGINE_NAME,
+            )
+        return _to_pcm(flat)
+
+
+# -- factory -------------------------------------------------------------------
+
+
+def _threads(options: Mapping[str, str]) -> int:
+    """Intra-op threads: the cores left to each of the sections that run at once
+    (the pipeline runs one section per core for local engines)."""
+    from narrator.config import default_jobs
+
+    cores = os.cpu_count() or 1
+    value = options.get("threads")
+    if value:
+        try:
+            threads = int(value)
+        except ValueError as exc:
+            raise InputError(f"piper: threads={value!r} is not a number.") from exc
+        if threads < 1:
+            raise InputError("piper: threads must be at least 1.")
+        return threads
+    jobs_text = options.get("jobs")
+    try:
+        jobs = int(jobs_text) if jobs_text else default_jobs(True)
+    except ValueError as exc:
+        raise InputError(f"piper: jobs={jobs_text!r} is not a number.") from exc
+    return max(1, cores // max(1, jobs))
+
+
+def create(options: Mapping[str, str]) -> PiperEngine:
+    """Build the Piper engine from string options.
+
+    Keys: voice (installed name or MODEL.onnx, optionally ``:SPEAKER``; default:
+    the best installed French voice), rate (words per minute, or +N%/-N%),
+    speaker (overrides ``:SPEAKER``), threads (intra-op threads), jobs.
+
+    Raises:
+        InputError: an option, the model or its config is invalid.
+        EngineUnavailable: onnxruntime is missing, or no voice is installed.
+    """
+    model, speaker = resolve_voice(options.get("voice"))
+    return PiperEngine(
+        model,
+        speaker=options.get("speaker") or speaker,
+        rate=options.get("rate"),
+        threads=_threads(options),
+    )

@@ -1,0 +1,331 @@
+"""The Piper engine with a tiny voice that scripts/make_test_voice.py builds: the
+real config reading, espeak-ng phonemization, onnxruntime inference and audio
+assembly, and whole builds of the reference summary. Nothing leaves this
+machine."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from narrator import voices
+from narrator.cli import main
+from narrator.engines import get_engine
+from narrator.engines.base import SectionRef
+from narrator.engines.piper import (
+    Clause,
+    PiperEngine,
+    chunk_sentences,
+    phoneme_ids,
+    phonemize,
+    rate_to_length_scale,
+    read_config,
+    sentence_phonemes,
+)
+from narrator.errors import EngineUnavailable, InputError
+from narrator.tags import TXXX_ENGINE, read_extra
+
+from .conftest import REPO, SEED_TITLES, decode_stats, ffmpeg_chapters
+
+SCRIPT = REPO / "scripts" / "make_test_voice.py"
+SAMPLES_PER_ID = 80  # the script's defaults: 5 ms per id at 16 kHz
+SECTION = SectionRef(0, "test")
+
+
+def make_voice(out_dir: Path, *args: str) -> Path:
+    """Run the script as a user would; it prints the model path."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(out_dir), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    model = Path(done.stdout.strip())
+    assert model.is_file() and Path(f"{model}.json").is_file()
+    return model
+
+
+@pytest.fixture(scope="module")
+def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("voice")
+    make_voice(out)
+    make_voice(out, "--name", "duo", "--speakers", "2")
+    return out
+
+
+@pytest.fixture
+def tiny_voice(voice_dir: Path, tmp_path: Path) -> Path:
+    """A private copy, so a test may change it."""
+    dest = tmp_path / "voice"
+    shutil.copytree(voice_dir, dest)
+    return dest / "fr_FR-test-tiny.onnx"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    monkeypatch.setenv("NARRATOR_DATA_DIR", str(path))
+    return path
+
+
+def samples(audio_bytes: bytes) -> tuple[int, int]:
+    with wave.open(io.BytesIO(audio_bytes)) as w:
+        return w.getnframes(), w.getframerate()
+
+
+def expected_ids(text: str, model: Path) -> list[int]:
+    config = read_config(Path(f"{model}.json"))
+    chunks = chunk_sentences(phonemize(text, "fr"))
+    return [len(phoneme_ids(c.phonemes, config.phoneme_id_map)[0]) for c in chunks]
+
+
+# -- phonemes and ids ---------------------------------------------------------
+
+
+def test_piper_phonemize_keeps_clause_punctuation_and_sentences() -> None:
+    sentences = phonemize("Bonjour, le monde. Ça va ?", "fr")
+    assert [[c.terminator for c in s] for s in sentences] == [[",", "."], ["?"]]
+    assert all(c.phonemes and "(" not in c.phonemes for s in sentences for c in s)
+    # No punctuation at the end of the text: no terminator is invented.
+    assert phonemize("Résumé bref", "fr")[0][-1].terminator == ""
+
+
+def test_piper_language_switch_marks_are_dropped() -> None:
+    clauses = phonemize("un week-end à New York", "fr")[0]
+    assert "(" not in clauses[0].phonemes and ")" not in clauses[0].phonemes
+
+
+def test_piper_phoneme_ids_intersperse_pad_between_bos_and_eos() -> None:
+    id_map = {"_": [0], "^": [1], "$": [2], "a": [14], "b": [15], " ": [3]}
+    ids, missing = phoneme_ids(["a", " ", "b", "ʒ"], id_map)
+    assert ids == [1, 0, 14, 0, 3, 0, 15, 0, 2]
+    assert missing == {"ʒ"}
+
+
+def test_piper_sentence_phonemes_are_decomposed_code_points() -> None:
+    phonemes = sentence_phonemes([Clause("bɔ̃", ","), Clause("ʒuʁ", ".")])
+    assert phonemes == ["b", "ɔ", "\u0303", ",", " ", "ʒ", "u", "ʁ", "."]
+
+
+def test_piper_long_sentence_split_at_clauses_then_words() -> None:
+    text = "Le développement des conversations, " * 12 + "enfin."
+    sentences = phonemize(text, "fr")
+    chunks = chunk_sentences(sentences, max_phonemes=60)
+    assert len(chunks) > 3
+    assert all(len(c.phonemes) <= 60 for c in chunks)
+    assert chunks[-1].brk == "end"
+    joined = "".join("".join(c.phonemes) for c in chunks).replace(" ", "")
+    whole = "".join("".join(sentence_phonemes(s)) for s in sentences)
+    assert joined == whole.replace(" ", "")
+    # One clause longer than the limit is cut between words.
+    words = chunk_sentences([[Clause("abc " * 40, ".")]], max_phonemes=30)
+    assert all(len(c.phonemes) <= 30 for c in words)
+    assert {c.brk for c in words[:-1]} == {"word"}
+
+
+# -- the engine with the tiny voice --------------------------------------------
+
+
+def test_piper_audio_length_follows_the_phoneme_ids(tiny_voice: Path) -> None:
+    engine = get_engine("piper", {"voice": str(tiny_voice)})
+    text = "Le modèle non lucratif et la vision d'Open AI."
+    [audio] = engine.synthesize([text], section=SECTION)
+    frames, rate = samples(audio.data)
+    assert rate == 16000 and audio.format == "wav" and audio.words == ()
+    [n_ids] = expected_ids(text, tiny_voice)
+    # The tone starts at a zero crossing: trimming may take a sample or two.
+    assert n_ids * SAMPLES_PER_ID - 4 <= frames <= n_ids * SAMPLES_PER_ID
+
+
+def test_piper_rate_maps_to_length_scale(tiny_voice: Path) -> None:
+    text = "La question des ressources et du calcul."
+    base = PiperEngine(tiny_voice)
+    faster = PiperEngine(tiny_voice, rate="+100%")
+    slower = PiperEngine(tiny_voice, rate="82")  # 165 / 82.5 wpm = twice as long
+    frames = {
+        name: samples(e.synthesize([text], section=SECTION)[0].data)[0]
+        for name, e in (("base", base), ("faster", faster), ("slower", slower))
+    }
+    assert abs(frames["faster"] * 2 - frames["base"]) <= 8
+    assert frames["slower"] > 1.9 * frames["base"]
+    assert rate_to_length_scale("330", 1.0) == pytest.approx(0.5)
+    assert rate_to_length_scale("-50%", 1.0) == pytest.approx(2.0)
+    assert base.identity()["length_scale"] != faster.identity()["length_scale"]
+    for bad in ("20", "+300%", "fast"):
+        with pytest.raises(InputError):
+            PiperEngine(tiny_voice, rate=bad)
+
+
+def test_piper_several_utterances_and_silent_ones(tiny_voice: Path) -> None:
+    engine = PiperEngine(tiny_voice)
+    audios = engine.synthesize(["Résumé bref", "Oui.", "…"], section=SECTION)
+    assert len(audios) == 3
+    first, second = samples(audios[0].data)[0], samples(audios[1].data)[0]
+    assert first > second > 0
+
+
+def test_piper_long_utterance_is_split_into_several_inferences(
+    tiny_voice: Path,
+) -> None:
+    text = "Le développement des conversations, " * 10 + "enfin."
+    whole = PiperEngine(tiny_voice)
+    split = PiperEngine(tiny_voice, max_phonemes=60)
+    one = samples(whole.synthesize([text], section=SECTION)[0].data)[0]
+    many = samples(split.synthesize([text], section=SECTION)[0].data)[0]
+    # Each extra inference brings its own BOS/EOS/PAD ids and an 80 ms gap.
+    assert many > one
+
+
+def test_piper_multi_speaker_voice_takes_a_speaker(voice_dir: Path) -> None:
+    model = voice_dir / "duo.onnx"
+    first = PiperEngine(model, speaker="speaker0")
+    second = get_engine("piper", {"voice": f"{model}:speaker1"})
+    text = "Bonjour."
+    a = first.synthesize([text], section=SECTION)[0].data
+    b = second.synthesize([text], section=SECTION)[0].data
+    assert samples(a)[0] == samples(b)[0] and a != b
+    assert second.identity()["speaker"] == "1"
+    with pytest.raises(InputError, match="speaker0, speaker1"):
+        PiperEngine(model, speaker="nobody")
+
+
+def test_piper_identity_has_both_sha256_and_hashes_once(
+    tiny_voice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    calls: list[Path] = []
+    real = voices._sha256_of
+
+    def counting(path: Path) -> str:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(voices, "_sha256_of", counting)
+    identity = PiperEngine(tiny_voice).identity()
+    assert (
+        identity["model_sha256"] == hashlib.sha256(tiny_voice.read_bytes()).hexdigest()
+    )
+    config = Path(f"{tiny_voice}.json")
+    assert identity["config_sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
+    assert identity["engine"] == "piper"
+    assert len(calls) == 2
+    voices._hashes.clear()  # a new process: the on-disk index answers
+    PiperEngine(tiny_voice)
+    assert len(calls) == 2
+    make_voice(tiny_voice.parent, "--ms-per-id", "6")  # the model changes
+    assert (
+        PiperEngine(tiny_voice).identity()["model_sha256"] != identity["model_sha256"]
+    )
+    assert len(calls) == 4  # both files were rewritten
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+def test_piper_bad_model_file_is_a_clear_input_error(tiny_voice: Path) -> None:
+    tiny_voice.write_bytes(b"this is not an onnx model")
+    with pytest.raises(InputError, match="not a model onnxruntime can run"):
+        get_engine("piper", {"voice": str(tiny_voice)})
+
+
+def test_piper_missing_or_broken_config_is_an_input_error(tiny_voice: Path) -> None:
+    config = Path(f"{tiny_voice}.json")
+    raw = json.loads(config.read_text("utf-8"))
+    del raw["phoneme_id_map"]
+    config.write_text(json.dumps(raw), "utf-8")
+    with pytest.raises(InputError, match="phoneme_id_map"):
+        get_engine("piper", {"voice": str(tiny_voice)})
+    config.write_text("{", "utf-8")
+    with pytest.raises(InputError, match="not valid JSON"):
+        get_engine("piper", {"voice": str(tiny_voice)})
+    config.unlink()
+    with pytest.raises(InputError, match="config is missing"):
+        get_engine("piper", {"voice": str(tiny_voice)})
+    with pytest.raises(InputError, match="no such model"):
+        get_engine("piper", {"voice": str(tiny_voice.parent / "nope.onnx")})
+
+
+def test_piper_voice_names_resolve_or_say_what_to_do(tiny_voice: Path) -> None:
+    with pytest.raises(EngineUnavailable, match="no Piper voice is installed"):
+        get_engine("piper", {})
+    with pytest.raises(EngineUnavailable, match="voices install fr_FR-siwis-medium"):
+        get_engine("piper", {"voice": "fr_FR-siwis-medium"})
+    with pytest.raises(InputError, match="unknown voice"):
+        get_engine("piper", {"voice": "fr_FR-nobody"})
+    voices.install("fr_FR-test-tiny", source=tiny_voice)
+    engine = get_engine("piper", {})  # the best installed French voice
+    assert engine.identity()["model_sha256"] == voices.file_sha256(tiny_voice)
+    assert engine.probe() is True
+
+
+# -- whole builds -----------------------------------------------------------------
+
+
+def cli(*args: str):
+    return CliRunner(mix_stderr=False).invoke(main, list(args))
+
+
+@pytest.mark.slow
+def test_piper_builds_the_seed_by_path_then_by_installed_name(
+    tiny_voice: Path, seed_path: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    by_path = tmp_path / "by_path.mp3"
+    result = cli(
+        "build", str(seed_path), "-o", str(by_path), "--engine", "piper",
+        "--voice", str(tiny_voice), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["engine"] == "piper"
+    assert [c["title"] for c in report["chapters"]] == SEED_TITLES
+    assert [c["title"] for c in ffmpeg_chapters(by_path)] == SEED_TITLES
+    assert decode_stats(by_path)["returncode"] == 0
+    assert read_extra(by_path)[TXXX_ENGINE] == "piper"
+
+    installed = cli("voices", "install", "fr_FR-test-tiny", "--from", str(tiny_voice))
+    assert installed.exit_code == 0, installed.stderr
+    by_name = tmp_path / "by_name.mp3"
+    result = cli(
+        "build", str(seed_path), "-o", str(by_name), "--engine", "piper",
+        "--voice", "fr_FR-test-tiny", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    again = json.loads(result.stdout)
+    assert [c["title"] for c in ffmpeg_chapters(by_name)] == SEED_TITLES
+    # Same model bytes, same identity: every clip comes from the cache.
+    assert again["sections_synthesized"] == 0
+    assert again["duration_s"] == pytest.approx(report["duration_s"], abs=0.05)
+
+
+@pytest.mark.slow
+def test_piper_clip_cache_key_follows_the_model_sha256(
+    tiny_voice: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "# Essai\n\n## Premier\n\nUne phrase courte.\n\n## Second\n\nEncore une.\n",
+        "utf-8",
+    )
+    out = tmp_path / "ep.mp3"
+    args = ["build", str(doc), "-o", str(out), "--engine", "piper"]
+    args += ["--voice", str(tiny_voice), "--json", "--force"]
+    first = cli(*args)
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout)["sections_synthesized"] == 2
+    same = cli(*args)
+    assert json.loads(same.stdout)["sections_synthesized"] == 0
+    make_voice(tiny_voice.parent, "--ms-per-id", "7")  # same path, new model
+    changed = cli(*args)
+    assert changed.exit_code == 0, changed.stderr
+    report = json.loads(changed.stdout)
+    assert report["sections_synthesized"] == 2
+    assert report["duration_s"] > json.loads(first.stdout)["duration_s"]
