@@ -174,13 +174,13 @@ def plan_episode(
         raise InputError(f"{output} is a folder; pass -o FOLDER/NAME.mp3.")
     previous = read_previous(output)
     if engine is None:
-        from narrator.tags import TXXX_ENGINE
+        from narrator.tags import TXXX_ENGINE, TXXX_VOICE
 
-        pinned = previous.get(TXXX_ENGINE) if previous is not None else None
         engine = choose_engine(
             settings.engine,
             settings.engine_options,
-            pinned=pinned,
+            pinned=previous.get(TXXX_ENGINE) if previous is not None else None,
+            pinned_voice=previous.get(TXXX_VOICE) if previous is not None else None,
             output_path=output,
             note=note,
         )
@@ -456,6 +456,7 @@ def _render_tag(
         TXXX_SIDECARS,
         TXXX_SOURCE,
         TXXX_TITLE,
+        TXXX_VOICE,
         render_id3,
     )
 
@@ -466,6 +467,8 @@ def _render_tag(
         TXXX_SOURCE: plan.source_path.name,
         TXXX_TITLE: info.title,
     }
+    if plan.engine.voice:
+        extra[TXXX_VOICE] = plan.engine.voice
     if sidecars:
         extra[TXXX_SIDECARS] = sidecars_digest(sidecars)
     return render_id3(

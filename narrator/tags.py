@@ -48,6 +48,7 @@ TXXX_BUILD = "NARRATOR_BUILD"
 TXXX_SOURCE = "NARRATOR_SOURCE"  # file name of the summary it was built from
 TXXX_TITLE = "NARRATOR_TITLE"  # episode title at that build, for guid continuity
 TXXX_SIDECARS = "NARRATOR_SIDECARS"  # SHA-256 of the sidecars written with it
+TXXX_VOICE = "NARRATOR_VOICE"  # the engine's voice, kept by --engine auto
 
 # Frames first in this order, then CHAPs in chapter order, the CTOC, then APIC:
 # a reader that stops early still finds the title, and the big image goes last.

@@ -102,6 +102,7 @@ class LevelEngine:
     name = "levels"
     local = True
     profile = "espeak"
+    voice = ""
 
     def probe(self) -> bool:
         return True

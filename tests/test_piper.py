@@ -329,3 +329,39 @@ def test_piper_clip_cache_key_follows_the_model_sha256(
     report = json.loads(changed.stdout)
     assert report["sections_synthesized"] == 2
     assert report["duration_s"] > json.loads(first.stdout)["duration_s"]
+
+
+@pytest.mark.slow
+def test_piper_auto_prefers_an_installed_voice_and_pins_it(
+    tiny_voice: Path, voice_dir: Path, tmp_path: Path, cache_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from narrator.tags import TXXX_VOICE
+
+    doc = tmp_path / "court.md"
+    doc.write_text("## Un titre\n\nUne phrase courte. Une autre.\n", encoding="utf-8")
+    out = tmp_path / "auto.mp3"
+    monkeypatch.setenv("NARRATOR_ENGINE", "auto")
+    # No Piper voice installed: auto does not pick piper (gTTS is offline here).
+    first = cli("build", str(doc), "-o", str(out))
+    assert first.exit_code == 0, first.stderr
+    assert "engine auto: espeak" in first.stderr
+    out.unlink()
+    tiny = cli("voices", "install", "fr_FR-test-tiny", "--from", str(tiny_voice))
+    assert tiny.exit_code == 0, tiny.stderr
+    second = cli("build", str(doc), "-o", str(out), "--voice", "fr")
+    assert second.exit_code == 0, second.stderr
+    assert "engine auto: piper (the installed voice fr_FR-test-tiny)" in second.stderr
+    assert read_extra(out)[TXXX_ENGINE] == "piper"
+    assert read_extra(out)[TXXX_VOICE] == "fr_FR-test-tiny"
+    # Another, "better" voice installed later: the episode keeps its own voice.
+    other = make_voice(tmp_path / "other", "--ms-per-id", "7")
+    installed = cli("voices", "install", "fr_FR-aaa-autre", "--from", str(other))
+    assert installed.exit_code == 0, installed.stderr
+    from narrator.voices import installed_voices
+
+    assert installed_voices("piper", "fr")[0].name == "fr_FR-aaa-autre"
+    third = cli("build", str(doc), "-o", str(out), "--json")
+    assert third.exit_code == 0, third.stderr
+    assert "engine auto: piper (the engine auto.mp3 was built with)" in third.stderr
+    assert json.loads(third.stdout)["up_to_date"] is True

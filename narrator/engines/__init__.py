@@ -105,14 +105,16 @@ def choose_engine(
     *,
     pinned: str | None,
     output_path: Path,
+    pinned_voice: str | None = None,
     note: Note | None = None,
 ) -> Engine:
     """Create the engine for a build, resolving ``auto`` and pinning.
 
     An episode is never mixed: with ``auto``, an output that exists keeps the
-    engine recorded in its tags (``pinned``); if that engine is not available
-    now the build stops (switching is a deliberate ``--engine``). A new output
-    gets gTTS when its endpoint answers a short probe, espeak-ng otherwise.
+    engine (and, unless ``--voice`` says otherwise, the voice) recorded in its
+    tags; if that engine is not available now the build stops (switching is a
+    deliberate ``--engine``). A new output gets an installed French Piper
+    voice, else gTTS when its endpoint answers a short probe, else espeak-ng.
 
     Raises:
         EngineUnavailable: the pinned engine cannot run now.
@@ -122,22 +124,11 @@ def choose_engine(
     if name != "auto":
         return get_engine(name, options)
     if pinned:
-        try:
-            engine = get_engine(pinned, options)
-        except EngineUnavailable as exc:
-            raise EngineUnavailable(
-                f"{output_path} was built with {pinned}, which cannot run here "
-                f"({exc}); pass --engine NAME to switch on purpose (every section "
-                "is re-synthesized)."
-            ) from exc
-        if not engine.probe():
-            raise EngineUnavailable(
-                f"{output_path} was built with {pinned}, which is not reachable now; "
-                "retry later, or pass --engine espeak to switch on purpose "
-                "(every section is re-synthesized)."
-            )
-        say(f"engine auto: {pinned} (the engine {output_path.name} was built with)")
-        return engine
+        return _pinned(pinned, options, pinned_voice, output_path, say)
+    piper = _installed_piper(options)
+    if piper is not None:
+        say(f"engine auto: piper (the installed voice {piper.voice})")
+        return piper
     try:
         google: Engine | None = get_engine("gtts", options)
     except (EngineUnavailable, InputError):
@@ -147,3 +138,51 @@ def choose_engine(
         return google
     say("engine auto: espeak (Google's speech endpoint did not answer; offline voice)")
     return get_engine("espeak", options)
+
+
+def _pinned(
+    pinned: str,
+    options: Mapping[str, str],
+    voice: str | None,
+    output_path: Path,
+    say: Note,
+) -> Engine:
+    """The engine (and voice) the existing output was built with, if it can run.
+
+    Raises:
+        EngineUnavailable: it cannot run here, or is not reachable now.
+    """
+    if voice and not options.get("voice"):
+        options = {**options, "voice": voice}
+    try:
+        engine = get_engine(pinned, options)
+    except EngineUnavailable as exc:
+        raise EngineUnavailable(
+            f"{output_path} was built with {pinned}, which cannot run here "
+            f"({exc}); pass --engine NAME to switch on purpose (every section "
+            "is re-synthesized)."
+        ) from exc
+    if not engine.probe():
+        raise EngineUnavailable(
+            f"{output_path} was built with {pinned}, which is not reachable now; "
+            "retry later, or pass --engine espeak to switch on purpose "
+            "(every section is re-synthesized)."
+        )
+    say(f"engine auto: {pinned} (the engine {output_path.name} was built with)")
+    return engine
+
+
+def _installed_piper(options: Mapping[str, str]) -> Engine | None:
+    """A Piper engine on the best installed French voice, None if there is none.
+
+    A ``--voice`` meant for another engine (``fr`` for espeak) is not a Piper
+    voice: the installed one is used instead.
+    """
+    from narrator.voices import installed_voices
+
+    if not installed_voices("piper", "fr"):
+        return None
+    try:
+        return get_engine("piper", options)
+    except InputError:
+        return get_engine("piper", {k: v for k, v in options.items() if k != "voice"})

@@ -71,7 +71,8 @@ class Engine(Protocol):
     flight instead). ``profile`` names the French normalization profile its
     voice needs (``narrator.speech.PROFILES``). ``identity()`` lists everything
     that changes the sound (engine name and version, language, voice, rate, a
-    voice model's SHA-256...); it is hashed into the clip cache key. ``probe()``
+    voice model's SHA-256...); it is hashed into the clip cache key. ``voice``
+    is recorded in the episode so ``auto`` rebuilds with the same one. ``probe()``
     is a cheap yes/no "can it run now?" used by ``--engine auto``; it never
     raises. ``synthesize`` returns one Audio per text, splits text to its own
     limits, raises EngineError (with ``retryable``) and never touches the cache,
@@ -81,6 +82,7 @@ class Engine(Protocol):
     name: str
     local: bool
     profile: str
+    voice: str  # as --voice names it ("" when the engine has no voice choice)
 
     def identity(self) -> Mapping[str, str]: ...
 

@@ -119,6 +119,57 @@ def _get_library() -> _Library:
     return _library
 
 
+def voice_version(voice: str) -> str:
+    """Check that libespeak-ng has ``voice``; return the library's version.
+
+    Raises:
+        EngineUnavailable: libespeak-ng cannot be loaded.
+        InputError: no such voice.
+    """
+    with _lock:
+        library = _get_library()
+        library.set_voice(voice)
+        return library.version
+
+
+_PHONEMES_IPA = 0x02  # espeak_TextToPhonemes phonememode: IPA
+
+
+def text_to_phonemes(text: str, voice: str) -> list[tuple[str, bytes]]:
+    """espeak-ng's IPA phonemes of ``text``, clause by clause.
+
+    Each item is (phonemes, the UTF-8 bytes of ``text`` that clause consumed),
+    so a caller can recover the punctuation that ended it. This is the
+    phonemizer Piper voices are trained on; libespeak-ng keeps global state,
+    so the call holds the module lock for this one text.
+
+    Raises:
+        EngineUnavailable: libespeak-ng cannot be loaded.
+        InputError: no such voice.
+    """
+    data = text.encode("utf-8") + b"\0"
+    raw: list[tuple[str, bytes]] = []
+    with _lock:
+        library = _get_library()
+        library.set_voice(voice)
+        fn = library.lib.espeak_TextToPhonemes
+        fn.restype = ctypes.c_char_p
+        fn.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        buf = ctypes.create_string_buffer(data, len(data))
+        start = ctypes.addressof(buf)
+        pointer = ctypes.c_void_p(start)
+        end = len(data) - 1
+        while pointer.value:
+            before = pointer.value
+            out = fn(ctypes.byref(pointer), _ESPEAK_CHARS_UTF8, _PHONEMES_IPA)
+            after = pointer.value
+            consumed = buf.raw[before - start : (after - start) if after else end]
+            raw.append(((out or b"").decode("utf-8", "replace"), consumed))
+            if after is not None and after <= before:  # never loop forever
+                break
+    return raw
+
+
 class EspeakEngine:
     """French speech from libespeak-ng: offline, fast, robotic but clear."""
 

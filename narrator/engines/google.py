@@ -531,6 +531,7 @@ class GoogleEngine:
     name = ENGINE_NAME
     local = False
     profile = PROFILE
+    voice = ""  # the accent is --gtts-tld
 
     def __init__(
         self,

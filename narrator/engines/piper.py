@@ -16,7 +16,6 @@ BOS, then each phoneme's ids followed by PAD, then EOS.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
@@ -163,29 +162,9 @@ def phonemize(text: str, espeak_voice: str) -> list[list[Clause]]:
         EngineUnavailable: libespeak-ng cannot be loaded.
         InputError: espeak-ng has no such voice.
     """
-    from narrator.engines import espeak
+    from narrator.engines.espeak import text_to_phonemes
 
-    data = text.encode("utf-8") + b"\0"
-    raw: list[tuple[str, bytes]] = []
-    with espeak._lock:
-        library = espeak._get_library()
-        library.set_voice(espeak_voice)
-        fn = library.lib.espeak_TextToPhonemes
-        fn.restype = ctypes.c_char_p
-        fn.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
-        buf = ctypes.create_string_buffer(data, len(data))
-        start = ctypes.addressof(buf)
-        pointer = ctypes.c_void_p(start)
-        while pointer.value:
-            before = pointer.value
-            out = fn(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA)
-            after = pointer.value
-            consumed = buf.raw[
-                before - start : (after - start) if after else len(text.encode())
-            ]
-            raw.append(((out or b"").decode("utf-8", "replace"), consumed))
-            if after is not None and after <= before:  # never loop forever
-                break
+    raw = text_to_phonemes(text, espeak_voice)
     sentences: list[list[Clause]] = [[]]
     last = len(raw) - 1
     for index, (phonemes, consumed) in enumerate(raw):
@@ -516,6 +495,7 @@ class PiperEngine:
         from narrator import voices
 
         self.model_path = model
+        self.voice = model.stem
         self.config_path = Path(f"{model}.json")
         if not self.config_path.is_file():
             raise InputError(
@@ -540,12 +520,10 @@ class PiperEngine:
                 f"piper: {model}: the config lists {self.config.num_speakers} "
                 "speakers but the model takes no speaker id."
             )
-        from narrator.engines import espeak
+        from narrator.engines.espeak import voice_version
 
-        with espeak._lock:
-            library = espeak._get_library()
-            library.set_voice(self.config.espeak_voice)  # fail now, not later
-            self._espeak_version = library.version
+        # Fail now, not in the middle of a build, if espeak-ng lacks the voice.
+        self._espeak_version = voice_version(self.config.espeak_voice)
         self.model_sha256 = voices.file_sha256(model)
         self.config_sha256 = voices.file_sha256(self.config_path)
 
@@ -678,9 +656,12 @@ def create(options: Mapping[str, str]) -> PiperEngine:
         EngineUnavailable: onnxruntime is missing, or no voice is installed.
     """
     model, speaker = resolve_voice(options.get("voice"))
-    return PiperEngine(
+    engine = PiperEngine(
         model,
         speaker=options.get("speaker") or speaker,
         rate=options.get("rate"),
         threads=_threads(options),
     )
+    # As --voice names it; the default is the installed voice's name.
+    engine.voice = options.get("voice") or model.stem
+    return engine
