@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 BUILTIN: dict[str, str] = {
+    "edge": "narrator.engines.edge:create",
     "espeak": "narrator.engines.espeak:create",
     "gtts": "narrator.engines.google:create",
 }
