@@ -127,7 +127,9 @@ _BUILD_OPTIONS: list[Callable[[F], F]] = [
     ),
     click.option("--voice", help="Engine voice (espeak: fr, fr-fr, fr-be...)."),
     click.option(
-        "--rate", type=int, help="Speaking rate in words per minute (espeak)."
+        "--rate",
+        help="Speaking rate: words per minute for espeak (80-450), percent for "
+        "edge (+10%, -5, -50 to +100).",
     ),
     click.option(
         "--gtts-tld",
@@ -998,7 +1000,7 @@ def init_podcast(path: Path, force: bool) -> None:
 )
 @click.option("--engine", default="espeak", show_default=True, help="Speech engine.")
 @click.option("--voice", help="Engine voice.")
-@click.option("--rate", type=int, help="Speaking rate (espeak, words per minute).")
+@click.option("--rate", help="Speaking rate (espeak: words per minute; edge: percent).")
 @click.option(
     "--lexicon",
     "lexicon_path",
@@ -1012,7 +1014,7 @@ def say(
     output_path: Path,
     engine: str,
     voice: str | None,
-    rate: int | None,
+    rate: str | None,
     lexicon_path: Path | None,
     show: bool,
 ) -> None:

@@ -30,6 +30,7 @@ __all__ = [
 Note = Callable[[str], None]
 
 BUILTIN: dict[str, str] = {
+    "edge": "narrator.engines.edge:create",
     "espeak": "narrator.engines.espeak:create",
     "gtts": "narrator.engines.google:create",
     "piper": "narrator.engines.piper:create",
