@@ -30,7 +30,9 @@ SEED_TITLES = [
 @pytest.fixture
 def seed_path() -> Path:
     if not SEED.is_file():
-        pytest.fail(f"the reference seed is missing: {SEED} (expected in tests/data/seed/)")
+        pytest.fail(
+            f"the reference seed is missing: {SEED} (expected in tests/data/seed/)"
+        )
     return SEED
 
 
@@ -122,3 +124,32 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     otherwise, and any gTTS request goes to a closed port on this machine."""
     monkeypatch.setenv("NARRATOR_ENGINE", "espeak")
     monkeypatch.setenv("NARRATOR_GTTS_BASE_URL", "http://127.0.0.1:9")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> tuple[str, str]:
+    """Debian's Chromium and chromedriver for the browser tests.
+
+    Missing, they fail the run under CI (CI=true), where the browser tests must
+    run, and skip it elsewhere with the command that installs them.
+    """
+    import os
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser and driver:
+        return browser, driver
+    missing = " and ".join(
+        name
+        for name, found in (("chromium", browser), ("chromedriver", driver))
+        if not found
+    )
+    message = (
+        f"{missing} not found: install them with "
+        "`sudo apt-get install chromium chromium-driver` (scripts/test does it "
+        "when it can)"
+    )
+    if os.environ.get("CI", "").lower() in {"true", "1"}:
+        pytest.fail(message)
+    pytest.skip(message)
