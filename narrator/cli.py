@@ -897,6 +897,12 @@ def watch(
     "--feed-url", help="Public URL of the feed [default: base URL + file name]."
 )
 @click.option("--remove", is_flag=True, help="Take the episode out of the feed.")
+@click.option(
+    "--site/--no-site",
+    default=True,
+    show_default=True,
+    help="Also rewrite the web pages beside the feed (index.html, <stem>.html).",
+)
 @click.option("--title", help="Override the podcast title from the config.")
 @click.option("--author", help="Override the podcast author.")
 @click.option("--email", help="Override the owner e-mail.")
@@ -918,10 +924,15 @@ def publish(
     config_path: Path | None,
     feed_url: str | None,
     remove: bool,
+    site: bool,
     as_json: bool,
     **overrides: Any,
 ) -> None:
     """Add or update EPISODE.mp3 in a podcast RSS feed (or --remove it).
+
+    Also writes the show's web pages beside the feed: index.html and one
+    <stem>.html per episode, with a player, chapters and a transcript that
+    follows the voice (--no-site to skip).
 
     \b
     Example:
@@ -943,6 +954,7 @@ def publish(
         overrides=values,
         remove=remove,
         feed_url=feed_url,
+        site=site,
     )
     if as_json:
         click.echo(
@@ -953,6 +965,7 @@ def publish(
                     "guid": result.guid,
                     "title": result.title,
                     "episodes": result.episode_count,
+                    "pages": [str(p) for p in result.pages],
                 },
                 ensure_ascii=False,
             )

@@ -133,6 +133,7 @@ class FeedItem:
     chapters_url: str | None = None
     transcript_urls: tuple[tuple[str, str], ...] = ()  # (url, MIME type)
     chapters: tuple[FeedChapter, ...] = ()
+    link: str | None = None  # the episode's web page
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,8 @@ def sort_items(items: Sequence[FeedItem]) -> list[FeedItem]:
 def _render_item(channel: ET.Element, item: FeedItem, config: PodcastConfig) -> None:
     node = ET.SubElement(channel, "item")
     _text(node, "title", item.title)
+    if item.link:
+        _text(node, "link", item.link)
     _text(node, "description", describe(item, config.language))
     _text(node, "guid", item.guid).set("isPermaLink", "false")
     _text(node, "pubDate", _rfc2822(item.pub_date))
@@ -513,6 +516,7 @@ def _parse_item(node: ET.Element, path: Path, language: str) -> FeedItem:
     explicit_text = node.findtext(_q(ITUNES_NS, "explicit"))
     image = node.find(_q(ITUNES_NS, "image"))
     chapters_node = _find_podcast(node, "chapters")
+    link = (node.findtext("link") or "").strip()
     transcripts = [
         (t.get("url", ""), t.get("type", ""))
         for ns in (PODCAST_NS, PODCAST_NS_CANONICAL)
@@ -534,6 +538,7 @@ def _parse_item(node: ET.Element, path: Path, language: str) -> FeedItem:
         chapters_url=chapters_node.get("url") if chapters_node is not None else None,
         transcript_urls=tuple(transcripts),
         chapters=chapters,
+        link=link or None,
     )
 
 

@@ -21,6 +21,11 @@ Rules:
   ``<stem>.jpg`` (or ``.png``) and used as the item's ``itunes:image``.
 - The channel image is the config's ``image`` (resolved against the feed
   URL), else the oldest episode's cover.
+- Unless ``site=False``, the show's web pages (``narrator.site``) are
+  rewritten beside the feed on every publish and removal, and each item's
+  ``<link>`` points to its page. Everything is rendered before anything is
+  written, so a publish that fails leaves the previous feed and pages as
+  they were.
 """
 
 from __future__ import annotations
@@ -47,6 +52,18 @@ from narrator.feed import (
     sort_items,
     starter_config,
     write_feed,
+)
+from narrator.site import (
+    INDEX_PAGE,
+    Site,
+    SiteEpisode,
+    check_site,
+    enclosure_name,
+    local_href,
+    page_name,
+    read_cues,
+    render_site,
+    write_site,
 )
 from narrator.tags import TXXX_GUID, read_episode
 
@@ -89,6 +106,7 @@ class PublishResult:
     episode_count: int
     item: FeedItem | None
     cover_path: Path | None = None
+    pages: tuple[Path, ...] = ()  # the web pages written, index first
 
 
 def publish_episode(
@@ -101,16 +119,20 @@ def publish_episode(
     remove: bool = False,
     now: datetime | None = None,
     feed_url: str | None = None,
+    site: bool = True,
 ) -> PublishResult:
     """Add, update or remove one episode in the feed and rewrite it atomically.
 
     ``base_url`` is where the MP3 and its sidecars will be served. The feed's
     own URL defaults to ``base_url`` + the feed's file name (both in one
     folder on a static host); pass ``feed_url`` when it lives elsewhere.
+    With ``site``, the web pages are rewritten beside the feed, and served
+    from ``base_url`` too.
 
     Raises:
         ConfigError: the podcast configuration is missing or invalid.
-        InputError: the MP3 cannot be read, or ``base_url`` is not http(s).
+        InputError: the MP3 cannot be read, ``base_url`` is not http(s), or
+            a page to write exists and narrator did not write it.
         FeedError: the existing feed cannot be read, or the episode to
             remove is not in it.
     """
@@ -175,12 +197,28 @@ def publish_episode(
         guid, title = episode.guid, episode.title
 
     config = _with_channel_image(config, items, feed_path, self_url)
+    pages: dict[str, bytes] = {}
+    # Pages of episodes no longer in the feed (removed, or renamed MP3s).
+    stale = sorted(
+        {_page_of(i) for i in (existing.items if existing else ())}
+        - {_page_of(i) for i in items}
+    )
+    if site:
+        items = [_with_page_link(i, base) for i in items]
+        if item is not None:
+            item = _with_page_link(item, base)
+        pages = render_site(
+            _site(config, items, base, self_url, feed_path, mp3_path.parent)
+        )
+        check_site(feed_path.parent, pages)
     data = render_feed(
         config,
         sort_items(items),
         self_url=self_url,
         podcast_guid_value=existing.podcast_guid if existing else None,
     )
+    # Pages before the feed: the feed never links a page that is not there.
+    written = write_site(feed_path.parent, pages, stale=stale) if site else []
     write_feed(feed_path, data)
     return PublishResult(
         feed_path=feed_path,
@@ -190,6 +228,7 @@ def publish_episode(
         episode_count=len(items),
         item=item,
         cover_path=cover_path,
+        pages=tuple(sorted(written, key=lambda p: (p.name != INDEX_PAGE, p.name))),
     )
 
 
@@ -308,6 +347,70 @@ def _with_channel_image(
         return config
     oldest = min(with_image, key=lambda i: i.pub_date)
     return config_with_image(config, oldest.image_url)
+
+
+def _page_of(item: FeedItem) -> str:
+    return page_name(Path(enclosure_name(item.enclosure_url)).stem)
+
+
+def _with_page_link(item: FeedItem, base: str) -> FeedItem:
+    return replace(item, link=urljoin(base, quote(_page_of(item))))
+
+
+def _site(
+    config: PodcastConfig,
+    items: list[FeedItem],
+    base: str,
+    self_url: str,
+    feed_path: Path,
+    mp3_folder: Path,
+) -> Site:
+    """Gather what the pages show: the items, their local transcripts and covers.
+
+    The pages sit beside the feed and expect each MP3 there under its
+    enclosure's file name (the folder uploaded as a whole); the transcript is
+    the ``<stem>.vtt`` found beside the feed or beside the published MP3.
+    """
+    folder = feed_path.parent
+    episodes = []
+    for item in sort_items(items):
+        name = enclosure_name(item.enclosure_url)
+        stem = Path(name).stem
+        vtt = next(
+            (
+                f / f"{stem}.vtt"
+                for f in (folder, mp3_folder)
+                if (f / f"{stem}.vtt").is_file()
+            ),
+            folder / f"{stem}.vtt",
+        )
+        episodes.append(
+            SiteEpisode(
+                item=item,
+                page=page_name(stem),
+                audio_href=quote(name),
+                cover_href=local_href(item.image_url, base),
+                cues=read_cues(vtt),
+            )
+        )
+    with_cover = [e for e in episodes if e.cover_href]
+    oldest_cover = (
+        min(with_cover, key=lambda e: e.item.pub_date).cover_href
+        if with_cover
+        else None
+    )
+    return Site(
+        title=config.title,
+        author=config.author,
+        description=config.description,
+        language=config.language,
+        base_url=base,
+        feed_url=self_url,
+        feed_href=quote(feed_path.name),
+        cover_href=local_href(config.image, base) or oldest_cover,
+        cover_url=config.image,
+        episodes=tuple(episodes),
+    )
 
 
 def fallback_guid(file_name: str) -> str:

@@ -153,3 +153,32 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NARRATOR_GTTS_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setattr(socket.socket, "connect", _guarded(socket.socket.connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(socket.socket.connect_ex))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> tuple[str, str]:
+    """Debian's Chromium and chromedriver for the browser tests.
+
+    Missing, they fail the run under CI (CI=true), where the browser tests must
+    run, and skip it elsewhere with the command that installs them.
+    """
+    import os
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser and driver:
+        return browser, driver
+    missing = " and ".join(
+        name
+        for name, found in (("chromium", browser), ("chromedriver", driver))
+        if not found
+    )
+    message = (
+        f"{missing} not found: install them with "
+        "`sudo apt-get install chromium chromium-driver` (scripts/test does it "
+        "when it can)"
+    )
+    if os.environ.get("CI", "").lower() in {"true", "1"}:
+        pytest.fail(message)
+    pytest.skip(message)

@@ -223,6 +223,7 @@ def test_two_episodes_are_read_by_podcastparser_and_feedparser(
         assert gp["enclosures"][0]["url"] == stem_url + ".mp3"
         assert abs(gp["total_time"] - duration) <= 1
         assert gp["chapters_json_url"] == stem_url + ".chapters.json"
+        assert gp["link"] == entry.link == stem_url + ".html"  # the episode's page
         assert gp["transcript_url"] == stem_url + ".vtt"
         assert [c["title"] for c in gp["chapters"]] == ["Introduction", "Suite & fin"]
 
@@ -381,7 +382,12 @@ def test_explicit_true_and_feed_written_without_temp_files(
     # feedparser 6.0.14 knows only yes/clean; Apple requires true/false.
     assert "<itunes:explicit>true</itunes:explicit>" in feed.read_text("utf-8")
     assert not fp.bozo
-    assert sorted(p.name for p in feed.parent.iterdir()) == ["feed.xml"]
+    # No temporary file is left: only the feed and its web pages.
+    assert sorted(p.name for p in feed.parent.iterdir()) == [
+        "ep.html",
+        "feed.xml",
+        "index.html",
+    ]
 
 
 def test_missing_config_suggests_init_podcast(
@@ -539,6 +545,7 @@ def test_existing_feed_round_trips_through_the_reader(tmp_path: Path) -> None:
             chapters_url=BASE + "e.chapters.json",
             image_url=BASE + "e.jpg",
             explicit=True,
+            link=BASE + "e.html",
         ),
         _item(guid="g-2", pub_date=T2, episode=None, chapters=(), description=""),
     ]
@@ -551,6 +558,7 @@ def test_existing_feed_round_trips_through_the_reader(tmp_path: Path) -> None:
         **{**items[0].__dict__, "duration_s": 3725.0}
     )
     assert by_guid["g-2"].description == "" and by_guid["g-2"].episode is None
+    assert by_guid["g-2"].link is None
 
 
 def test_rebuilt_mp3_with_a_new_guid_but_same_title_keeps_its_item(
