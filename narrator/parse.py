@@ -164,6 +164,25 @@ def decode_bytes(data: bytes, *, path: str = "<input>") -> tuple[str, str]:
             "and try again.",
             path=path,
         )
+    text, encoding = _decode(data, path)
+    text = _blank_controls(normalize_text(text), path)
+    if not text.strip():
+        raise SummaryError(
+            "the file contains only blank space; write the summary in it and "
+            "try again.",
+            path=path,
+        )
+    logger.debug("decoded %s as %s", path, encoding)
+    return text, encoding
+
+
+def _decode(data: bytes, path: str) -> tuple[str, str]:
+    """Decode `data` by the first encoding that its bytes give away.
+
+    A byte order mark wins. Without one, a known binary format is refused
+    before any guess (an image must not come out as cp1252 gibberish), and
+    NUL bytes that do not betray UTF-16 mean binary data.
+    """
     encoding: str | None = None
     for bom, name in _BOMS:
         if data.startswith(bom):
@@ -180,27 +199,31 @@ def decode_bytes(data: bytes, *, path: str = "<input>") -> tuple[str, str]:
         encoding = _bomless_utf16(data)
     if encoding is not None:
         try:
-            text = data.decode(encoding.removesuffix("-sig"))
+            return data.decode(encoding.removesuffix("-sig")), encoding
         except UnicodeDecodeError as exc:
             raise SummaryError(
                 f"the file looks like {encoding.upper()} but byte {exc.start} is "
                 f"invalid; {_SAVE_AS_TEXT} file again.",
                 path=path,
             ) from exc
-    elif b"\x00" in data:
+    if b"\x00" in data:
         raise SummaryError(
             "the file contains NUL bytes, so it is binary data, not text; "
             f"{_SAVE_AS_TEXT} file.",
             path=path,
         )
-    else:
-        try:
-            text = data.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            text = codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0]
-            encoding = "cp1252"
-    text = normalize_text(text)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0], "cp1252"
+
+
+def _blank_controls(text: str, path: str) -> str:
+    """Turn stray control characters into spaces, refusing text made of them.
+
+    A few (a DOS end-of-file byte, a form feed) are noise in a real text; a
+    NUL or a large share of them means the bytes were never text.
+    """
     controls = sum(1 for ch in text if _is_control(ch))
     if "\x00" in text or controls > max(MAX_CONTROL_SHARE * len(text), 3):
         share = round(100 * controls / len(text))
@@ -211,14 +234,7 @@ def decode_bytes(data: bytes, *, path: str = "<input>") -> tuple[str, str]:
         )
     if controls:
         text = "".join(" " if _is_control(ch) else ch for ch in text)
-    if not text.strip():
-        raise SummaryError(
-            "the file contains only blank space; write the summary in it and "
-            "try again.",
-            path=path,
-        )
-    logger.debug("decoded %s as %s", path, encoding)
-    return text, encoding
+    return text
 
 
 # ---------------------------------------------------------------------------
