@@ -855,108 +855,170 @@ def _plain_blocks(lines: list[str], first: int) -> list[_Block]:
     open its block and the lines of a block are joined (hard wrapping);
     otherwise a line break after a sentence end starts a new paragraph.
     """
-    count = len(lines)
-    clean = [strip_inline_markdown(line) for line in lines]
-    speakable = [_speakable(c) for c in clean]
-    bullet = [
-        bool(_PLAIN_BULLET.match(line)) and speakable[i] for i, line in enumerate(lines)
-    ]
-    numbered = [bool(_PLAIN_NUMBERED.match(line)) for line in lines]
+    text = _PlainLines.read(lines)
+    headings = _plain_headings(text, _heading_candidates(text))
+    return _PlainAssembler(text, first).assemble(headings)
 
-    shape = [speakable[i] and _heading_shape(clean[i]) for i in range(count)]
-    blank_layout = _blank_separated(lines, speakable, shape, bullet)
 
-    def adjacent_prev(i: int) -> int | None:
-        return i - 1 if i > 0 and speakable[i - 1] else None
+@dataclass
+class _PlainLines:
+    """What the plain-text rules look at, one entry per line."""
 
-    candidate = [False] * count
-    for i in range(count):
-        if not shape[i] or bullet[i]:
+    lines: list[str]
+    clean: list[str]  # inline Markdown stripped (a **bold** line may be a title)
+    speakable: list[bool]
+    bullet: list[bool]
+    numbered: list[bool]
+    shape: list[bool]  # looks like a heading on its own (`_heading_shape`)
+    blank_layout: bool  # see `_blank_separated`
+
+    @classmethod
+    def read(cls, lines: list[str]) -> _PlainLines:
+        clean = [strip_inline_markdown(line) for line in lines]
+        speakable = [_speakable(c) for c in clean]
+        bullet = [
+            bool(_PLAIN_BULLET.match(line)) and speakable[i]
+            for i, line in enumerate(lines)
+        ]
+        numbered = [bool(_PLAIN_NUMBERED.match(line)) for line in lines]
+        shape = [speakable[i] and _heading_shape(clean[i]) for i in range(len(lines))]
+        blank_layout = _blank_separated(lines, speakable, shape, bullet)
+        return cls(lines, clean, speakable, bullet, numbered, shape, blank_layout)
+
+    def adjacent_prev(self, i: int) -> int | None:
+        """The line right above line `i` when it is speakable, else None."""
+        return i - 1 if i > 0 and self.speakable[i - 1] else None
+
+
+def _heading_candidates(text: _PlainLines) -> list[bool]:
+    """Mark the lines that may be headings judging by themselves and above.
+
+    A candidate has a heading's shape, is no bullet, and stands apart from
+    the line above: a blank or a finished sentence or bullet separates them
+    (in a blank-separated layout only a blank does). A numbered line under a
+    numbered line is a list, not a run of headings.
+    """
+    candidate = [False] * len(text.lines)
+    for i in range(len(text.lines)):
+        if not text.shape[i] or text.bullet[i]:
             continue
-        prev = adjacent_prev(i)
+        prev = text.adjacent_prev(i)
         if prev is not None and (
-            blank_layout or not (bullet[prev] or _ends_sentence(clean[prev]))
+            text.blank_layout
+            or not (text.bullet[prev] or _ends_sentence(text.clean[prev]))
         ):
             continue
-        if numbered[i] and prev is not None and numbered[prev]:
+        if text.numbered[i] and prev is not None and text.numbered[prev]:
             continue
         candidate[i] = True
+    return candidate
 
-    widths = [len(line.rstrip()) if speakable[i] else 0 for i, line in enumerate(lines)]
-    heading = [False] * count
+
+def _plain_headings(text: _PlainLines, candidate: list[bool]) -> list[bool]:
+    """Keep the candidates followed by body text, deciding from the end.
+
+    Going backwards, a candidate is a heading when the next speakable line
+    exists, is not itself a heading, and does not carry on the candidate's
+    sentence (a lower-case start, or a line the candidate was wrapped before).
+    """
+    lines = text.lines
+    widths = [
+        len(line.rstrip()) if text.speakable[i] else 0 for i, line in enumerate(lines)
+    ]
+    heading = [False] * len(lines)
     next_speakable: int | None = None
-    for i in range(count - 1, -1, -1):
-        if not speakable[i]:
+    for i in range(len(lines) - 1, -1, -1):
+        if not text.speakable[i]:
             continue
         if candidate[i] and next_speakable is not None and not heading[next_speakable]:
             adjacent = next_speakable == i + 1
             follower = lines[next_speakable]
             wrapped = adjacent and (
                 _starts_lower(follower)
-                or (blank_layout and _wrapped_at(i, follower, widths))
+                or (text.blank_layout and _wrapped_at(i, follower, widths))
             )
-            if not wrapped and not (numbered[i] and numbered[next_speakable]):
+            if not wrapped and not (text.numbered[i] and text.numbered[next_speakable]):
                 heading[i] = True
         next_speakable = i
+    return heading
 
-    blocks: list[_Block] = []
-    para: list[str] = []
-    para_line = 0
-    para_bullet = False
-    prev_text = ""
 
-    def flush() -> None:
-        nonlocal para, para_bullet
-        if para:
-            blocks.append(
+class _PlainAssembler:
+    """Gather plain text lines into paragraphs between the headings.
+
+    A line without words, a heading or a bullet ends the open paragraph.
+    Any other line joins it unless the line is numbered, or (in the layout of
+    one paragraph per line) the previous line ended a sentence, or the open
+    paragraph is a bullet that the line does not visibly continue (indented
+    or starting in lower case).
+    """
+
+    def __init__(self, text: _PlainLines, first: int) -> None:
+        self.text = text
+        self.first = first  # 1-based number of lines[0]
+        self.blocks: list[_Block] = []
+        self.para: list[str] = []  # lines of the open paragraph
+        self.para_line = 0
+        self.para_bullet = False
+        self.prev_text = ""  # the last line read into a paragraph
+
+    def assemble(self, heading: list[bool]) -> list[_Block]:
+        for i, line in enumerate(self.text.lines):
+            number = self.first + i
+            if not self.text.speakable[i]:
+                self._flush()
+            elif heading[i]:
+                self._flush()
+                self.blocks.append(
+                    _Block("heading", line.strip(), number, level=1, markdown=False)
+                )
+            elif self.text.bullet[i]:
+                self._bullet(line, number)
+            else:
+                self._body(i, line, number)
+        self._flush()
+        return self.blocks
+
+    def _flush(self) -> None:
+        if self.para:
+            clean = self.text.clean[self.para_line - self.first]
+            self.blocks.append(
                 _Block(
                     "para",
-                    " ".join(para),
-                    para_line,
-                    bullet=para_bullet,
+                    " ".join(self.para),
+                    self.para_line,
+                    bullet=self.para_bullet,
                     markdown=False,
-                    title_like=len(para) == 1
-                    and _heading_shape(clean[para_line - first]),
+                    title_like=len(self.para) == 1 and _heading_shape(clean),
                 )
             )
-        para = []
-        para_bullet = False
+        self.para = []
+        self.para_bullet = False
 
-    for i, line in enumerate(lines):
-        number = first + i
-        if not speakable[i]:
-            flush()
-            continue
-        if heading[i]:
-            flush()
-            blocks.append(
-                _Block("heading", line.strip(), number, level=1, markdown=False)
-            )
-            continue
-        if bullet[i]:
-            flush()
-            match = _PLAIN_BULLET.match(line)
-            para = [match.group(1).strip() if match else line.strip()]
-            para_line = number
-            para_bullet = True
-            prev_text = line
-            continue
+    def _bullet(self, line: str, number: int) -> None:
+        """Open a bullet paragraph, without its marker."""
+        self._flush()
+        match = _PLAIN_BULLET.match(line)
+        self.para = [match.group(1).strip() if match else line.strip()]
+        self.para_line = number
+        self.para_bullet = True
+        self.prev_text = line
+
+    def _body(self, i: int, line: str, number: int) -> None:
         indented = line[:1] in (" ", "\t")
-        joins = bool(para) and not numbered[i]
-        if joins and not blank_layout:
-            joins = not _ends_sentence(prev_text)
-        if joins and para_bullet:
+        joins = bool(self.para) and not self.text.numbered[i]
+        if joins and not self.text.blank_layout:
+            joins = not _ends_sentence(self.prev_text)
+        if joins and self.para_bullet:
             joins = indented or _starts_lower(line)
         if joins:
-            para.append(line.strip())
+            self.para.append(line.strip())
         else:
-            flush()
-            para = [line.strip()]
-            para_line = number
-            para_bullet = numbered[i]
-        prev_text = line
-    flush()
-    return blocks
+            self._flush()
+            self.para = [line.strip()]
+            self.para_line = number
+            self.para_bullet = self.text.numbered[i]
+        self.prev_text = line
 
 
 def _looks_like_markdown(lines: list[str]) -> bool:
