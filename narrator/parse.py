@@ -1106,6 +1106,27 @@ def first_words(text: str, count: int = TITLE_WORDS) -> str:
 
 
 def _parse(lines: list[str]) -> Document:
+    """Turn normalized lines into a Document (errors carry no path yet)."""
+    meta, body_lines, first = _split_front_matter(lines)
+    markdown, blocks = _body_blocks(body_lines, first)
+    leading_title, section_level, heading_title = _outline(blocks)
+    blocks, opening_title = _drop_title_line(blocks, markdown)
+    title = meta.get("title") or heading_title or opening_title
+    sections = _SectionAssembler(leading_title, section_level).assemble(blocks)
+    if not sections:
+        raise SummaryError(
+            "there is no text to read aloud under the headings; write the "
+            "summary as sentences under titled sections.",
+        )
+    return Document(sections=tuple(sections), title=title, meta=meta)
+
+
+def _split_front_matter(lines: list[str]) -> tuple[dict[str, str], list[str], int]:
+    """Return the front matter, the body lines and the body's first line number.
+
+    Multi-line HTML comments and script/style elements are blanked out of the
+    body, keeping its line numbers, so no line-by-line reader sees them.
+    """
     meta: dict[str, str] = {}
     body_first = 0
     fm_end = _front_matter_end(lines)
@@ -1114,17 +1135,27 @@ def _parse(lines: list[str]) -> Document:
         body_first = fm_end + 1
     body = "\n".join(lines[body_first:])
     body = _MULTILINE_HTML.sub(_blank_out, body)
-    body_lines = body.split("\n")
-    first = body_first + 1
+    return meta, body.split("\n"), body_first + 1
+
+
+def _body_blocks(lines: list[str], first: int) -> tuple[bool, list[_Block]]:
+    """Read the body as Markdown or plain text into blocks with speakable text.
+
+    Returns whether it was read as Markdown, and the blocks: their text
+    cleaned, paragraphs without a speakable word and empty headings dropped.
+
+    Raises:
+        SummaryError: nothing in the body can be read aloud.
+    """
     # Front matter alone does not make the body Markdown: without explicit
     # headings its titles are found like those of plain text.
-    markdown = _looks_like_markdown(body_lines)
+    markdown = _looks_like_markdown(lines)
     references: frozenset[str] = frozenset()
     if markdown:
-        blocks, refs = _markdown_blocks(body_lines, first)
+        blocks, refs = _markdown_blocks(lines, first)
         references = frozenset(refs)
     else:
-        blocks = _plain_blocks(body_lines, first)
+        blocks = _plain_blocks(lines, first)
     for block in blocks:
         block.text = _clean(block, references)
     blocks = [b for b in blocks if b.kind == "heading" or _speakable(b.text)]
@@ -1134,78 +1165,103 @@ def _parse(lines: list[str]) -> Document:
             "there is no text to read aloud (only markup, code, emoji or "
             "punctuation); write the summary as sentences, in words.",
         )
+    return markdown, blocks
 
-    title = meta.get("title") or None
+
+def _outline(blocks: list[_Block]) -> tuple[_Block | None, int, str | None]:
+    """Decide which heading level makes sections and what names the document.
+
+    Returns the leading title heading (a lone level-1 heading that opens the
+    document above deeper ones; it names the document and heads a section
+    that may be empty), the section level, and the title the headings give
+    the document (that leading heading, or an only heading that opens it).
+    """
     headings = [b for b in blocks if b.kind == "heading"]
-    leading_title: _Block | None = None
-    if headings:
-        levels = [h.level for h in headings]
-        if (
-            levels.count(1) == 1
-            and blocks[0] is headings[0]
-            and headings[0].level == 1
-            and len(headings) > 1
-        ):
-            leading_title = headings[0]
-            section_level = min(levels[1:])
-            title = title or leading_title.text
-        else:
-            section_level = min(levels)
-            if len(headings) == 1 and blocks[0] is headings[0] and levels[0] == 1:
-                # The only heading opens the document: it names the document
-                # too, and stays the heading of its section.
-                title = title or headings[0].text
-    else:
-        section_level = 1
-    if not markdown and blocks and blocks[0].kind == "para" and headings:
-        opening = blocks[0]
-        if opening.title_like and blocks[1].kind == "heading":
-            # A lone short line above the first heading names the document.
-            title = title or opening.text
-            blocks = blocks[1:]
+    if not headings:
+        return None, 1, None
+    levels = [h.level for h in headings]
+    opens = blocks[0] is headings[0]
+    if levels.count(1) == 1 and opens and levels[0] == 1 and len(headings) > 1:
+        return headings[0], min(levels[1:]), headings[0].text
+    if len(headings) == 1 and opens and levels[0] == 1:
+        # The only heading opens the document: it names the document too, and
+        # stays the heading of its section.
+        return None, min(levels), headings[0].text
+    return None, min(levels), None
 
-    sections: list[Section] = []
-    current_title: str | None = None
-    current_line = 0
-    paragraphs: list[Paragraph] = []
-    is_title_section = False
 
-    def close() -> None:
-        nonlocal paragraphs
-        if current_title is None:
+def _drop_title_line(
+    blocks: list[_Block], markdown: bool
+) -> tuple[list[_Block], str | None]:
+    """Take a plain-text title line off the blocks, returning it as the title.
+
+    A lone short line right above the first heading names the document.
+    """
+    if markdown or not blocks or blocks[0].kind != "para":
+        return blocks, None
+    if not any(b.kind == "heading" for b in blocks):
+        return blocks, None
+    opening = blocks[0]
+    if opening.title_like and blocks[1].kind == "heading":
+        return blocks[1:], opening.text
+    return blocks, None
+
+
+class _SectionAssembler:
+    """Gather blocks into sections, one per heading of the section level.
+
+    Deeper headings become sentences of the section they sit in. Text before
+    the first heading makes a section without a heading, named by its first
+    words.
+    """
+
+    def __init__(self, leading_title: _Block | None, section_level: int) -> None:
+        self.leading_title = leading_title
+        self.section_level = section_level
+        self.sections: list[Section] = []
+        self.title: str | None = None  # heading of the open section
+        self.line = 0
+        self.paragraphs: list[Paragraph] = []
+        self.is_title_section = False
+
+    def assemble(self, blocks: list[_Block]) -> list[Section]:
+        for block in blocks:
+            if block.kind == "heading" and (
+                block is self.leading_title or block.level <= self.section_level
+            ):
+                self._close()
+                self.title = block.text
+                self.line = block.line
+                self.is_title_section = block is self.leading_title
+            elif block.kind == "heading":
+                self.paragraphs.append(
+                    Paragraph(_sentence(block.text), False, block.line)
+                )
+            else:
+                self.paragraphs.append(Paragraph(block.text, block.bullet, block.line))
+        self._close()
+        return self.sections
+
+    def _close(self) -> None:
+        """End the open section; only the document title's may be empty.
+
+        Raises:
+            SummaryError: a heading has nothing under it.
+        """
+        paragraphs = self.paragraphs
+        if self.title is None:
             if paragraphs:
                 name = first_words(" ".join(p.text for p in paragraphs))
-                sections.append(
+                self.sections.append(
                     Section(
                         name, tuple(paragraphs), paragraphs[0].line, has_heading=False
                     )
                 )
         elif paragraphs:
-            sections.append(Section(current_title, tuple(paragraphs), current_line))
-        elif not is_title_section:
+            self.sections.append(Section(self.title, tuple(paragraphs), self.line))
+        elif not self.is_title_section:
             raise SummaryError(
-                f'section "{current_title}" is empty; add text or remove the heading.',
-                line=current_line,
+                f'section "{self.title}" is empty; add text or remove the heading.',
+                line=self.line,
             )
-        paragraphs = []
-
-    for block in blocks:
-        if block.kind == "heading" and (
-            block is leading_title or block.level <= section_level
-        ):
-            close()
-            current_title = block.text
-            current_line = block.line
-            is_title_section = block is leading_title
-            continue
-        if block.kind == "heading":
-            paragraphs.append(Paragraph(_sentence(block.text), False, block.line))
-        else:
-            paragraphs.append(Paragraph(block.text, block.bullet, block.line))
-    close()
-    if not sections:
-        raise SummaryError(
-            "there is no text to read aloud under the headings; write the "
-            "summary as sentences under titled sections.",
-        )
-    return Document(sections=tuple(sections), title=title, meta=meta)
+        self.paragraphs = []
