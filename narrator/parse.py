@@ -164,6 +164,25 @@ def decode_bytes(data: bytes, *, path: str = "<input>") -> tuple[str, str]:
             "and try again.",
             path=path,
         )
+    text, encoding = _decode(data, path)
+    text = _blank_controls(normalize_text(text), path)
+    if not text.strip():
+        raise SummaryError(
+            "the file contains only blank space; write the summary in it and "
+            "try again.",
+            path=path,
+        )
+    logger.debug("decoded %s as %s", path, encoding)
+    return text, encoding
+
+
+def _decode(data: bytes, path: str) -> tuple[str, str]:
+    """Decode `data` by the first encoding that its bytes give away.
+
+    A byte order mark wins. Without one, a known binary format is refused
+    before any guess (an image must not come out as cp1252 gibberish), and
+    NUL bytes that do not betray UTF-16 mean binary data.
+    """
     encoding: str | None = None
     for bom, name in _BOMS:
         if data.startswith(bom):
@@ -180,27 +199,31 @@ def decode_bytes(data: bytes, *, path: str = "<input>") -> tuple[str, str]:
         encoding = _bomless_utf16(data)
     if encoding is not None:
         try:
-            text = data.decode(encoding.removesuffix("-sig"))
+            return data.decode(encoding.removesuffix("-sig")), encoding
         except UnicodeDecodeError as exc:
             raise SummaryError(
                 f"the file looks like {encoding.upper()} but byte {exc.start} is "
                 f"invalid; {_SAVE_AS_TEXT} file again.",
                 path=path,
             ) from exc
-    elif b"\x00" in data:
+    if b"\x00" in data:
         raise SummaryError(
             "the file contains NUL bytes, so it is binary data, not text; "
             f"{_SAVE_AS_TEXT} file.",
             path=path,
         )
-    else:
-        try:
-            text = data.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            text = codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0]
-            encoding = "cp1252"
-    text = normalize_text(text)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0], "cp1252"
+
+
+def _blank_controls(text: str, path: str) -> str:
+    """Turn stray control characters into spaces, refusing text made of them.
+
+    A few (a DOS end-of-file byte, a form feed) are noise in a real text; a
+    NUL or a large share of them means the bytes were never text.
+    """
     controls = sum(1 for ch in text if _is_control(ch))
     if "\x00" in text or controls > max(MAX_CONTROL_SHARE * len(text), 3):
         share = round(100 * controls / len(text))
@@ -211,14 +234,7 @@ def decode_bytes(data: bytes, *, path: str = "<input>") -> tuple[str, str]:
         )
     if controls:
         text = "".join(" " if _is_control(ch) else ch for ch in text)
-    if not text.strip():
-        raise SummaryError(
-            "the file contains only blank space; write the summary in it and "
-            "try again.",
-            path=path,
-        )
-    logger.debug("decoded %s as %s", path, encoding)
-    return text, encoding
+    return text
 
 
 # ---------------------------------------------------------------------------
@@ -511,119 +527,203 @@ def _is_table_start(lines: list[str], index: int) -> bool:
 def _markdown_blocks(lines: list[str], first: int) -> tuple[list[_Block], set[str]]:
     """Split Markdown body lines into heading and paragraph blocks.
 
-    `first` is the 1-based number of ``lines[0]``.
+    `first` is the 1-based number of ``lines[0]``. Also returns the labels of
+    the reference definitions, which decide whether ``[label]`` is a link.
 
     Raises:
         SummaryError: a code fence is never closed (the caller adds the path).
     """
-    blocks: list[_Block] = []
-    references: set[str] = set()
-    para: list[str] = []
-    para_line = 0
-    para_bullet = False
-    in_list = False  # the open paragraph is a list item (lazy lines join it)
+    return _MarkdownScanner(lines, first).scan()
 
-    def flush() -> None:
-        nonlocal para, para_bullet, in_list
-        if para:
-            blocks.append(_Block("para", " ".join(para), para_line, bullet=para_bullet))
-        para = []
-        para_bullet = False
-        in_list = False
 
-    def start(text: str, line: int, bullet: bool) -> None:
-        nonlocal para, para_line, para_bullet, in_list
-        flush()
-        para = [text]
-        para_line = line
-        para_bullet = bullet
-        in_list = bullet
+def _unquote(line: str) -> str:
+    """Drop blockquote markers: a quote is read like the text around it."""
+    while _QUOTE.match(line):
+        line = _QUOTE.sub("", line, count=1)
+    return line
 
-    index = 0
-    while index < len(lines):
-        number = first + index
-        line = lines[index].expandtabs(4)
-        # Blockquotes: drop the markers, then read the line as usual.
-        while _QUOTE.match(line):
-            line = _QUOTE.sub("", line, count=1)
-        fence = _FENCE.match(line)
-        if fence and not (fence.group(1)[0] == "`" and "`" in fence.group(2)):
-            flush()
-            marker = fence.group(1)
-            closer = re.compile(
-                rf"^(?: {{0,3}}>[ \t]?)* {{0,3}}{re.escape(marker[0])}"
-                rf"{{{len(marker)},}}[ \t]*$"
-            )
-            end = index + 1
-            while end < len(lines) and not closer.match(lines[end]):
-                end += 1
-            if end >= len(lines):
-                raise SummaryError(
-                    f"the code block opened here with {marker} is never closed; "
-                    f"add a closing {marker} line.",
-                    line=number,
-                )
-            index = end + 1
-            continue
-        if not line.strip() or _CONTAINER.match(line) or _HTML_ONLY.match(line):
-            flush()
-            index += 1
-            continue
-        atx = _ATX.match(line)
-        if atx:
-            flush()
-            title = _ATX_ATTRS.sub("", (atx.group(2) or "").strip())
-            if title:
-                blocks.append(_Block("heading", title, number, level=len(atx.group(1))))
-            index += 1
-            continue
-        setext = _SETEXT.match(line)
-        if setext and para and not para_bullet:
-            title = " ".join(para)
-            level = 1 if setext.group(1)[0] == "=" else 2
-            blocks.append(_Block("heading", title, para_line, level=level))
-            para = []
-            index += 1
-            continue
-        if _HR.match(line):
-            flush()
-            index += 1
-            continue
-        ref = _REF_DEF.match(line)
-        if ref and not para:
-            references.add(_label(ref.group(1)))
-            index += 1
-            continue
-        note = _FOOTNOTE_DEF.match(line)
-        if note:
-            start(note.group(1), number, False)
-            index += 1
-            continue
-        if not para and _is_table_start(lines, index):
-            flush()
-            rows = [(number, lines[index])]
-            index += 2
-            while index < len(lines) and "|" in lines[index] and lines[index].strip():
-                rows.append((first + index, lines[index]))
-                index += 1
-            for row_line, row in rows:
-                cells = [c for c in _split_row(row) if c]
-                if cells:
-                    blocks.append(_Block("para", _sentence(", ".join(cells)), row_line))
-            continue
-        item = _MD_ITEM.match(line)
-        if item and (item.group(2).strip() or not para):
-            text = _TASK.sub("", item.group(2))
-            start(text, number, True)
-            index += 1
-            continue
-        if para:
-            para.append(line.strip())
+
+def _fence_close(lines: list[str], start: int, marker: str) -> int | None:
+    """Index of the line from `start` on that closes a fence opened by `marker`.
+
+    The closer uses the same character, at least as many times, and may sit
+    in a blockquote like its opener. None when no line closes the fence.
+    """
+    closer = re.compile(
+        rf"^(?: {{0,3}}>[ \t]?)* {{0,3}}{re.escape(marker[0])}"
+        rf"{{{len(marker)},}}[ \t]*$"
+    )
+    end = start
+    while end < len(lines) and not closer.match(lines[end]):
+        end += 1
+    return end if end < len(lines) else None
+
+
+class _MarkdownScanner:
+    """Read Markdown lines one construct at a time, collecting blocks.
+
+    Each construct method looks at the line at `index` (blockquote markers
+    already dropped) and either returns None, leaving everything untouched,
+    or consumes it and returns the index of the next unread line. They are
+    tried in the order of `_step`, which is what gives one construct
+    precedence over another (a fence over a list item, a table over text).
+    """
+
+    def __init__(self, lines: list[str], first: int) -> None:
+        self.lines = lines
+        self.first = first  # 1-based number of lines[0]
+        self.blocks: list[_Block] = []
+        self.references: set[str] = set()
+        self.para: list[str] = []  # lines of the open paragraph
+        self.para_line = 0
+        self.para_bullet = False
+
+    def scan(self) -> tuple[list[_Block], set[str]]:
+        index = 0
+        while index < len(self.lines):
+            index = self._step(index)
+        self._flush()
+        return self.blocks, self.references
+
+    def _step(self, index: int) -> int:
+        line = _unquote(self.lines[index].expandtabs(4))
+        constructs = (
+            self._fence,
+            self._blank,
+            self._atx_heading,
+            self._setext_heading,
+            self._rule,
+            self._reference,
+            self._footnote,
+            self._table,
+            self._list_item,
+        )
+        for construct in constructs:
+            after = construct(index, line)
+            if after is not None:
+                return after
+        if self.para:
+            self.para.append(line.strip())
         else:
-            start(line.strip(), number, False)
-        index += 1
-    flush()
-    return blocks, references
+            self._start(line.strip(), self.first + index, False)
+        return index + 1
+
+    def _flush(self) -> None:
+        if self.para:
+            self.blocks.append(
+                _Block(
+                    "para", " ".join(self.para), self.para_line, bullet=self.para_bullet
+                )
+            )
+        self.para = []
+        self.para_bullet = False
+
+    def _start(self, text: str, line: int, bullet: bool) -> None:
+        self._flush()
+        self.para = [text]
+        self.para_line = line
+        self.para_bullet = bullet
+
+    def _fence(self, index: int, line: str) -> int | None:
+        """Skip a code block: code is not meant to be spoken.
+
+        Raises:
+            SummaryError: the fence is never closed (it would hide the rest).
+        """
+        fence = _FENCE.match(line)
+        # A backtick in a backtick fence's info string makes it inline code.
+        if not fence or (fence.group(1)[0] == "`" and "`" in fence.group(2)):
+            return None
+        self._flush()
+        marker = fence.group(1)
+        end = _fence_close(self.lines, index + 1, marker)
+        if end is None:
+            raise SummaryError(
+                f"the code block opened here with {marker} is never closed; "
+                f"add a closing {marker} line.",
+                line=self.first + index,
+            )
+        return end + 1
+
+    def _blank(self, index: int, line: str) -> int | None:
+        """End the paragraph at a blank line, a ``:::`` container or bare HTML."""
+        if line.strip() and not _CONTAINER.match(line) and not _HTML_ONLY.match(line):
+            return None
+        self._flush()
+        return index + 1
+
+    def _atx_heading(self, index: int, line: str) -> int | None:
+        atx = _ATX.match(line)
+        if not atx:
+            return None
+        self._flush()
+        title = _ATX_ATTRS.sub("", (atx.group(2) or "").strip())
+        if title:
+            level = len(atx.group(1))
+            self.blocks.append(
+                _Block("heading", title, self.first + index, level=level)
+            )
+        return index + 1
+
+    def _setext_heading(self, index: int, line: str) -> int | None:
+        """Turn the open paragraph into a heading underlined by ``===``/``---``."""
+        setext = _SETEXT.match(line)
+        if not (setext and self.para and not self.para_bullet):
+            return None
+        title = " ".join(self.para)
+        level = 1 if setext.group(1)[0] == "=" else 2
+        self.blocks.append(_Block("heading", title, self.para_line, level=level))
+        self.para = []
+        return index + 1
+
+    def _rule(self, index: int, line: str) -> int | None:
+        if not _HR.match(line):
+            return None
+        self._flush()
+        return index + 1
+
+    def _reference(self, index: int, line: str) -> int | None:
+        """Record a ``[label]: url`` definition; it is never spoken."""
+        ref = _REF_DEF.match(line)
+        if not ref or self.para:
+            return None
+        self.references.add(_label(ref.group(1)))
+        return index + 1
+
+    def _footnote(self, index: int, line: str) -> int | None:
+        """Read a footnote's text where it is defined, as a paragraph."""
+        note = _FOOTNOTE_DEF.match(line)
+        if not note:
+            return None
+        self._start(note.group(1), self.first + index, False)
+        return index + 1
+
+    def _table(self, index: int, line: str) -> int | None:
+        """Read each table row as one sentence of its non-empty cells."""
+        lines = self.lines
+        if self.para or not _is_table_start(lines, index):
+            return None
+        self._flush()
+        rows = [(self.first + index, lines[index])]
+        index += 2  # the header row and the separator
+        while index < len(lines) and "|" in lines[index] and lines[index].strip():
+            rows.append((self.first + index, lines[index]))
+            index += 1
+        for row_line, row in rows:
+            cells = [c for c in _split_row(row) if c]
+            if cells:
+                self.blocks.append(
+                    _Block("para", _sentence(", ".join(cells)), row_line)
+                )
+        return index
+
+    def _list_item(self, index: int, line: str) -> int | None:
+        """Open a bullet paragraph; an empty marker inside a paragraph is text."""
+        item = _MD_ITEM.match(line)
+        if not (item and (item.group(2).strip() or not self.para)):
+            return None
+        self._start(_TASK.sub("", item.group(2)), self.first + index, True)
+        return index + 1
 
 
 # Plain text --------------------------------------------------------------
@@ -755,108 +855,170 @@ def _plain_blocks(lines: list[str], first: int) -> list[_Block]:
     open its block and the lines of a block are joined (hard wrapping);
     otherwise a line break after a sentence end starts a new paragraph.
     """
-    count = len(lines)
-    clean = [strip_inline_markdown(line) for line in lines]
-    speakable = [_speakable(c) for c in clean]
-    bullet = [
-        bool(_PLAIN_BULLET.match(line)) and speakable[i] for i, line in enumerate(lines)
-    ]
-    numbered = [bool(_PLAIN_NUMBERED.match(line)) for line in lines]
+    text = _PlainLines.read(lines)
+    headings = _plain_headings(text, _heading_candidates(text))
+    return _PlainAssembler(text, first).assemble(headings)
 
-    shape = [speakable[i] and _heading_shape(clean[i]) for i in range(count)]
-    blank_layout = _blank_separated(lines, speakable, shape, bullet)
 
-    def adjacent_prev(i: int) -> int | None:
-        return i - 1 if i > 0 and speakable[i - 1] else None
+@dataclass
+class _PlainLines:
+    """What the plain-text rules look at, one entry per line."""
 
-    candidate = [False] * count
-    for i in range(count):
-        if not shape[i] or bullet[i]:
+    lines: list[str]
+    clean: list[str]  # inline Markdown stripped (a **bold** line may be a title)
+    speakable: list[bool]
+    bullet: list[bool]
+    numbered: list[bool]
+    shape: list[bool]  # looks like a heading on its own (`_heading_shape`)
+    blank_layout: bool  # see `_blank_separated`
+
+    @classmethod
+    def read(cls, lines: list[str]) -> _PlainLines:
+        clean = [strip_inline_markdown(line) for line in lines]
+        speakable = [_speakable(c) for c in clean]
+        bullet = [
+            bool(_PLAIN_BULLET.match(line)) and speakable[i]
+            for i, line in enumerate(lines)
+        ]
+        numbered = [bool(_PLAIN_NUMBERED.match(line)) for line in lines]
+        shape = [speakable[i] and _heading_shape(clean[i]) for i in range(len(lines))]
+        blank_layout = _blank_separated(lines, speakable, shape, bullet)
+        return cls(lines, clean, speakable, bullet, numbered, shape, blank_layout)
+
+    def adjacent_prev(self, i: int) -> int | None:
+        """The line right above line `i` when it is speakable, else None."""
+        return i - 1 if i > 0 and self.speakable[i - 1] else None
+
+
+def _heading_candidates(text: _PlainLines) -> list[bool]:
+    """Mark the lines that may be headings judging by themselves and above.
+
+    A candidate has a heading's shape, is no bullet, and stands apart from
+    the line above: a blank or a finished sentence or bullet separates them
+    (in a blank-separated layout only a blank does). A numbered line under a
+    numbered line is a list, not a run of headings.
+    """
+    candidate = [False] * len(text.lines)
+    for i in range(len(text.lines)):
+        if not text.shape[i] or text.bullet[i]:
             continue
-        prev = adjacent_prev(i)
+        prev = text.adjacent_prev(i)
         if prev is not None and (
-            blank_layout or not (bullet[prev] or _ends_sentence(clean[prev]))
+            text.blank_layout
+            or not (text.bullet[prev] or _ends_sentence(text.clean[prev]))
         ):
             continue
-        if numbered[i] and prev is not None and numbered[prev]:
+        if text.numbered[i] and prev is not None and text.numbered[prev]:
             continue
         candidate[i] = True
+    return candidate
 
-    widths = [len(line.rstrip()) if speakable[i] else 0 for i, line in enumerate(lines)]
-    heading = [False] * count
+
+def _plain_headings(text: _PlainLines, candidate: list[bool]) -> list[bool]:
+    """Keep the candidates followed by body text, deciding from the end.
+
+    Going backwards, a candidate is a heading when the next speakable line
+    exists, is not itself a heading, and does not carry on the candidate's
+    sentence (a lower-case start, or a line the candidate was wrapped before).
+    """
+    lines = text.lines
+    widths = [
+        len(line.rstrip()) if text.speakable[i] else 0 for i, line in enumerate(lines)
+    ]
+    heading = [False] * len(lines)
     next_speakable: int | None = None
-    for i in range(count - 1, -1, -1):
-        if not speakable[i]:
+    for i in range(len(lines) - 1, -1, -1):
+        if not text.speakable[i]:
             continue
         if candidate[i] and next_speakable is not None and not heading[next_speakable]:
             adjacent = next_speakable == i + 1
             follower = lines[next_speakable]
             wrapped = adjacent and (
                 _starts_lower(follower)
-                or (blank_layout and _wrapped_at(i, follower, widths))
+                or (text.blank_layout and _wrapped_at(i, follower, widths))
             )
-            if not wrapped and not (numbered[i] and numbered[next_speakable]):
+            if not wrapped and not (text.numbered[i] and text.numbered[next_speakable]):
                 heading[i] = True
         next_speakable = i
+    return heading
 
-    blocks: list[_Block] = []
-    para: list[str] = []
-    para_line = 0
-    para_bullet = False
-    prev_text = ""
 
-    def flush() -> None:
-        nonlocal para, para_bullet
-        if para:
-            blocks.append(
+class _PlainAssembler:
+    """Gather plain text lines into paragraphs between the headings.
+
+    A line without words, a heading or a bullet ends the open paragraph.
+    Any other line joins it unless the line is numbered, or (in the layout of
+    one paragraph per line) the previous line ended a sentence, or the open
+    paragraph is a bullet that the line does not visibly continue (indented
+    or starting in lower case).
+    """
+
+    def __init__(self, text: _PlainLines, first: int) -> None:
+        self.text = text
+        self.first = first  # 1-based number of lines[0]
+        self.blocks: list[_Block] = []
+        self.para: list[str] = []  # lines of the open paragraph
+        self.para_line = 0
+        self.para_bullet = False
+        self.prev_text = ""  # the last line read into a paragraph
+
+    def assemble(self, heading: list[bool]) -> list[_Block]:
+        for i, line in enumerate(self.text.lines):
+            number = self.first + i
+            if not self.text.speakable[i]:
+                self._flush()
+            elif heading[i]:
+                self._flush()
+                self.blocks.append(
+                    _Block("heading", line.strip(), number, level=1, markdown=False)
+                )
+            elif self.text.bullet[i]:
+                self._bullet(line, number)
+            else:
+                self._body(i, line, number)
+        self._flush()
+        return self.blocks
+
+    def _flush(self) -> None:
+        if self.para:
+            clean = self.text.clean[self.para_line - self.first]
+            self.blocks.append(
                 _Block(
                     "para",
-                    " ".join(para),
-                    para_line,
-                    bullet=para_bullet,
+                    " ".join(self.para),
+                    self.para_line,
+                    bullet=self.para_bullet,
                     markdown=False,
-                    title_like=len(para) == 1
-                    and _heading_shape(clean[para_line - first]),
+                    title_like=len(self.para) == 1 and _heading_shape(clean),
                 )
             )
-        para = []
-        para_bullet = False
+        self.para = []
+        self.para_bullet = False
 
-    for i, line in enumerate(lines):
-        number = first + i
-        if not speakable[i]:
-            flush()
-            continue
-        if heading[i]:
-            flush()
-            blocks.append(
-                _Block("heading", line.strip(), number, level=1, markdown=False)
-            )
-            continue
-        if bullet[i]:
-            flush()
-            match = _PLAIN_BULLET.match(line)
-            para = [match.group(1).strip() if match else line.strip()]
-            para_line = number
-            para_bullet = True
-            prev_text = line
-            continue
+    def _bullet(self, line: str, number: int) -> None:
+        """Open a bullet paragraph, without its marker."""
+        self._flush()
+        match = _PLAIN_BULLET.match(line)
+        self.para = [match.group(1).strip() if match else line.strip()]
+        self.para_line = number
+        self.para_bullet = True
+        self.prev_text = line
+
+    def _body(self, i: int, line: str, number: int) -> None:
         indented = line[:1] in (" ", "\t")
-        joins = bool(para) and not numbered[i]
-        if joins and not blank_layout:
-            joins = not _ends_sentence(prev_text)
-        if joins and para_bullet:
+        joins = bool(self.para) and not self.text.numbered[i]
+        if joins and not self.text.blank_layout:
+            joins = not _ends_sentence(self.prev_text)
+        if joins and self.para_bullet:
             joins = indented or _starts_lower(line)
         if joins:
-            para.append(line.strip())
+            self.para.append(line.strip())
         else:
-            flush()
-            para = [line.strip()]
-            para_line = number
-            para_bullet = numbered[i]
-        prev_text = line
-    flush()
-    return blocks
+            self._flush()
+            self.para = [line.strip()]
+            self.para_line = number
+            self.para_bullet = self.text.numbered[i]
+        self.prev_text = line
 
 
 def _looks_like_markdown(lines: list[str]) -> bool:
@@ -944,6 +1106,27 @@ def first_words(text: str, count: int = TITLE_WORDS) -> str:
 
 
 def _parse(lines: list[str]) -> Document:
+    """Turn normalized lines into a Document (errors carry no path yet)."""
+    meta, body_lines, first = _split_front_matter(lines)
+    markdown, blocks = _body_blocks(body_lines, first)
+    leading_title, section_level, heading_title = _outline(blocks)
+    blocks, opening_title = _drop_title_line(blocks, markdown)
+    title = meta.get("title") or heading_title or opening_title
+    sections = _SectionAssembler(leading_title, section_level).assemble(blocks)
+    if not sections:
+        raise SummaryError(
+            "there is no text to read aloud under the headings; write the "
+            "summary as sentences under titled sections.",
+        )
+    return Document(sections=tuple(sections), title=title, meta=meta)
+
+
+def _split_front_matter(lines: list[str]) -> tuple[dict[str, str], list[str], int]:
+    """Return the front matter, the body lines and the body's first line number.
+
+    Multi-line HTML comments and script/style elements are blanked out of the
+    body, keeping its line numbers, so no line-by-line reader sees them.
+    """
     meta: dict[str, str] = {}
     body_first = 0
     fm_end = _front_matter_end(lines)
@@ -952,17 +1135,27 @@ def _parse(lines: list[str]) -> Document:
         body_first = fm_end + 1
     body = "\n".join(lines[body_first:])
     body = _MULTILINE_HTML.sub(_blank_out, body)
-    body_lines = body.split("\n")
-    first = body_first + 1
+    return meta, body.split("\n"), body_first + 1
+
+
+def _body_blocks(lines: list[str], first: int) -> tuple[bool, list[_Block]]:
+    """Read the body as Markdown or plain text into blocks with speakable text.
+
+    Returns whether it was read as Markdown, and the blocks: their text
+    cleaned, paragraphs without a speakable word and empty headings dropped.
+
+    Raises:
+        SummaryError: nothing in the body can be read aloud.
+    """
     # Front matter alone does not make the body Markdown: without explicit
     # headings its titles are found like those of plain text.
-    markdown = _looks_like_markdown(body_lines)
+    markdown = _looks_like_markdown(lines)
     references: frozenset[str] = frozenset()
     if markdown:
-        blocks, refs = _markdown_blocks(body_lines, first)
+        blocks, refs = _markdown_blocks(lines, first)
         references = frozenset(refs)
     else:
-        blocks = _plain_blocks(body_lines, first)
+        blocks = _plain_blocks(lines, first)
     for block in blocks:
         block.text = _clean(block, references)
     blocks = [b for b in blocks if b.kind == "heading" or _speakable(b.text)]
@@ -972,78 +1165,103 @@ def _parse(lines: list[str]) -> Document:
             "there is no text to read aloud (only markup, code, emoji or "
             "punctuation); write the summary as sentences, in words.",
         )
+    return markdown, blocks
 
-    title = meta.get("title") or None
+
+def _outline(blocks: list[_Block]) -> tuple[_Block | None, int, str | None]:
+    """Decide which heading level makes sections and what names the document.
+
+    Returns the leading title heading (a lone level-1 heading that opens the
+    document above deeper ones; it names the document and heads a section
+    that may be empty), the section level, and the title the headings give
+    the document (that leading heading, or an only heading that opens it).
+    """
     headings = [b for b in blocks if b.kind == "heading"]
-    leading_title: _Block | None = None
-    if headings:
-        levels = [h.level for h in headings]
-        if (
-            levels.count(1) == 1
-            and blocks[0] is headings[0]
-            and headings[0].level == 1
-            and len(headings) > 1
-        ):
-            leading_title = headings[0]
-            section_level = min(levels[1:])
-            title = title or leading_title.text
-        else:
-            section_level = min(levels)
-            if len(headings) == 1 and blocks[0] is headings[0] and levels[0] == 1:
-                # The only heading opens the document: it names the document
-                # too, and stays the heading of its section.
-                title = title or headings[0].text
-    else:
-        section_level = 1
-    if not markdown and blocks and blocks[0].kind == "para" and headings:
-        opening = blocks[0]
-        if opening.title_like and blocks[1].kind == "heading":
-            # A lone short line above the first heading names the document.
-            title = title or opening.text
-            blocks = blocks[1:]
+    if not headings:
+        return None, 1, None
+    levels = [h.level for h in headings]
+    opens = blocks[0] is headings[0]
+    if levels.count(1) == 1 and opens and levels[0] == 1 and len(headings) > 1:
+        return headings[0], min(levels[1:]), headings[0].text
+    if len(headings) == 1 and opens and levels[0] == 1:
+        # The only heading opens the document: it names the document too, and
+        # stays the heading of its section.
+        return None, min(levels), headings[0].text
+    return None, min(levels), None
 
-    sections: list[Section] = []
-    current_title: str | None = None
-    current_line = 0
-    paragraphs: list[Paragraph] = []
-    is_title_section = False
 
-    def close() -> None:
-        nonlocal paragraphs
-        if current_title is None:
+def _drop_title_line(
+    blocks: list[_Block], markdown: bool
+) -> tuple[list[_Block], str | None]:
+    """Take a plain-text title line off the blocks, returning it as the title.
+
+    A lone short line right above the first heading names the document.
+    """
+    if markdown or not blocks or blocks[0].kind != "para":
+        return blocks, None
+    if not any(b.kind == "heading" for b in blocks):
+        return blocks, None
+    opening = blocks[0]
+    if opening.title_like and blocks[1].kind == "heading":
+        return blocks[1:], opening.text
+    return blocks, None
+
+
+class _SectionAssembler:
+    """Gather blocks into sections, one per heading of the section level.
+
+    Deeper headings become sentences of the section they sit in. Text before
+    the first heading makes a section without a heading, named by its first
+    words.
+    """
+
+    def __init__(self, leading_title: _Block | None, section_level: int) -> None:
+        self.leading_title = leading_title
+        self.section_level = section_level
+        self.sections: list[Section] = []
+        self.title: str | None = None  # heading of the open section
+        self.line = 0
+        self.paragraphs: list[Paragraph] = []
+        self.is_title_section = False
+
+    def assemble(self, blocks: list[_Block]) -> list[Section]:
+        for block in blocks:
+            if block.kind == "heading" and (
+                block is self.leading_title or block.level <= self.section_level
+            ):
+                self._close()
+                self.title = block.text
+                self.line = block.line
+                self.is_title_section = block is self.leading_title
+            elif block.kind == "heading":
+                self.paragraphs.append(
+                    Paragraph(_sentence(block.text), False, block.line)
+                )
+            else:
+                self.paragraphs.append(Paragraph(block.text, block.bullet, block.line))
+        self._close()
+        return self.sections
+
+    def _close(self) -> None:
+        """End the open section; only the document title's may be empty.
+
+        Raises:
+            SummaryError: a heading has nothing under it.
+        """
+        paragraphs = self.paragraphs
+        if self.title is None:
             if paragraphs:
                 name = first_words(" ".join(p.text for p in paragraphs))
-                sections.append(
+                self.sections.append(
                     Section(
                         name, tuple(paragraphs), paragraphs[0].line, has_heading=False
                     )
                 )
         elif paragraphs:
-            sections.append(Section(current_title, tuple(paragraphs), current_line))
-        elif not is_title_section:
+            self.sections.append(Section(self.title, tuple(paragraphs), self.line))
+        elif not self.is_title_section:
             raise SummaryError(
-                f'section "{current_title}" is empty; add text or remove the heading.',
-                line=current_line,
+                f'section "{self.title}" is empty; add text or remove the heading.',
+                line=self.line,
             )
-        paragraphs = []
-
-    for block in blocks:
-        if block.kind == "heading" and (
-            block is leading_title or block.level <= section_level
-        ):
-            close()
-            current_title = block.text
-            current_line = block.line
-            is_title_section = block is leading_title
-            continue
-        if block.kind == "heading":
-            paragraphs.append(Paragraph(_sentence(block.text), False, block.line))
-        else:
-            paragraphs.append(Paragraph(block.text, block.bullet, block.line))
-    close()
-    if not sections:
-        raise SummaryError(
-            "there is no text to read aloud under the headings; write the "
-            "summary as sentences under titled sections.",
-        )
-    return Document(sections=tuple(sections), title=title, meta=meta)
+        self.paragraphs = []

@@ -78,6 +78,28 @@ def render_id3(
     Raises:
         TaggingError: a value cannot be represented (e.g. > 255 chapters).
     """
+    _check_limits(version, chapters)
+    tags = ID3()
+    _add_episode_frames(tags, info, extra or {}, encoder)
+    ids = _add_chapter_frames(tags, info, chapters)
+    if info.cover:
+        tags.add(
+            APIC(
+                encoding=3,
+                mime=info.cover_mime or "image/jpeg",
+                type=PictureType.COVER_FRONT,
+                desc="Cover",
+                data=info.cover,
+            )
+        )
+    if version == 3:
+        tags.update_to_v23()  # TDRC -> TYER + TDAT, recursing into CHAP/CTOC
+    body = _serialize(tags, ids, version) + b"\0" * padding
+    return b"ID3" + bytes((version, 0, 0)) + _syncsafe(len(body)) + body
+
+
+def _check_limits(version: int, chapters: Sequence[Chapter]) -> None:
+    """Refuse what ID3 cannot hold before building any frame."""
     if version not in (3, 4):
         raise TaggingError(f"ID3v2.{version} is not supported; use 2.3 or 2.4.")
     if not chapters:
@@ -85,7 +107,12 @@ def render_id3(
     if len(chapters) > 255:
         # CTOC's entry count is 8-bit.
         raise TaggingError(f"{len(chapters)} chapters: ID3 allows at most 255.")
-    tags = ID3()
+
+
+def _add_episode_frames(
+    tags: ID3, info: EpisodeInfo, extra: Mapping[str, str], encoder: str
+) -> None:
+    """Add the text frames that describe the episode; empty values are left out."""
     tags.add(TIT2(encoding=3, text=info.title))
     if info.author:
         tags.add(TPE1(encoding=3, text=info.author))
@@ -103,8 +130,14 @@ def render_id3(
         tags.add(USLT(encoding=3, lang="fra", desc="", text=info.transcript))
     if encoder:
         tags.add(TSSE(encoding=3, text=encoder))
-    for key, value in (extra or {}).items():
+    for key, value in extra.items():
         tags.add(TXXX(encoding=3, desc=key, text=value))
+
+
+def _add_chapter_frames(
+    tags: ID3, info: EpisodeInfo, chapters: Sequence[Chapter]
+) -> list[str]:
+    """Add one CHAP per chapter and the CTOC listing them; return their IDs."""
     ids = [chapter_id(i) for i in range(len(chapters))]
     for cid, chapter in zip(ids, chapters, strict=True):
         tags.add(
@@ -127,18 +160,15 @@ def render_id3(
             sub_frames=[TIT2(encoding=3, text=info.title)],
         )
     )
-    if info.cover:
-        tags.add(
-            APIC(
-                encoding=3,
-                mime=info.cover_mime or "image/jpeg",
-                type=PictureType.COVER_FRONT,
-                desc="Cover",
-                data=info.cover,
-            )
-        )
-    if version == 3:
-        tags.update_to_v23()  # TDRC -> TYER + TDAT, recursing into CHAP/CTOC
+    return ids
+
+
+def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
+    """Serialize the frames in `_ORDER`, then CHAPs in chapter order, CTOC, APIC.
+
+    Raises:
+        TaggingError: mutagen cannot write a value (e.g. a time beyond 32 bits).
+    """
     config = ID3SaveConfig(version, "/")
 
     def rank(frame: object) -> tuple[int, int]:
@@ -155,11 +185,9 @@ def render_id3(
 
     frames = sorted(tags.values(), key=rank)  # stable: insertion order within a rank
     try:
-        body = b"".join(save_frame(f, config=config) for f in frames)
+        return b"".join(save_frame(f, config=config) for f in frames)
     except (ValueError, TypeError, struct.error) as exc:
         raise TaggingError(f"cannot serialize ID3 tags: {exc}") from exc
-    body += b"\0" * padding
-    return b"ID3" + bytes((version, 0, 0)) + _syncsafe(len(body)) + body
 
 
 @dataclass(frozen=True)
