@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -84,7 +84,7 @@ def handle_errors(func: F) -> F:
             )
             sys.exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -176,7 +176,7 @@ def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
         if fid in _ORDER:
             return (0, _ORDER.index(fid))
         if fid == "CHAP":
-            return (2, ids.index(frame.element_id))  # type: ignore[attr-defined]
+            return (2, ids.index(str(getattr(frame, "element_id", ""))))
         if fid == "CTOC":
             return (3, 0)
         if fid == "APIC":
