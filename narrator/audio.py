@@ -231,23 +231,24 @@ def _silence(n: int, channels: int) -> bytes:
     return bytes(2 * n * channels)
 
 
-def _margins(samples: np.ndarray, keep: int) -> tuple[int, int]:
+def _margins(samples: np.ndarray, rate: int) -> tuple[int, int]:
     """Return the silent samples at the start and end of a trimmed utterance.
 
     Trimming keeps up to ``TRIM_KEEP_MS`` of silence at each edge, less when
     the engine's clip had less. Pauses are shortened by these margins so the
     silence a listener hears between two utterances is the configured pause,
-    whatever silence the engine left around each one.
+    whatever silence the engine left around each one. Every sample over the
+    threshold is sound here (peak gate), and a margin never exceeds what
+    trimming keeps.
     """
     n = samples.shape[0]
-    level = 10.0 ** (TRIM_THRESHOLD_DB / 20.0) * 32768.0
-    head = np.abs(samples[: keep + 1].astype(np.int32)) > level
-    tail = np.abs(samples[max(0, n - keep - 1) :].astype(np.int32)) > level
-    if not head.any():
+    keep = int(round(TRIM_KEEP_MS * rate / 1000))
+    start, end = dsp.trim_silence(
+        dsp.from_int16(samples), rate, TRIM_THRESHOLD_DB, gate="peak"
+    )
+    if start == end:
         return min(n, keep), min(n, keep)
-    lead = int(np.argmax(head))
-    trail = int(np.argmax(tail[::-1]))
-    return lead, trail
+    return min(start, keep), min(n - end, keep)
 
 
 def _k_power_response(sample_rate: int, size: int) -> np.ndarray:
@@ -478,8 +479,7 @@ def render_clip(
         raise AudioError(
             f"{len(pauses_after)} pauses for {len(clip.utterances)} utterances"
         )
-    keep = int(round(TRIM_KEEP_MS * rate_in / 1000))
-    edges = [_margins(u, keep) if u.size else (0, 0) for u in clip.utterances]
+    edges = [_margins(u, rate_in) if u.size else (0, 0) for u in clip.utterances]
     wanted = [lead_ms] + [pauses.after(p) for p in pauses_after][:-1] + [tail_ms]
     # Silence before utterance i (last entry: after the last), in output and
     # clip samples; each is the wanted pause less the margins around it.

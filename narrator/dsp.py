@@ -19,6 +19,10 @@ one-hour episode of speech around a second of CPU time. Like any 4x meter
 (BS.1770's own, ffmpeg's), it under-reads content within a few percent of
 Nyquist by up to a few tenths of a dB; voice rarely has any, and MP3 encoders
 low-pass it away.
+
+Silence trimming has one implementation, :func:`trim_silence`, whose options
+cover every caller: clips trimmed after synthesis, the silence an utterance
+kept at its edges, gTTS pieces joined into one utterance.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -66,6 +71,7 @@ _TP_CUTOFF = 1.0  # interpolator cutoff, fraction of the input Nyquist
 _TP_BETA = 5.0  # Kaiser window shape of the interpolator
 _TP_BLOCK = 8  # samples per block when looking for true-peak candidates
 _TP_COARSE = 64  # samples per coarse block (a multiple of _TP_BLOCK)
+_SILENCE_GATES = ("rms", "peak")
 
 
 @dataclass(frozen=True)
@@ -621,43 +627,81 @@ def trim_silence(
     sample_rate: int,
     threshold_db: float = -50.0,
     keep_ms: float = 0.0,
+    *,
+    gate: Literal["rms", "peak"] = "rms",
+    window_ms: float = 10.0,
+    exact: bool = True,
 ) -> tuple[int, int]:
     """Return ``(start, end)`` sample indices of the non-silent part of ``x``.
 
-    A 10 ms window is loud when its RMS (dBFS, 0 dB = RMS of 1.0) exceeds
-    ``threshold_db``. The edges are refined to the first and last sample
-    whose magnitude exceeds the threshold inside the first and last loud
-    windows, so the amount trimmed does not jitter with window alignment, and
-    ``keep_ms`` of margin is kept on each side. All-silent input gives ``(0, 0)``.
+    Sound is what exceeds ``threshold_db`` (dBFS, 0 dB = 1.0), judged per
+    window of ``window_ms``: with ``gate="rms"`` a window is loud when its RMS
+    does, so a lone click in a quiet stretch does not count as speech; with
+    ``gate="peak"`` when any of its samples does, so nothing audible is lost.
+    With ``exact`` the edges are refined to the first and last sample whose
+    magnitude exceeds the threshold inside the first and last loud windows, so
+    the amount trimmed does not jitter with window alignment (with the peak
+    gate these are simply the first and last loud samples, whatever the
+    window); without it the edges stay on the window grid. ``keep_ms`` of
+    margin is kept on each side, never beyond the clip. Channels are judged
+    together (mean square, largest magnitude). All-silent input gives
+    ``(0, 0)``.
     """
+    if gate not in _SILENCE_GATES:
+        raise ValueError(f"gate must be one of {_SILENCE_GATES}, got {gate!r}")
     audio = _as_2d(x)
     n = audio.shape[0]
     if n == 0:
         return 0, 0
     level = np.abs(audio[:, 0]).astype(np.float64)
-    window = max(1, round(sample_rate * 0.01))
+    for channel in range(1, audio.shape[1]):
+        np.maximum(level, np.abs(audio[:, channel]), out=level)
+    threshold = 10.0 ** (threshold_db / 20.0)
+    window = max(1, round(sample_rate * window_ms / 1000.0))
+    if gate == "peak":
+        above = level > threshold
+        first_sample = int(np.argmax(above))
+        if not above[first_sample]:
+            return 0, 0
+        last_sample = n - 1 - int(np.argmax(above[::-1]))
+        if exact:
+            start, end = first_sample, last_sample + 1
+        else:
+            start = first_sample // window * window
+            end = min(n, (last_sample // window + 1) * window)
+    else:
+        start, end = _rms_bounds(audio, level, window, threshold, exact)
+        if start == end:
+            return 0, 0
+    keep = round(keep_ms * sample_rate / 1000.0)
+    return max(0, start - keep), min(n, end + keep)
+
+
+def _rms_bounds(
+    audio: np.ndarray, level: np.ndarray, window: int, threshold: float, exact: bool
+) -> tuple[int, int]:
+    """Return the sound's edges for :func:`trim_silence`'s RMS gate, ``(0, 0)``
+    when no window is loud."""
+    n = audio.shape[0]
     n_windows = -(-n // window)
     squares = np.zeros(n_windows * window)
-    np.square(level, out=squares[:n])
+    np.square(np.abs(audio[:, 0]).astype(np.float64), out=squares[:n])
     for channel in range(1, audio.shape[1]):
-        column = np.abs(audio[:, channel]).astype(np.float64)
-        np.maximum(level, column, out=level)
-        squares[:n] += np.square(column)
+        squares[:n] += np.square(np.abs(audio[:, channel]).astype(np.float64))
     squares /= audio.shape[1]
     rms = np.sqrt(squares.reshape(n_windows, window).mean(axis=1))
-    threshold = 10.0 ** (threshold_db / 20.0)
     loud = np.flatnonzero(rms > threshold)
     if loud.size == 0:
         return 0, 0
     first = int(loud[0]) * window
-    first_part = level[first : first + window]
-    start = first + int(np.argmax(first_part > threshold))
     last = int(loud[-1]) * window
-    last_part = level[last : last + window]
-    above = np.flatnonzero(last_part > threshold)
+    if not exact:
+        return first, min(last + window, n)
+    # A window whose RMS exceeds the threshold has a sample that does.
+    start = first + int(np.argmax(level[first : first + window] > threshold))
+    above = np.flatnonzero(level[last : last + window] > threshold)
     end = last + int(above[-1]) + 1 if above.size else min(last + window, n)
-    keep = round(keep_ms * sample_rate / 1000.0)
-    return max(0, start - keep), min(n, end + keep)
+    return start, end
 
 
 def fade(

@@ -6,6 +6,7 @@ import math
 import re
 import subprocess
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -348,6 +349,40 @@ def test_trim_silence_on_silence_is_empty() -> None:
     assert dsp.trim_silence(np.zeros(0, dtype=np.float32), 48000) == (0, 0)
     quiet = np.full(4800, 10 ** (-60 / 20), dtype=np.float32)
     assert dsp.trim_silence(quiet, 48000, threshold_db=-50.0) == (0, 0)
+
+
+def test_trim_silence_peak_gate_keeps_every_loud_sample() -> None:
+    """The peak gate counts a lone click the RMS gate ignores; exact edges are
+    the first and last loud samples, grid edges the windows holding them."""
+    sr = 24000
+    x = np.zeros(sr, dtype=np.float32)
+    x[3001] = 0.01  # -40 dBFS: a click, its 10 ms window's RMS is far below
+    x[9000:15000] = tone(sr, 0.25, 440.0, 0.5, fade_ms=1.0)
+    x[20_005] = -0.01
+    start, end = dsp.trim_silence(x, sr, threshold_db=-50.0)
+    assert 9000 <= start < 9100 and 14900 < end <= 15000
+    assert dsp.trim_silence(x, sr, threshold_db=-50.0, gate="peak") == (3001, 20_006)
+    for window_ms in (1.0, 5.0, 20.0):
+        assert dsp.trim_silence(x, sr, gate="peak", window_ms=window_ms) == (
+            3001,
+            20_006,
+        )
+    # 5 ms windows are 120 samples: 3001 is in [3000, 3120), 20005 in [19920, 20040).
+    grid = dsp.trim_silence(x, sr, gate="peak", window_ms=5.0, exact=False)
+    assert grid == (3000, 20_040)
+    kept = dsp.trim_silence(
+        x, sr, keep_ms=10.0, gate="peak", window_ms=5.0, exact=False
+    )
+    assert kept == (3000 - 240, 20_040 + 240)
+    # The last window is cut at the clip's end, and silence is (0, 0).
+    end_cut = dsp.trim_silence(x[:20_010], sr, gate="peak", window_ms=5, exact=False)
+    assert end_cut == (3000, 20_010)
+    assert dsp.trim_silence(x[:3000], sr, gate="peak") == (0, 0)
+    rms_grid = dsp.trim_silence(x, sr, window_ms=5.0, exact=False)
+    assert rms_grid[0] % 120 == 0 and rms_grid[0] <= start < rms_grid[0] + 120
+    unknown: Any = "loud"
+    with pytest.raises(ValueError, match="gate"):
+        dsp.trim_silence(x, sr, gate=unknown)
 
 
 def test_fade_ramps_monotonically_and_spares_the_middle() -> None:
