@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ABSOLUTE_GATE_LUFS",
+    "LoudnessMeter",
     "LoudnessStats",
     "apply_gain_db",
     "combine",
@@ -63,6 +64,8 @@ RELATIVE_GATE_LU = -10.0
 _LOUDNESS_OFFSET = -0.691
 _BLOCK_STEPS = 4  # a 400 ms block is four 100 ms steps (75 % overlap)
 _BIN_DB = 0.1  # histogram resolution of block loudness
+_METER_WINDOWS_PER_STEP = 5  # meter windows per 100 ms step (20 ms each)
+_METER_BATCH = 512  # windows the meter transforms at once (bounds its memory)
 _TP_MIN_RATE = 176_400  # oversampled rate for true peak (4x 44.1 kHz)
 _LIMITER_PASSES = 8  # detect-and-reduce rounds; two suffice in practice
 _RELEASE_FLOOR_DB = 1e-3  # attenuation below this snaps back to unity gain
@@ -209,6 +212,150 @@ def _kaiser_lowpass(numtaps: int, cutoff: float, beta: float) -> np.ndarray:
     taps = cutoff * np.sinc(cutoff * m) * np.kaiser(numtaps, beta)
     lowpass: np.ndarray = taps / taps.sum()
     return lowpass
+
+
+@functools.cache
+def _k_power_response(sample_rate: int, size: int) -> np.ndarray:
+    """Return weights turning a ``size``-point rfft's power into K-weighted energy.
+
+    ``|H|^2`` of the two K-weighting biquads at each bin, doubled for the bins
+    that stand for two (Parseval), over ``size``: the dot product of a window's
+    ``|rfft|^2`` with these weights is the window's K-weighted sum of squares.
+    """
+    z = np.exp(-2j * np.pi * np.fft.rfftfreq(size))  # z^-1 at each bin
+    h = np.ones_like(z)
+    for b0, b1, b2, a0, a1, a2 in _k_weighting_sos(sample_rate).tolist():
+        h *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
+    weights = np.full(z.shape[0], 2.0)
+    weights[0] = 1.0
+    if size % 2 == 0:
+        weights[-1] = 1.0
+    power: np.ndarray = weights * np.abs(h) ** 2 / size
+    power.setflags(write=False)  # cached and shared by every meter
+    return power
+
+
+class LoudnessMeter:
+    """Integrated loudness (BS.1770-4 / EBU R128) of audio fed piece by piece.
+
+    A section's gain is set from its loudness as a listener hears it: laid
+    out with its pauses, since the 400 ms blocks that straddle speech and
+    silence count in the gating of the final file. The section is rendered one
+    utterance at a time and never exists as one array (a 4-minute section in
+    float64 was ~150 MB), so the meter takes utterances and silences in turn
+    (:meth:`feed`, :meth:`feed_silence`) and keeps, per 20 ms window, only the
+    K-weighted energy and the sample peak: about 100 numbers per second of
+    audio, plus less than one window of samples carried to the next piece.
+
+    The K-weighting is applied to each window in the frequency domain (the
+    biquads' ``|H|^2`` at each rfft bin), which ignores the filter's ringing
+    across window edges: within 0.02 LU of :func:`integrated_loudness` on
+    the seed's sections, and ten times faster than filtering the section.
+    """
+
+    def __init__(self, sample_rate: int, channels: int = 1) -> None:
+        if channels < 1:
+            raise ValueError(f"channels must be at least 1, got {channels}")
+        self._rate = sample_rate
+        self._channels = channels
+        self._step = max(1, round(sample_rate * 0.1))  # BS.1770's 100 ms hop
+        # Five windows per step when the step allows it (every common rate).
+        per_step = _METER_WINDOWS_PER_STEP
+        self._per_step = per_step if self._step % per_step == 0 else 1
+        self._window = self._step // self._per_step
+        self._weights = _k_power_response(sample_rate, self._window)
+        self._carry = np.zeros((0, channels))
+        self._energy: list[np.ndarray] = []
+        self._peak: list[np.ndarray] = []
+
+    def feed(self, x: np.ndarray) -> None:
+        """Add the next piece ``x``, shaped ``(n,)`` or ``(n, channels)``."""
+        piece = _as_2d(np.asarray(x, dtype=np.float64))
+        if piece.shape[1] != self._channels:
+            raise ValueError(
+                f"meter expects {self._channels} channel(s), got {piece.shape[1]}"
+            )
+        joined = np.concatenate([self._carry, piece])
+        size = self._window
+        windows = joined.shape[0] // size
+        for start in range(0, windows, _METER_BATCH):
+            stop = min(windows, start + _METER_BATCH)
+            energy = np.zeros(stop - start)
+            peak = np.zeros(stop - start)
+            for channel in range(self._channels):
+                batch = joined[start * size : stop * size, channel].reshape(-1, size)
+                power = np.abs(np.fft.rfft(batch, axis=1)) ** 2
+                energy = energy + power @ self._weights
+                np.maximum(peak, np.abs(batch).max(axis=1), out=peak)
+            self._energy.append(energy)
+            self._peak.append(peak)
+        self._carry = joined[windows * size :]
+
+    def feed_silence(self, n: int) -> None:
+        """Add ``n`` samples of digital silence, without materializing them."""
+        size = self._window
+        fill = min(max(n, 0), -self._carry.shape[0] % size)
+        if fill:
+            self.feed(np.zeros((fill, self._channels)))
+        n -= fill
+        if n <= 0:
+            return
+        whole = n // size
+        if whole:
+            self._energy.append(np.zeros(whole))
+            self._peak.append(np.zeros(whole))
+        self._carry = np.zeros((n - whole * size, self._channels))
+
+    def integrated_lufs(
+        self,
+        gain_db: float = 0.0,
+        *,
+        ceiling_dbtp: float | None = None,
+        release_ms: float = 60.0,
+    ) -> float:
+        """Return the integrated loudness after ``gain_db`` (``-inf`` when silent).
+
+        Reading does not change the meter, and the gain is applied to what was
+        measured: mastering searches the gain that lands on a target without
+        holding or re-measuring the audio. With ``ceiling_dbtp``, the reading
+        models :func:`limit_true_peak` with that ceiling and ``release_ms``:
+        each window whose peak exceeds the ceiling is attenuated by the
+        excess, and the attenuation decays with the release. Measured on the
+        seed's sections against the real limiter at -19 and -16 LUFS: within
+        0.1 LU (the model attenuates whole windows, so it errs on the loud side
+        of the loss).
+        """
+        energy = np.concatenate(self._energy) if self._energy else np.zeros(0)
+        if ceiling_dbtp is not None and energy.size:
+            peaks = np.concatenate(self._peak)
+            with np.errstate(divide="ignore"):
+                excess = np.maximum(
+                    20.0 * np.log10(peaks) + gain_db - ceiling_dbtp, 0.0
+                )
+                ramp = np.arange(excess.size) * (
+                    self._window / self._rate / (release_ms / 1000.0)
+                )
+                attenuation = np.exp(
+                    np.maximum.accumulate(np.log(excess) + ramp) - ramp
+                )
+            energy = energy * np.power(10.0, -attenuation / 10.0)
+        energy = energy * 10.0 ** (gain_db / 10.0)
+        size = _BLOCK_STEPS * self._per_step  # windows per 400 ms block
+        if energy.size < size:
+            return -math.inf
+        sums = np.concatenate([[0.0], np.cumsum(energy)])
+        starts = np.arange(0, energy.size - size + 1, self._per_step)
+        blocks = (sums[starts + size] - sums[starts]) / (size * self._window)
+        with np.errstate(divide="ignore"):
+            block_lufs = _LOUDNESS_OFFSET + 10.0 * np.log10(blocks)
+        kept = blocks[block_lufs > ABSOLUTE_GATE_LUFS]
+        if not kept.size:
+            return -math.inf
+        gate = _LOUDNESS_OFFSET + 10.0 * math.log10(float(kept.mean()))
+        gate += RELATIVE_GATE_LU
+        with np.errstate(divide="ignore"):
+            kept = kept[_LOUDNESS_OFFSET + 10.0 * np.log10(kept) > gate]
+        return _LOUDNESS_OFFSET + 10.0 * math.log10(float(kept.mean()))
 
 
 def _lufs(energy: float) -> float:
