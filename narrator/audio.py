@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import struct
 import subprocess
 import wave
@@ -54,8 +53,8 @@ SEGMENT_OVERHEAD = LAME_ENCODER_DELAY + 576
 LIMITER_RELEASE_MS = 60.0
 # Most gain added to make up for what the limiter takes (dB).
 MAX_MAKEUP_DB = 6.0
-# Windows the loudness meter transforms at once (bounds its memory).
-_METER_FRAMES = 512
+# What a silent clip's loudness reads (BS.1770's absolute gate).
+_SILENT_LUFS = -70.0
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +196,10 @@ def make_clip(audios: Sequence[Audio]) -> Clip:
         raise AudioError("the engine returned no audio")
     # Loudness of the utterances end to end, fed one at a time so memory stays
     # that of one utterance (a whole section as float64 was ~150 MB at 4 min).
-    meter = _SectionMeter(rate)
+    meter = dsp.LoudnessMeter(rate)
     for part in parts:
         meter.feed(dsp.from_int16(part))
-    return Clip(rate, tuple(parts), float(meter.loudness()))
+    return Clip(rate, tuple(parts), _lufs(meter))
 
 
 @dataclass
@@ -231,142 +230,30 @@ def _silence(n: int, channels: int) -> bytes:
     return bytes(2 * n * channels)
 
 
-def _margins(samples: np.ndarray, keep: int) -> tuple[int, int]:
+def _margins(samples: np.ndarray, rate: int) -> tuple[int, int]:
     """Return the silent samples at the start and end of a trimmed utterance.
 
     Trimming keeps up to ``TRIM_KEEP_MS`` of silence at each edge, less when
     the engine's clip had less. Pauses are shortened by these margins so the
     silence a listener hears between two utterances is the configured pause,
-    whatever silence the engine left around each one.
+    whatever silence the engine left around each one. Every sample over the
+    threshold is sound here (peak gate), and a margin never exceeds what
+    trimming keeps.
     """
     n = samples.shape[0]
-    level = 10.0 ** (TRIM_THRESHOLD_DB / 20.0) * 32768.0
-    head = np.abs(samples[: keep + 1].astype(np.int32)) > level
-    tail = np.abs(samples[max(0, n - keep - 1) :].astype(np.int32)) > level
-    if not head.any():
+    keep = int(round(TRIM_KEEP_MS * rate / 1000))
+    start, end = dsp.trim_silence(
+        dsp.from_int16(samples), rate, TRIM_THRESHOLD_DB, gate="peak"
+    )
+    if start == end:
         return min(n, keep), min(n, keep)
-    lead = int(np.argmax(head))
-    trail = int(np.argmax(tail[::-1]))
-    return lead, trail
+    return min(start, keep), min(n - end, keep)
 
 
-def _k_power_response(sample_rate: int, size: int) -> np.ndarray:
-    """Return weights turning a ``size``-point rfft's power into K-weighted energy.
-
-    ``|H|^2`` of the two K-weighting biquads at each bin, doubled for the bins
-    that stand for two (Parseval), over ``size``.
-    """
-    z = np.exp(-2j * np.pi * np.fft.rfftfreq(size))  # z^-1 at each bin
-    h = np.ones_like(z)
-    for b0, b1, b2, a0, a1, a2 in dsp._k_weighting_sos(sample_rate).tolist():
-        h *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
-    weights = np.full(z.shape[0], 2.0)
-    weights[0] = 1.0
-    if size % 2 == 0:
-        weights[-1] = 1.0
-    power: np.ndarray = weights * np.abs(h) ** 2 / size
-    return power
-
-
-class _SectionMeter:
-    """Loudness of a section as laid out, with and without the limiter.
-
-    The section is fed piece by piece (utterances and pauses); memory stays
-    that of one utterance. Pauses matter: gating sees the 400 ms blocks that
-    straddle speech and silence, and a section of short utterances with long
-    pauses reads ~1 LU quieter laid out than its utterances joined end to end
-    (what the cached clip loudness measures).
-
-    It keeps, per 20 ms window, the K-weighted energy and the sample peak;
-    that is enough for BS.1770 gating (a 100 ms step is five windows) and to
-    predict what the true-peak limiter will take away at any gain
-    (:meth:`loudness`), without running it. The K-weighting is applied to each
-    window in the frequency domain, which ignores the filter's ringing across
-    window edges: within 0.02 LU of :func:`dsp.integrated_loudness` on the
-    seed's sections, and ten times faster than filtering the whole section.
-    """
-
-    def __init__(self, sample_rate: int) -> None:
-        self._rate = sample_rate
-        self._step = max(1, round(sample_rate * 0.1))  # BS.1770's 100 ms hop
-        # Five windows per step when the step allows it (every common rate).
-        self._per_step = 5 if self._step % 5 == 0 else 1
-        self._window = self._step // self._per_step
-        self._weights = _k_power_response(sample_rate, self._window)
-        self._carry = np.zeros(0)
-        self._energy: list[np.ndarray] = []
-        self._peak: list[np.ndarray] = []
-
-    def feed(self, x: np.ndarray) -> None:
-        """Add the next mono piece ``x`` (float, full scale)."""
-        x = np.concatenate([self._carry, np.asarray(x, dtype=np.float64)])
-        size = self._window
-        whole = x.shape[0] // size * size
-        frames = x[:whole].reshape(-1, size)
-        for start in range(0, frames.shape[0], _METER_FRAMES):
-            batch = frames[start : start + _METER_FRAMES]
-            power = np.abs(np.fft.rfft(batch, axis=1)) ** 2
-            self._energy.append(power @ self._weights)
-            self._peak.append(np.abs(batch).max(axis=1))
-        self._carry = x[whole:]
-
-    def feed_silence(self, n: int) -> None:
-        """Add ``n`` samples of digital silence."""
-        size = self._window
-        fill = min(max(n, 0), -self._carry.shape[0] % size)
-        if fill:
-            self.feed(np.zeros(fill))
-        n -= fill
-        if n <= 0:
-            return
-        whole = n // size
-        if whole:
-            self._energy.append(np.zeros(whole))
-            self._peak.append(np.zeros(whole))
-        self._carry = np.zeros(n - whole * size)
-
-    def loudness(
-        self, gain_db: float = 0.0, ceiling_dbtp: float | None = None
-    ) -> float:
-        """Return the integrated loudness after ``gain_db`` (-70.0 when silent).
-
-        With ``ceiling_dbtp``, model the limiter of :func:`_master`: each
-        window whose peak exceeds the ceiling is attenuated by the excess, and
-        the attenuation decays with the limiter's release. Measured on the
-        seed's sections against the real limiter at -19 and -16 LUFS: within
-        0.1 LU (the model attenuates whole windows, so it errs on the loud
-        side of the loss).
-        """
-        energy = np.concatenate(self._energy) if self._energy else np.zeros(0)
-        if ceiling_dbtp is not None and energy.size:
-            peaks = np.concatenate(self._peak)
-            with np.errstate(divide="ignore"):
-                excess = np.maximum(
-                    20.0 * np.log10(peaks) + gain_db - ceiling_dbtp, 0.0
-                )
-                ramp = np.arange(excess.size) * (
-                    self._window / self._rate / (LIMITER_RELEASE_MS / 1000.0)
-                )
-                attenuation = np.exp(
-                    np.maximum.accumulate(np.log(excess) + ramp) - ramp
-                )
-            energy = energy * np.power(10.0, -attenuation / 10.0)
-        energy = energy * 10.0 ** (gain_db / 10.0)
-        size = 4 * self._per_step  # windows per 400 ms block
-        if energy.size < size:
-            return -70.0
-        sums = np.concatenate([[0.0], np.cumsum(energy)])
-        starts = np.arange(0, energy.size - size + 1, self._per_step)
-        blocks = (sums[starts + size] - sums[starts]) / (size * self._window)
-        with np.errstate(divide="ignore"):
-            block_lufs = -0.691 + 10.0 * np.log10(blocks)
-        kept = blocks[block_lufs > dsp.ABSOLUTE_GATE_LUFS]
-        if not kept.size:
-            return -70.0
-        gate = -0.691 + 10.0 * math.log10(float(kept.mean())) - 10.0
-        with np.errstate(divide="ignore"):
-            kept = kept[-0.691 + 10.0 * np.log10(kept) > gate]
-        return -0.691 + 10.0 * math.log10(float(kept.mean()))
+def _lufs(meter: dsp.LoudnessMeter) -> float:
+    """Read ``meter`` with silence as ``-70.0`` LUFS, the floor the cache stores
+    (JSON has no infinity) and ``_gain_db`` treats as nothing to normalize."""
+    return max(meter.integrated_lufs(), _SILENT_LUFS)
 
 
 def _section_gain(
@@ -375,9 +262,13 @@ def _section_gain(
     """Return the gain (dB) that brings the mastered section to the target.
 
     ``silences_in[i]`` is the silence (clip samples) before utterance ``i``,
-    the last entry the silence after the last utterance.
+    the last entry the silence after the last utterance. The section is
+    measured laid out with these pauses, piece by piece: gating sees the 400
+    ms blocks that straddle speech and silence, and a section of short
+    utterances with long pauses reads ~1 LU quieter laid out than its
+    utterances joined end to end (what the cached clip loudness measures).
     """
-    meter = _SectionMeter(clip.sample_rate)
+    meter = dsp.LoudnessMeter(clip.sample_rate)
     for samples, silence in zip(clip.utterances, silences_in, strict=False):
         meter.feed_silence(silence)
         meter.feed(dsp.from_int16(samples))
@@ -386,7 +277,7 @@ def _section_gain(
 
 
 def _target_gain(
-    meter: _SectionMeter, preset: Preset, target_lufs: float | None
+    meter: dsp.LoudnessMeter, preset: Preset, target_lufs: float | None
 ) -> float:
     """Return the gain (dB) that brings what ``meter`` measured to the target.
 
@@ -396,20 +287,25 @@ def _target_gain(
     until the modelled limited loudness reaches the target, by at most
     ``MAX_MAKEUP_DB``.
     """
-    lufs = meter.loudness()
+    lufs = _lufs(meter)
     gain = _gain_db(lufs, preset, target_lufs)
     if lufs <= -69.0:
         return gain
+
+    def limited(gain_db: float) -> float:
+        return meter.integrated_lufs(
+            gain_db, ceiling_dbtp=preset.ceiling_dbtp, release_ms=LIMITER_RELEASE_MS
+        )
+
     want = lufs + gain
-    ceiling = preset.ceiling_dbtp
-    if want - meter.loudness(gain, ceiling) <= 0.01:
+    if want - limited(gain) <= 0.01:
         return gain
     low, high = gain, gain + MAX_MAKEUP_DB
-    if meter.loudness(high, ceiling) < want:
+    if limited(high) < want:
         return high
     while high - low > 0.01:  # bisection: the limited loudness rises with gain
         mid = 0.5 * (low + high)
-        if meter.loudness(mid, ceiling) < want:
+        if limited(mid) < want:
             low = mid
         else:
             high = mid
@@ -478,8 +374,7 @@ def render_clip(
         raise AudioError(
             f"{len(pauses_after)} pauses for {len(clip.utterances)} utterances"
         )
-    keep = int(round(TRIM_KEEP_MS * rate_in / 1000))
-    edges = [_margins(u, keep) if u.size else (0, 0) for u in clip.utterances]
+    edges = [_margins(u, rate_in) if u.size else (0, 0) for u in clip.utterances]
     wanted = [lead_ms] + [pauses.after(p) for p in pauses_after][:-1] + [tail_ms]
     # Silence before utterance i (last entry: after the last), in output and
     # clip samples; each is the wanted pause less the margins around it.
@@ -523,7 +418,7 @@ def load_jingle(path: Path, preset: Preset, target_lufs: float | None) -> np.nda
     rate = preset.fmt.sample_rate
     pcm = _ffmpeg_decode(["-i", str(path)], None, rate, 1)
     x = dsp.from_int16(np.frombuffer(pcm, dtype="<i2"))
-    meter = _SectionMeter(rate)
+    meter = dsp.LoudnessMeter(rate)
     meter.feed(x)
     y = dsp.apply_gain_db(x, _target_gain(meter, preset, target_lufs))
     y = dsp.limit_true_peak(

@@ -1,88 +1,20 @@
-"""Tests for narrator.dsp, checked against ffmpeg's ebur128 filter where it counts."""
+"""Tests for narrator.dsp, checked against ffmpeg's ebur128 filter where it counts,
+and against the time-domain reference in tests/loudness_ref.py."""
 
 from __future__ import annotations
 
 import math
-import re
-import subprocess
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy import signal
 
 from narrator import dsp
-from narrator.ffmpeg import ffmpeg_exe
 
-RATES = [22050, 24000, 44100, 48000]
-
-
-def ebur128(x: np.ndarray, sample_rate: int) -> tuple[float, float]:
-    """Measure (integrated LUFS, true peak dBTP) with the bundled ffmpeg."""
-    data = np.ascontiguousarray(x, dtype=np.float32)
-    channels = 1 if data.ndim == 1 else data.shape[1]
-    result = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostats",
-            "-f",
-            "f32le",
-            "-ar",
-            str(sample_rate),
-            "-ac",
-            str(channels),
-            "-i",
-            "pipe:",
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        input=data.tobytes(),
-        capture_output=True,
-        check=True,
-    )
-    log = result.stderr.decode()
-    summary = log[log.rindex("Summary:") :]
-    integrated = re.search(r"I:\s+(-?[\d.]+|-inf)", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf)", summary)
-    assert integrated and peak, summary
-    return float(integrated.group(1)), float(peak.group(1))
-
-
-def tone(
-    sample_rate: int,
-    seconds: float,
-    freq: float,
-    amplitude: float,
-    phase: float = 0.0,
-    fade_ms: float = 20.0,
-) -> np.ndarray:
-    """Return a faded sine (fades keep edge transients out of true peak)."""
-    t = np.arange(round(seconds * sample_rate)) / sample_rate
-    x = amplitude * np.sin(2 * np.pi * freq * t + phase)
-    return dsp.fade(x.astype(np.float32), sample_rate, fade_ms, fade_ms)
-
-
-def pink_noise(sample_rate: int, seconds: float, rms: float, seed: int) -> np.ndarray:
-    """Return pink-ish noise (Kellet's filter) with the given RMS."""
-    rng = np.random.default_rng(seed)
-    white = rng.standard_normal(round(seconds * sample_rate))
-    b = [0.049922035, -0.095993537, 0.050612699, -0.004408786]
-    a = [1.0, -2.494956002, 2.017265875, -0.522189400]
-    pink = signal.lfilter(b, a, white)
-    return (pink * (rms / pink.std())).astype(np.float32)
-
-
-def speech_like(sample_rate: int, seconds: float, seed: int = 0) -> np.ndarray:
-    """Return syllable-modulated pink noise with pauses, peaking near 0 dBFS."""
-    t = np.arange(round(seconds * sample_rate)) / sample_rate
-    syllables = (0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * t)) ** 2
-    phrases = np.sin(2 * np.pi * 0.35 * t + seed) > -0.4
-    x = pink_noise(sample_rate, seconds, 0.12, seed) * syllables * phrases
-    return dsp.fade(x.astype(np.float32), sample_rate, 10, 10)
+from . import loudness_ref
+from .signals import RATES, ebur128, pink_noise, speech_like, tone
 
 
 def interval_gain(y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -92,19 +24,6 @@ def interval_gain(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 # --- loudness -------------------------------------------------------------
-
-
-def test_k_weighting_matches_bs1770_table_at_48k() -> None:
-    sos = dsp._k_weighting_sos(48000)
-    np.testing.assert_allclose(
-        sos[0],
-        [1.53512485958697, -2.69169618940638, 1.19839281085285, 1.0]
-        + [-1.69065929318241, 0.73248077421585],
-        atol=1e-9,
-    )
-    np.testing.assert_allclose(
-        sos[1], [1.0, -2.0, 1.0, 1.0, -1.99004745483398, 0.99007225036621], atol=1e-9
-    )
 
 
 @pytest.mark.parametrize("sample_rate", RATES)
@@ -156,65 +75,90 @@ def test_true_peak_sees_intersample_peaks() -> None:
 def test_silence_and_short_clips_read_minus_infinity_without_warnings() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        stats = dsp.loudness_stats(np.zeros(48000, dtype=np.float32), 48000)
-        assert stats.integrated_lufs == -math.inf
-        assert stats.silent and stats.gated_blocks == 0
-        assert stats.total_blocks == 7
+        assert dsp.integrated_loudness(np.zeros(48000, dtype=np.float32), 48000) == (
+            -math.inf
+        )
         short = tone(48000, 0.3, 1000.0, 0.5)
         assert dsp.integrated_loudness(short, 48000) == -math.inf
+        assert dsp.integrated_loudness(np.zeros(0), 48000) == -math.inf
         assert dsp.true_peak_dbtp(np.zeros(100), 48000) == -math.inf
         assert dsp.true_peak_dbtp(np.zeros(0), 48000) == -math.inf
-        assert dsp.combine([stats]) == -math.inf
-        assert dsp.combine([]) == -math.inf
+        meter = dsp.LoudnessMeter(48000)
+        meter.feed_silence(5 * 48000)
+        assert meter.integrated_lufs() == -math.inf
+        assert meter.integrated_lufs(20.0, ceiling_dbtp=-1.0) == -math.inf
 
 
-def test_stats_hold_the_gated_measures() -> None:
-    x = speech_like(24000, 6.0, seed=5)
-    stats = dsp.loudness_stats(x, 24000)
-    assert stats.gated_blocks > 0
-    mean = stats.gated_energy_sum / stats.gated_blocks
-    assert stats.integrated_lufs == pytest.approx(-0.691 + 10 * math.log10(mean))
-    assert sum(count for _, count, _ in stats.histogram) <= stats.total_blocks
-    assert stats.duration_s == pytest.approx(6.0)
+@pytest.mark.parametrize("sample_rate", RATES)
+def test_meter_k_weighting_matches_the_recursive_filter(sample_rate: int) -> None:
+    """The meter filters by FFT convolution (scipy is too slow to import at run
+    time); it must read what scipy's recursive biquads read, from the bass the
+    RLB high-pass takes away to the top of the band."""
+    rng = np.random.default_rng(5)
+    signals = {
+        f"{freq:g} Hz": tone(sample_rate, 3.0, freq, 0.2)
+        for freq in (30.0, 60.0, 250.0, 1000.0, 1500.0, 6000.0, 0.4 * sample_rate)
+    }
+    signals["pink"] = pink_noise(sample_rate, 6.0, 0.05, seed=1)
+    signals["white"] = rng.standard_normal(sample_rate * 3 + 123) * 0.1
+    for name, x in signals.items():
+        ours = dsp.integrated_loudness(x, sample_rate)
+        reference = loudness_ref.integrated_loudness(x, sample_rate)
+        assert ours == pytest.approx(reference, abs=1e-6), name
 
 
-@pytest.mark.parametrize("sample_rate", [22050, 44100])
-def test_combined_stats_match_the_whole(sample_rate: int) -> None:
-    whole = speech_like(sample_rate, 60.0, seed=6)
-    # A quiet stretch (below the relative gate) must be gated out in both.
-    whole[10 * sample_rate : 14 * sample_rate] *= 0.05
-    rng = np.random.default_rng(7)
-    cuts = np.sort(rng.integers(sample_rate, whole.size - sample_rate, size=14))
-    pieces = np.split(whole, cuts)
-    stats = [dsp.loudness_stats(p, sample_rate) for p in pieces]
-    # Silent and too-short clips add nothing to the measure.
-    stats.append(dsp.loudness_stats(np.zeros(sample_rate), sample_rate))
-    stats.append(dsp.loudness_stats(whole[: sample_rate // 4], sample_rate))
-    combined = dsp.combine(stats)
-    assert combined == pytest.approx(
-        dsp.integrated_loudness(whole, sample_rate), abs=0.1
+@pytest.mark.parametrize("channels", [1, 2])
+def test_meter_fed_in_pieces_reads_the_whole(channels: int) -> None:
+    """Utterances and pauses fed in turn read as the section laid out."""
+    sample_rate = 22050
+    rng = np.random.default_rng(20)
+    pieces: list[np.ndarray] = []
+    meter = dsp.LoudnessMeter(sample_rate, channels)
+    for index in range(12):
+        silence = int(rng.integers(0, sample_rate))
+        meter.feed_silence(silence)
+        pieces.append(np.zeros((silence, channels)))
+        speech = speech_like(sample_rate, float(rng.uniform(0.05, 2.0)), seed=index)
+        speech *= np.float32(rng.uniform(0.1, 1.0))
+        piece = np.stack([speech, 0.5 * speech][:channels], axis=1)
+        meter.feed(piece[:, 0] if channels == 1 else piece)
+        pieces.append(piece)
+    whole = np.concatenate(pieces)
+    expected = dsp.integrated_loudness(whole, sample_rate)
+    assert meter.integrated_lufs() == pytest.approx(expected, abs=1e-9)
+    assert meter.integrated_lufs() == pytest.approx(
+        loudness_ref.integrated_loudness(whole, sample_rate), abs=1e-6
     )
-
-
-def test_merge_is_order_free_and_counts_everything() -> None:
-    a = dsp.loudness_stats(speech_like(22050, 5.0, seed=8), 22050)
-    b = dsp.loudness_stats(0.3 * speech_like(22050, 7.0, seed=9), 22050)
-    ab, ba = dsp.merge([a, b]), dsp.merge([b, a])
-    assert ab == ba
-    assert ab.total_blocks == a.total_blocks + b.total_blocks
-    assert ab.duration_s == pytest.approx(12.0)
-    assert min(a.integrated_lufs, b.integrated_lufs) < ab.integrated_lufs
-    assert ab.integrated_lufs < max(a.integrated_lufs, b.integrated_lufs)
-
-
-def test_with_gain_predicts_the_scaled_clip() -> None:
-    x = speech_like(44100, 10.0, seed=10)
-    stats = dsp.loudness_stats(x, 44100)
+    # A gain is read off what was measured, as if the audio had been scaled.
     for gain_db in (-12.0, -3.3, 4.0):
-        predicted = dsp.with_gain(stats, gain_db).integrated_lufs
-        assert predicted == pytest.approx(stats.integrated_lufs + gain_db, abs=0.05)
-        scaled = dsp.integrated_loudness(dsp.apply_gain_db(x, gain_db), 44100)
-        assert predicted == pytest.approx(scaled, abs=0.05)
+        scaled = dsp.integrated_loudness(dsp.apply_gain_db(whole, gain_db), sample_rate)
+        assert meter.integrated_lufs(gain_db) == pytest.approx(scaled, abs=1e-6)
+    with pytest.raises(ValueError, match="channel"):
+        meter.feed(np.zeros((10, channels + 1)))
+
+
+def test_meter_models_the_limiter() -> None:
+    """With a ceiling the meter predicts what limit_true_peak will take away,
+    erring towards more loss, and the prediction rises with the gain (the
+    mastering bisects on it)."""
+    sample_rate = 44100
+    x = speech_like(sample_rate, 10.0, seed=3)
+    x = dsp.apply_gain_db(x, -dsp.true_peak_dbtp(x, sample_rate))  # 0 dBTP
+    meter = dsp.LoudnessMeter(sample_rate)
+    meter.feed(x)
+    previous = -math.inf
+    for gain_db in (0.0, 3.0, 6.0, 9.0):
+        limited = dsp.limit_true_peak(
+            dsp.apply_gain_db(x, gain_db), sample_rate, -2.0, release_ms=60.0
+        )
+        real = dsp.integrated_loudness(limited, sample_rate)
+        model = meter.integrated_lufs(gain_db, ceiling_dbtp=-2.0, release_ms=60.0)
+        assert real - 1.0 < model <= real + 0.05, gain_db
+        assert model < meter.integrated_lufs(gain_db) - 0.05
+        assert model > previous
+        previous = model
+        if gain_db == 0.0:  # peaks 2 dB over: the case mastering meets
+            assert model == pytest.approx(real, abs=0.1)
 
 
 # --- limiter --------------------------------------------------------------
@@ -350,6 +294,40 @@ def test_trim_silence_on_silence_is_empty() -> None:
     assert dsp.trim_silence(quiet, 48000, threshold_db=-50.0) == (0, 0)
 
 
+def test_trim_silence_peak_gate_keeps_every_loud_sample() -> None:
+    """The peak gate counts a lone click the RMS gate ignores; exact edges are
+    the first and last loud samples, grid edges the windows holding them."""
+    sr = 24000
+    x = np.zeros(sr, dtype=np.float32)
+    x[3001] = 0.01  # -40 dBFS: a click, its 10 ms window's RMS is far below
+    x[9000:15000] = tone(sr, 0.25, 440.0, 0.5, fade_ms=1.0)
+    x[20_005] = -0.01
+    start, end = dsp.trim_silence(x, sr, threshold_db=-50.0)
+    assert 9000 <= start < 9100 and 14900 < end <= 15000
+    assert dsp.trim_silence(x, sr, threshold_db=-50.0, gate="peak") == (3001, 20_006)
+    for window_ms in (1.0, 5.0, 20.0):
+        assert dsp.trim_silence(x, sr, gate="peak", window_ms=window_ms) == (
+            3001,
+            20_006,
+        )
+    # 5 ms windows are 120 samples: 3001 is in [3000, 3120), 20005 in [19920, 20040).
+    grid = dsp.trim_silence(x, sr, gate="peak", window_ms=5.0, exact=False)
+    assert grid == (3000, 20_040)
+    kept = dsp.trim_silence(
+        x, sr, keep_ms=10.0, gate="peak", window_ms=5.0, exact=False
+    )
+    assert kept == (3000 - 240, 20_040 + 240)
+    # The last window is cut at the clip's end, and silence is (0, 0).
+    end_cut = dsp.trim_silence(x[:20_010], sr, gate="peak", window_ms=5, exact=False)
+    assert end_cut == (3000, 20_010)
+    assert dsp.trim_silence(x[:3000], sr, gate="peak") == (0, 0)
+    rms_grid = dsp.trim_silence(x, sr, window_ms=5.0, exact=False)
+    assert rms_grid[0] % 120 == 0 and rms_grid[0] <= start < rms_grid[0] + 120
+    unknown: Any = "loud"
+    with pytest.raises(ValueError, match="gate"):
+        dsp.trim_silence(x, sr, gate=unknown)
+
+
 def test_fade_ramps_monotonically_and_spares_the_middle() -> None:
     sr = 8000
     x = np.ones(sr, dtype=np.float32)
@@ -403,18 +381,7 @@ def test_int16_round_trip_and_clipping() -> None:
     assert np.abs(noisy.astype(int) - a.astype(int)).max() <= 1
 
 
-@pytest.mark.parametrize("sample_rate", [22050, 24000, 44100, 48000])
-def test_fft_k_weighting_matches_the_recursive_filter(sample_rate: int) -> None:
-    """narrator filters by FFT convolution (scipy is too slow to import at run
-    time); it must equal scipy's recursive biquads."""
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal(sample_rate * 3 + 123)
-    ours = dsp._k_weight(x, sample_rate)
-    reference = signal.sosfilt(dsp._k_weighting_sos(sample_rate), x)
-    assert np.max(np.abs(ours - reference)) < 1e-9
-
-
 def test_kaiser_lowpass_matches_firwin() -> None:
-    ours = dsp._kaiser_lowpass(97, 0.2, 8.0)
+    ours = dsp.kaiser_lowpass(97, 0.2, 8.0)
     reference = signal.firwin(97, 0.2, window=("kaiser", 8.0))
     assert np.max(np.abs(ours - reference)) < 1e-12

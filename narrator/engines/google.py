@@ -33,12 +33,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import requests
 from gtts import gTTS
 from gtts.lang import tts_langs
 from gtts.utils import _ALL_PUNC_OR_SPACE
 from gtts.version import __version__ as GTTS_VERSION
 
+from narrator import dsp
 from narrator.engines.base import Audio, SectionRef
 from narrator.errors import AudioError, ConfigError, EngineError
 from narrator.ffmpeg import ffmpeg_exe
@@ -373,21 +375,22 @@ def _decode_many(mp3s: Sequence[bytes]) -> list[bytes]:
     return [pcm[: len(pcm) - len(pcm) % 2] for pcm in pcms]
 
 
-def _sound_bounds(samples: array[int]) -> tuple[int, int] | None:
-    """Return (first, end) sample indexes of the audible part, or None if silent."""
-    threshold = int(32768 * 10 ** (SILENCE_DBFS / 20))
-    window = SAMPLE_RATE * _WINDOW_MS // 1000
+def _sound_bounds(samples: np.ndarray) -> tuple[int, int] | None:
+    """Return (first, end) sample indexes of the audible part, or None if silent.
 
-    def loud(i: int) -> bool:
-        chunk = samples[i : i + window]
-        return max(chunk) > threshold or -min(chunk) > threshold
-
-    starts = range(0, len(samples), window)
-    first = next((i for i in starts if loud(i)), None)
-    if first is None:
-        return None
-    last = next(i for i in reversed(starts) if loud(i))
-    return first, min(len(samples), last + window)
+    Any sample over ``SILENCE_DBFS`` is audible (peak gate), and the edges stay
+    on the ``_WINDOW_MS`` grid: changing either would change the joined sound,
+    and with it the cache identity (``ASSEMBLY_VERSION``).
+    """
+    first, end = dsp.trim_silence(
+        dsp.from_int16(samples),
+        SAMPLE_RATE,
+        SILENCE_DBFS,
+        gate="peak",
+        window_ms=_WINDOW_MS,
+        exact=False,
+    )
+    return None if first == end else (first, end)
 
 
 def join_pieces(pcms: Sequence[bytes], breaks: Sequence[str]) -> bytes:
@@ -403,7 +406,7 @@ def join_pieces(pcms: Sequence[bytes], breaks: Sequence[str]) -> bytes:
     for index, pcm in enumerate(pcms):
         samples = array("h")
         samples.frombytes(pcm)
-        bounds = _sound_bounds(samples)
+        bounds = _sound_bounds(np.frombuffer(pcm, dtype=np.int16))
         if bounds is None:
             # Nothing audible: keep the gap only.
             start = end = 0
