@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import logging
 import struct
-import subprocess
 import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -38,9 +37,9 @@ import numpy as np
 
 from narrator import dsp
 from narrator.config import Pauses
-from narrator.engines.base import Audio
+from narrator.engines.base import Audio, WordTiming
 from narrator.errors import AudioError
-from narrator.ffmpeg import ffmpeg_exe
+from narrator.ffmpeg import decode_file
 from narrator.mp3 import LAME_ENCODER_DELAY, Mp3Format, fill_to_frame, frame_samples
 
 # Silence kept around each utterance after trimming, so consonants are not cut.
@@ -92,19 +91,27 @@ ENCODING_LOSS_LU = 0.45
 
 @dataclass(frozen=True)
 class Clip:
-    """One section as synthesized: trimmed mono int16 utterances."""
+    """One section as synthesized: trimmed mono int16 utterances.
+
+    ``words`` holds, per utterance, the engine's word timings in ms from the
+    start of the *trimmed* utterance (empty when the engine gives none); they
+    are stored with the clip for features that follow the voice word by word.
+    """
 
     sample_rate: int
     utterances: tuple[np.ndarray, ...]
-    lufs: float
+    words: tuple[tuple[WordTiming, ...], ...] = ()
 
     def payload_parts(self) -> tuple[list[memoryview], dict[str, object]]:
         """The payload as views on the utterances (no joined copy), and its meta."""
-        meta = {
+        meta: dict[str, object] = {
             "sample_rate": self.sample_rate,
             "lengths": [int(u.shape[0]) for u in self.utterances],
-            "lufs": self.lufs,
         }
+        if any(self.words):
+            meta["words"] = [
+                [[w.start_ms, w.end_ms, w.text] for w in words] for words in self.words
+            ]
         parts = [
             np.ascontiguousarray(u, dtype="<i2").data.cast("B") for u in self.utterances
         ]
@@ -123,62 +130,48 @@ class Clip:
             parts.append(data[pos : pos + n])
             pos += n
         sample_rate = int(cast(int, meta["sample_rate"]))
-        return cls(sample_rate, tuple(parts), float(cast(float, meta["lufs"])))
+        stored = cast("list[list[list[object]]]", meta.get("words", []))
+        words = tuple(
+            tuple(
+                WordTiming(int(cast(int, a)), int(cast(int, b)), str(t))
+                for a, b, t in utterance
+            )
+            for utterance in stored
+        )
+        return cls(sample_rate, tuple(parts), words)
 
 
 def decode_audio(audio: Audio) -> tuple[np.ndarray, int]:
-    """Decode engine output to mono int16 samples and their rate.
+    """Decode engine output (16-bit WAV) to mono int16 samples and their rate.
 
     Raises:
-        AudioError: the bytes are not decodable audio.
+        AudioError: the bytes are not 16-bit PCM WAV.
     """
-    if audio.format == "wav":
-        try:
-            with wave.open(io.BytesIO(audio.data), "rb") as w:
-                if w.getsampwidth() != 2:
-                    raise AudioError("engine returned WAV that is not 16-bit PCM")
-                rate = w.getframerate()
-                channels = w.getnchannels()
-                frames = w.readframes(w.getnframes())
-        except (wave.Error, EOFError, struct.error) as exc:
-            raise AudioError(f"engine returned undecodable WAV: {exc}") from exc
-        samples = np.frombuffer(frames, dtype="<i2")
-        if channels > 1:
-            samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-        return samples, rate
-    if audio.format == "mp3":
-        rate = 24000
-        pcm = _ffmpeg_decode(["-f", "mp3", "-i", "pipe:0"], audio.data, rate, 1)
-        return np.frombuffer(pcm, dtype="<i2"), rate
-    raise AudioError(f"unsupported engine audio format {audio.format!r}")
-
-
-def _ffmpeg_decode(
-    inputs: list[str], data: bytes | None, rate: int, channels: int
-) -> bytes:
-    cmd = [ffmpeg_exe(), "-hide_banner", "-v", "error"]
-    if data is None:
-        cmd.append("-nostdin")
-    cmd += [*inputs, "-f", "s16le", "-ac", str(channels), "-ar", str(rate), "pipe:1"]
+    if audio.format != "wav":
+        raise AudioError(f"unsupported engine audio format {audio.format!r}")
     try:
-        proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
-    except OSError as exc:
-        raise AudioError(f"cannot run ffmpeg: {exc}") from exc
-    if proc.returncode != 0 or not proc.stdout:
-        last = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise AudioError(
-            f"ffmpeg could not decode the audio: {last[-1] if last else 'no output'}"
-        )
-    return proc.stdout
+        with wave.open(io.BytesIO(audio.data), "rb") as w:
+            if w.getsampwidth() != 2:
+                raise AudioError("engine returned WAV that is not 16-bit PCM")
+            rate = w.getframerate()
+            channels = w.getnchannels()
+            frames = w.readframes(w.getnframes())
+    except (wave.Error, EOFError, struct.error) as exc:
+        raise AudioError(f"engine returned undecodable WAV: {exc}") from exc
+    samples = np.frombuffer(frames, dtype="<i2")
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    return samples, rate
 
 
 def make_clip(audios: Sequence[Audio]) -> Clip:
-    """Decode, trim and measure one section's engine output.
+    """Decode and trim one section's engine output; keep its word timings.
 
     Raises:
         AudioError: an utterance cannot be decoded or rates differ.
     """
     parts: list[np.ndarray] = []
+    words: list[tuple[WordTiming, ...]] = []
     rate = 0
     for audio in audios:
         samples, r = decode_audio(audio)
@@ -192,14 +185,23 @@ def make_clip(audios: Sequence[Audio]) -> Clip:
             keep_ms=TRIM_KEEP_MS,
         )
         parts.append(np.ascontiguousarray(samples[start:end]))
+        words.append(
+            _shift_words(audio.words, start * 1000 / rate, (end - start) * 1000 / rate)
+        )
     if not rate:
         raise AudioError("the engine returned no audio")
-    # Loudness of the utterances end to end, fed one at a time so memory stays
-    # that of one utterance (a whole section as float64 was ~150 MB at 4 min).
-    meter = dsp.LoudnessMeter(rate)
-    for part in parts:
-        meter.feed(dsp.from_int16(part))
-    return Clip(rate, tuple(parts), _lufs(meter))
+    return Clip(rate, tuple(parts), tuple(words) if any(words) else ())
+
+
+def _shift_words(
+    words: Sequence[WordTiming], offset_ms: float, length_ms: float
+) -> tuple[WordTiming, ...]:
+    """Word timings moved onto the trimmed utterance, kept inside it."""
+
+    def clamp(ms: float) -> int:
+        return int(round(min(max(ms - offset_ms, 0.0), length_ms)))
+
+    return tuple(WordTiming(clamp(w.start_ms), clamp(w.end_ms), w.text) for w in words)
 
 
 @dataclass
@@ -416,7 +418,7 @@ def load_jingle(path: Path, preset: Preset, target_lufs: float | None) -> np.nda
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file.")
     rate = preset.fmt.sample_rate
-    pcm = _ffmpeg_decode(["-i", str(path)], None, rate, 1)
+    pcm = decode_file(path, rate=rate, channels=1)
     x = dsp.from_int16(np.frombuffer(pcm, dtype="<i2"))
     meter = dsp.LoudnessMeter(rate)
     meter.feed(x)

@@ -221,30 +221,12 @@ def encode_mp3(
         ffmpeg_exe(),
         *_QUIET,
         "-nostdin",
-        "-f",
-        "s16le",
-        "-ar",
-        str(sample_rate),
-        "-ac",
-        str(channels),
-        "-i",
-        "pipe:0",
-        "-map_metadata",
-        "-1",
-        "-c:a",
-        "libmp3lame",
-        "-b:a",
-        f"{bitrate_kbps}k",
-        "-write_xing",
-        "0",
-        "-id3v2_version",
-        "0",
-        "-f",
-        "mp3",
-        "-y",
-        str(out_path),
+        *("-f", "s16le", "-ar", str(sample_rate), "-ac", str(channels)),
+        *("-i", "pipe:0", "-map_metadata", "-1"),
+        *("-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"),
+        *("-write_xing", "0", "-id3v2_version", "0"),
+        *("-f", "mp3", "-y", str(out_path)),
     ]
-    fed = 0
     with tempfile.TemporaryFile() as errors:
         try:
             proc = subprocess.Popen(
@@ -252,22 +234,8 @@ def encode_mp3(
             )
         except OSError as exc:
             raise AudioError(f"cannot run ffmpeg ({command[0]}): {exc}") from exc
-        stdin = proc.stdin
-        if stdin is None:  # pragma: no cover - Popen(stdin=PIPE) guarantees it
-            raise AudioError("ffmpeg started without a stdin pipe.")
-        broken = False
         try:
-            try:
-                for chunk in pcm_chunks:
-                    fed += len(chunk)
-                    stdin.write(chunk)
-            except BrokenPipeError:
-                broken = True  # ffmpeg died; its stderr says why
-            finally:
-                try:
-                    stdin.close()
-                except BrokenPipeError:
-                    broken = True
+            fed, broken = _feed(proc, pcm_chunks)
         except BaseException:
             proc.kill()
             proc.wait()
@@ -280,3 +248,24 @@ def encode_mp3(
                 f"{_last_line(errors.read())}"
             )
     return fed
+
+
+def _feed(proc: subprocess.Popen[bytes], chunks: Iterable[bytes]) -> tuple[int, bool]:
+    """Write ``chunks`` to the process's stdin; return (bytes fed, pipe broke)."""
+    stdin = proc.stdin
+    if stdin is None:  # pragma: no cover - Popen(stdin=PIPE) guarantees it
+        raise AudioError("ffmpeg started without a stdin pipe.")
+    fed = 0
+    broken = False
+    try:
+        for chunk in chunks:
+            fed += len(chunk)
+            stdin.write(chunk)
+    except BrokenPipeError:
+        broken = True  # ffmpeg died; its stderr says why
+    finally:
+        try:
+            stdin.close()
+        except BrokenPipeError:
+            broken = True
+    return fed, broken

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when rendering/encoding changes the bytes of a segment.
-RENDER_VERSION = 2
+RENDER_VERSION = 3  # 3: exact K-weighting in the section meter
 CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
 
 

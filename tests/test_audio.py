@@ -9,6 +9,7 @@ spoken by :class:`LevelEngine`, whose sections sit at very different levels.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -562,6 +563,33 @@ def test_section_meter_fed_in_pieces_measures_the_whole() -> None:
     expected = loudness_ref.integrated_loudness(x, clip.sample_rate)
     assert meter.integrated_lufs() == pytest.approx(expected, abs=0.03)
     assert meter.integrated_lufs(6.0) == pytest.approx(expected + 6.0, abs=0.03)
-    # Joined end to end, as the cached clip loudness measures it, the same
-    # speech reads louder: the pauses' partial blocks pull the gated mean down.
-    assert clip.lufs > expected + 0.5
+    # Joined end to end (without its pauses), the same speech reads louder:
+    # the pauses' partial blocks pull the gated mean down, which is why the
+    # gain is set from the section laid out, not from the clip alone.
+    joined = np.concatenate([dsp.from_int16(u) for u in clip.utterances])
+    assert loudness_ref.integrated_loudness(joined, clip.sample_rate) > expected + 0.5
+
+
+def test_edge_word_timings_survive_trimming_and_the_clip_cache() -> None:
+    """Word timings (as the edge engine reports them) move with the trim and are
+    stored with the clip."""
+    from narrator.engines.base import WordTiming
+
+    rate = 24_000
+    lead = np.zeros(rate // 2)  # 500 ms of silence the trim removes (but 30 ms)
+    voice = 0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)
+    pcm = np.round(np.concatenate([lead, voice]) * 32767).astype("<i2").tobytes()
+    words = (WordTiming(500, 900, "Bonjour"), WordTiming(950, 1490, "tous"))
+    clip = make_clip([Audio.from_pcm(pcm, rate, words=words)])
+    trimmed_ms = 500 - 30  # TRIM_KEEP_MS of silence stays before the sound
+    assert [(w.start_ms, w.end_ms, w.text) for w in clip.words[0]] == [
+        (500 - trimmed_ms, 900 - trimmed_ms, "Bonjour"),
+        (950 - trimmed_ms, 1490 - trimmed_ms, "tous"),
+    ]
+    parts, meta = clip.payload_parts()
+    again = Clip.from_payload(
+        b"".join(bytes(p) for p in parts), json.loads(json.dumps(meta))
+    )
+    assert again.words == clip.words
+    plain = make_clip([Audio.from_pcm(pcm, rate)])
+    assert plain.words == () and "words" not in plain.payload_parts()[1]

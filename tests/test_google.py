@@ -16,16 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator.engines.base import Audio, SectionRef
-from narrator.engines.google import (
+from narrator.engines.google import GoogleEngine, create, extract_audio, split_pieces
+from narrator.engines.pieces import (
     GAP_MS,
     INNER_KEEP_MS,
     OUTER_KEEP_MS,
     SILENCE_DBFS,
-    GoogleEngine,
-    create,
-    extract_audio,
     parse_retry_after,
-    split_pieces,
 )
 from narrator.errors import ConfigError, EngineError
 from tests.fake_google import (
@@ -476,7 +473,10 @@ def test_probe_says_no_without_raising():
 
 
 def test_one_ffmpeg_run_decodes_pieces_like_one_run_each():
-    from narrator.engines.google import _decode_many, _decode_mp3
+    from narrator.engines.pieces import decode_mp3s
+    from narrator.ffmpeg import decode_bytes
 
     mp3s = [tone_mp3(600), tone_mp3(1300)]
-    assert _decode_many(mp3s) == [_decode_mp3(m) for m in mp3s]
+    assert decode_mp3s(mp3s, 24_000) == [
+        decode_bytes(m, input_format="mp3", rate=24_000) for m in mp3s
+    ]

@@ -39,20 +39,20 @@ from urllib.parse import urlsplit
 import aiohttp
 import edge_tts
 import edge_tts.exceptions as edge_errors
+import numpy as np
 from edge_tts.version import __version__ as EDGE_TTS_VERSION
 
 from narrator.engines.base import Audio, SectionRef, WordTiming
-from narrator.engines.google import (
+from narrator.engines.pieces import (
     GAP_MS,
     INNER_KEEP_MS,
     OUTER_KEEP_MS,
     Piece,
-    _decode_many,
-    _decode_mp3,
-    _looks_like_mp3,
-    _phrase,
-    _sound_bounds,
+    decode_mp3s,
+    http_phrase,
+    looks_like_mp3,
     parse_retry_after,
+    sound_bounds,
     split_pieces,
 )
 from narrator.errors import AudioError, EngineError, EngineUnavailable, InputError
@@ -248,7 +248,7 @@ def _classify(exc: BaseException, host: str) -> _Failure:
     """Say what an exception from one request means and whether to retry."""
     if isinstance(exc, aiohttp.ClientResponseError):
         status = exc.status
-        cause = f"HTTP {status} {_phrase(status)}".rstrip() + " on connect"
+        cause = f"HTTP {status} {http_phrase(status)}".rstrip() + " on connect"
         if status == 429:
             return _Failure(cause, _HINT_RATE, True, _retry_after(exc))
         if status >= 500:
@@ -318,7 +318,9 @@ def join_timed(
         samples = array("h")
         samples.frombytes(pcm)
         del samples[: min(MP3_DELAY_SAMPLES, len(samples))]
-        bounds = _sound_bounds(samples)
+        bounds = sound_bounds(
+            np.frombuffer(samples.tobytes(), dtype=np.int16), SAMPLE_RATE
+        )
         if bounds is None:
             start = end = 0
         else:
@@ -517,7 +519,7 @@ class EdgeEngine:
                 "the service closed the stream before turn.end"
             )
         mp3 = b"".join(audio)
-        if not _looks_like_mp3(mp3):
+        if not looks_like_mp3(mp3):
             raise edge_errors.UnexpectedResponse("the audio is not MP3")
         return _Fetched(mp3, tuple(words))
 
@@ -641,7 +643,7 @@ class EdgeEngine:
             try:
                 async for chunk in stream:
                     if chunk["type"] == "audio":
-                        return _looks_like_mp3(chunk.get("data", b""))
+                        return looks_like_mp3(chunk.get("data", b""))
                 return False
             finally:
                 await stream.aclose()
@@ -693,29 +695,20 @@ class EdgeEngine:
         return audios
 
     def _decode(self, mp3s: list[bytes], section: str | None) -> list[bytes]:
-        """Decode a section's pieces in one ffmpeg run, else one by one.
+        """Decode a section's pieces (one ffmpeg run, else one by one).
 
         Raises:
             EngineError: a piece that looked like MP3 cannot be decoded.
         """
-        if not mp3s:
-            return []
         try:
-            return _decode_many(mp3s)
-        except AudioError:
-            log.info("edge: batch decoding failed; decoding pieces one by one")
-        pcms = []
-        for data in mp3s:
-            try:
-                pcms.append(_decode_mp3(data))
-            except AudioError as exc:
-                raise EngineError(
-                    f"undecodable audio ({exc}); {_HINT_PROTOCOL}",
-                    engine=ENGINE_NAME,
-                    section=section,
-                    retryable=True,
-                ) from exc
-        return pcms
+            return decode_mp3s(mp3s, SAMPLE_RATE)
+        except AudioError as exc:
+            raise EngineError(
+                f"undecodable audio ({exc}); {_HINT_PROTOCOL}",
+                engine=ENGINE_NAME,
+                section=section,
+                retryable=True,
+            ) from exc
 
 
 # --------------------------------------------------------------------------

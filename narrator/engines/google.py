@@ -14,36 +14,36 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
-import http
 import logging
-import math
 import os
 import random
 import re
-import subprocess
-import tempfile
 import threading
 import time
-from array import array
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import numpy as np
 import requests
 from gtts import gTTS
 from gtts.lang import tts_langs
-from gtts.utils import _ALL_PUNC_OR_SPACE
 from gtts.version import __version__ as GTTS_VERSION
 
-from narrator import dsp
 from narrator.engines.base import Audio, SectionRef
+from narrator.engines.pieces import (
+    OUTER_KEEP_MS,
+    Piece,
+    decode_mp3s,
+    http_phrase,
+    join_pieces,
+    looks_like_mp3,
+    parse_retry_after,
+)
+from narrator.engines.pieces import (
+    split_pieces as split_text,
+)
 from narrator.errors import AudioError, ConfigError, EngineError
-from narrator.ffmpeg import ffmpeg_exe
 
 __all__ = [
     "GoogleEngine",
@@ -67,130 +67,14 @@ SAMPLE_RATE = 24_000  # gTTS audio is 24 kHz mono MP3
 # part of identity() and therefore of the clip cache key.
 ASSEMBLY_VERSION = "1"
 
-# Silence kept at the start and end of an utterance, and at the inner edges of
-# pieces (before the gap that replaces Google's own uneven padding).
-OUTER_KEEP_MS = 40
-INNER_KEEP_MS = 10
-# Pause inserted where two pieces of one utterance meet, by kind of break.
-GAP_MS = {"sentence": 250, "clause": 120, "word": 30, "hard": 0}
-SILENCE_DBFS = -50.0
-_WINDOW_MS = 5
+
+def split_pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[Piece]:
+    """Cut ``text`` into pieces Google accepts (see ``pieces.split_pieces``)."""
+    return split_text(text, max_chars)
+
 
 # gTTS.stream() finds the audio with this pattern on the line that names the RPC.
 _AUDIO_RE = re.compile(gTTS.GOOGLE_TTS_RPC + r'","\[\\"(.*)\\"]')
-
-
-# --------------------------------------------------------------------------
-# Splitting
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A run of at most 100 characters sent in one request.
-
-    ``brk`` is the kind of boundary after the piece: "sentence", "clause",
-    "word", "hard" (inside a word too long to split) or "end".
-    """
-
-    text: str
-    brk: str = "end"
-
-
-_SENTENCE_CUT = re.compile(r"(?<=[.!?…])\s+")
-# After , ; : and a closing parenthesis, or before an opening one or a dash:
-# where a French reader takes a breath.
-_CLAUSE_CUT = re.compile(r"(?<=[,;:)])\s+|\s+(?=[(—–])")
-_LEVELS = (("sentence", _SENTENCE_CUT), ("clause", _CLAUSE_CUT))
-
-
-def split_pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[Piece]:
-    """Split ``text`` into pieces of at most ``max_chars`` characters.
-
-    Cuts at sentence ends first, then at clause punctuation, then between
-    words (balanced, so no word is left alone at the end); a word longer than
-    ``max_chars`` is cut as a last resort. Adjacent units are packed together
-    while they fit, so short sentences share a request. Pieces made only of
-    punctuation are dropped: there is nothing to say.
-    """
-    if max_chars < 1:
-        raise ValueError("max_chars must be positive")
-    flat = " ".join(text.split())
-    if not flat:
-        return []
-    pieces = _split(flat, 0, max_chars)
-    spoken = [p for p in pieces if not _ALL_PUNC_OR_SPACE.match(p.text)]
-    if spoken and spoken[-1].brk != "end":
-        spoken[-1] = Piece(spoken[-1].text, "end")
-    return spoken
-
-
-def _split(text: str, level: int, max_chars: int) -> list[Piece]:
-    if len(text) <= max_chars:
-        return [Piece(text)]
-    if level == len(_LEVELS):
-        return _split_words(text, max_chars)
-    kind, pattern = _LEVELS[level]
-    units = [u for u in pattern.split(text) if u]
-    if len(units) < 2:
-        return _split(text, level + 1, max_chars)
-    pieces: list[Piece] = []
-    groups = _pack(units, [" "] * len(units), max_chars)
-    for index, group in enumerate(groups):
-        sub = _split(" ".join(units[i] for i in group), level + 1, max_chars)
-        if index < len(groups) - 1:
-            sub[-1] = Piece(sub[-1].text, kind)
-        pieces.extend(sub)
-    return pieces
-
-
-def _pack(units: list[str], glue: list[str], max_chars: int) -> list[list[int]]:
-    """Group adjacent units (by index) into runs that fit in ``max_chars``.
-
-    ``glue[i]`` joins unit i to the one before it. Groups are as few as greedy
-    packing makes them, but evened out so the last one is not a lone scrap.
-    """
-
-    def run(target: float) -> list[list[int]]:
-        groups: list[list[int]] = []
-        current: list[int] = []
-        length = 0
-        for i, unit in enumerate(units):
-            added = len(unit) + (len(glue[i]) if current else 0)
-            if current and (length + added > max_chars or length >= target):
-                groups.append(current)
-                current, length = [i], len(unit)
-            else:
-                current.append(i)
-                length += added
-        groups.append(current)
-        return groups
-
-    greedy = run(math.inf)
-    if len(greedy) == 1:
-        return greedy
-    total = sum(map(len, units)) + sum(map(len, glue[1:]))
-    even = run(total / len(greedy))
-    return even if len(even) <= len(greedy) else greedy
-
-
-def _split_words(text: str, max_chars: int) -> list[Piece]:
-    units: list[str] = []
-    glue: list[str] = []
-    for word in text.split(" "):
-        # A word longer than a request is cut as a last resort.
-        for start in range(0, len(word), max_chars):
-            glue.append(" " if start == 0 else "")
-            units.append(word[start : start + max_chars])
-    groups = _pack(units, glue, max_chars)
-    pieces = []
-    for index, group in enumerate(groups):
-        joined = "".join(glue[i] + units[i] for i in group).strip()
-        if index == len(groups) - 1:
-            brk = "end"
-        else:
-            brk = "hard" if glue[groups[index + 1][0]] == "" else "word"
-        pieces.append(Piece(joined, brk))
-    return pieces
 
 
 # --------------------------------------------------------------------------
@@ -301,127 +185,6 @@ def extract_audio(body: bytes) -> bytes:
     return audio
 
 
-def _decode_mp3(data: bytes) -> bytes:
-    """Decode MP3 bytes to 24 kHz mono s16le PCM with the bundled ffmpeg.
-
-    Raises:
-        AudioError: ffmpeg is missing or cannot decode the bytes.
-    """
-    command = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-f",
-        "mp3",
-        "-i",
-        "pipe:0",
-        "-f",
-        "s16le",
-        "-acodec",
-        "pcm_s16le",
-        "-ac",
-        "1",
-        "-ar",
-        str(SAMPLE_RATE),
-        "pipe:1",
-    ]
-    try:
-        done = subprocess.run(command, input=data, capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AudioError(f"ffmpeg could not decode a gTTS piece: {exc}") from exc
-    pcm = done.stdout
-    if done.returncode != 0 or len(pcm) < 2 * SAMPLE_RATE // 100:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise AudioError(
-            "ffmpeg could not decode a gTTS piece"
-            + (f": {message[-1]}" if message else "")
-        )
-    return pcm[: len(pcm) - len(pcm) % 2]
-
-
-def _looks_like_mp3(data: bytes) -> bool:
-    """Say whether ``data`` starts like an MP3 (an ID3 tag or a frame sync)."""
-    return data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] >= 0xE0)
-
-
-def _decode_many(mp3s: Sequence[bytes]) -> list[bytes]:
-    """Decode several MP3s with one ffmpeg process (its start-up dominates).
-
-    Raises:
-        AudioError: ffmpeg is missing or cannot decode one of them.
-    """
-    if len(mp3s) == 1:
-        return [_decode_mp3(mp3s[0])]
-    with tempfile.TemporaryDirectory(prefix="narrator-gtts-") as tmp:
-        folder = Path(tmp)
-        command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin"]
-        for n, data in enumerate(mp3s):
-            (folder / f"{n}.mp3").write_bytes(data)
-            command += ["-f", "mp3", "-i", str(folder / f"{n}.mp3")]
-        for n in range(len(mp3s)):
-            command += ["-map", f"{n}:a", "-f", "s16le", "-acodec", "pcm_s16le"]
-            command += ["-ac", "1", "-ar", str(SAMPLE_RATE), str(folder / f"{n}.raw")]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=120)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise AudioError(f"ffmpeg could not decode gTTS pieces: {exc}") from exc
-        if done.returncode != 0:
-            raise AudioError(
-                "ffmpeg could not decode gTTS pieces: "
-                + done.stderr.decode("utf-8", "replace").strip()[-200:]
-            )
-        pcms = [(folder / f"{n}.raw").read_bytes() for n in range(len(mp3s))]
-    return [pcm[: len(pcm) - len(pcm) % 2] for pcm in pcms]
-
-
-def _sound_bounds(samples: np.ndarray) -> tuple[int, int] | None:
-    """Return (first, end) sample indexes of the audible part, or None if silent.
-
-    Any sample over ``SILENCE_DBFS`` is audible (peak gate), and the edges stay
-    on the ``_WINDOW_MS`` grid: changing either would change the joined sound,
-    and with it the cache identity (``ASSEMBLY_VERSION``).
-    """
-    first, end = dsp.trim_silence(
-        dsp.from_int16(samples),
-        SAMPLE_RATE,
-        SILENCE_DBFS,
-        gate="peak",
-        window_ms=_WINDOW_MS,
-        exact=False,
-    )
-    return None if first == end else (first, end)
-
-
-def join_pieces(pcms: Sequence[bytes], breaks: Sequence[str]) -> bytes:
-    """Join the PCM of one utterance's pieces into one flowing PCM run.
-
-    Each piece loses Google's padding: OUTER_KEEP_MS of silence stays at the
-    utterance's edges, INNER_KEEP_MS at the inner edges, and a pause chosen by
-    the kind of break (GAP_MS) goes between pieces.
-    """
-    out = array("h")
-    per_ms = SAMPLE_RATE // 1000
-    last = len(pcms) - 1
-    for index, pcm in enumerate(pcms):
-        samples = array("h")
-        samples.frombytes(pcm)
-        bounds = _sound_bounds(np.frombuffer(pcm, dtype=np.int16))
-        if bounds is None:
-            # Nothing audible: keep the gap only.
-            start = end = 0
-        else:
-            keep_before = (OUTER_KEEP_MS if index == 0 else INNER_KEEP_MS) * per_ms
-            keep_after = (OUTER_KEEP_MS if index == last else INNER_KEEP_MS) * per_ms
-            start = max(0, bounds[0] - keep_before)
-            end = min(len(samples), bounds[1] + keep_after)
-        out.extend(samples[start:end])
-        if index < last:
-            gap_ms = GAP_MS.get(breaks[index], GAP_MS["word"])
-            out.extend(array("h", bytes(2 * gap_ms * per_ms)))
-    return out.tobytes()
-
-
 # --------------------------------------------------------------------------
 # Failures, retries and the circuit breaker
 
@@ -448,26 +211,8 @@ _HINT_PROTOCOL = (
 )
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Read a Retry-After header (seconds or HTTP date) as seconds from now."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 def _classify(response: HttpResponse, tld: str) -> _Failure:
-    reason = response.reason or _phrase(response.status)
+    reason = response.reason or http_phrase(response.status)
     cause = f"HTTP {response.status} {reason}".rstrip()
     if response.status == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -484,13 +229,6 @@ def _classify(response: HttpResponse, tld: str) -> _Failure:
     else:
         hint = "Google refused the request; upgrade gTTS or report it"
     return _Failure(cause, hint, False)
-
-
-def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 class _Cancelled(Exception):
@@ -647,7 +385,7 @@ class GoogleEngine:
         """
         try:
             response = self._transport(self.build_request("a", timeout_s))
-            return response.status == 200 and _looks_like_mp3(
+            return response.status == 200 and looks_like_mp3(
                 extract_audio(response.body)
             )
         except Exception:  # a yes/no answer: any failure means "not available"
@@ -682,31 +420,25 @@ class GoogleEngine:
                 audios.append(Audio.from_pcm(silence, SAMPLE_RATE))
                 continue
             pieces = [pcm[(i, j)] for j in range(len(plan))]
-            joined = join_pieces(pieces, [p.brk for p in plan])
+            joined = join_pieces(pieces, [p.brk for p in plan], SAMPLE_RATE)
             audios.append(Audio.from_pcm(joined, SAMPLE_RATE))
         return audios
 
     def _decode(self, mp3s: list[bytes], section: str | None) -> list[bytes]:
-        """Decode a section's pieces in one ffmpeg run, else one by one.
+        """Decode a section's pieces (one ffmpeg run, else one by one).
 
         Raises:
             EngineError: a piece that looked like MP3 cannot be decoded.
         """
         try:
-            return _decode_many(mp3s)
-        except AudioError:
-            log.info("gtts: batch decoding failed; decoding pieces one by one")
-        pcms = []
-        for data in mp3s:
-            try:
-                pcms.append(_decode_mp3(data))
-            except AudioError as exc:
-                raise EngineError(
-                    f"undecodable audio ({exc}); {_HINT_PROTOCOL}",
-                    engine=ENGINE_NAME,
-                    section=section,
-                    retryable=True,
-                ) from exc
+            pcms = decode_mp3s(mp3s, SAMPLE_RATE)
+        except AudioError as exc:
+            raise EngineError(
+                f"undecodable audio ({exc}); {_HINT_PROTOCOL}",
+                engine=ENGINE_NAME,
+                section=section,
+                retryable=True,
+            ) from exc
         return pcms
 
     def _fetch_all(
@@ -752,7 +484,7 @@ class GoogleEngine:
             self._check(cancel, section)
             failure, audio = self._attempt(request, cancel, section)
             if audio is not None:
-                if _looks_like_mp3(audio):
+                if looks_like_mp3(audio):
                     self._breaker.success()
                     return audio
                 failure = _Failure(

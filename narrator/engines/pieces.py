@@ -1,0 +1,259 @@
+"""What network voices share: text cut into request-sized pieces, and their audio
+joined back into one utterance.
+
+A network voice (gTTS, Edge) refuses long texts and pads each answer with
+uneven silence. ``split_pieces`` cuts an utterance where a French reader takes
+a breath (sentence, clause, then word boundaries); ``join_pieces`` trims each
+piece's padding to a consistent margin and puts a pause chosen by the kind of
+cut between them. Also here: the MP3 decoding and HTTP helpers both engines
+use. Changing the cutting, trimming or gaps changes the sound: engines that
+use them carry an assembly version in their identity.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http
+import math
+import re
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from narrator import dsp
+from narrator.errors import AudioError
+
+# Silence kept at the start and end of an utterance, and at the inner edges of
+# pieces (before the gap that replaces the service's own uneven padding).
+OUTER_KEEP_MS = 40
+INNER_KEEP_MS = 10
+# Pause inserted where two pieces of one utterance meet, by kind of break.
+GAP_MS = {"sentence": 250, "clause": 120, "word": 30, "hard": 0}
+SILENCE_DBFS = -50.0
+WINDOW_MS = 5
+
+# A piece made only of these says nothing (gTTS's own list, and white space).
+_PUNCTUATION = "?!？！.,¡()[]¿…‥،;:—。，、：\n"
+_NOTHING_TO_SAY = re.compile(
+    "^[{}]*$".format(re.escape(_PUNCTUATION + " \t\n\r\x0b\x0c"))
+)
+
+
+# --------------------------------------------------------------------------
+# Splitting
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of at most 100 characters sent in one request.
+
+    ``brk`` is the kind of boundary after the piece: "sentence", "clause",
+    "word", "hard" (inside a word too long to split) or "end".
+    """
+
+    text: str
+    brk: str = "end"
+
+
+_SENTENCE_CUT = re.compile(r"(?<=[.!?…])\s+")
+# After , ; : and a closing parenthesis, or before an opening one or a dash:
+# where a French reader takes a breath.
+_CLAUSE_CUT = re.compile(r"(?<=[,;:)])\s+|\s+(?=[(—–])")
+_LEVELS = (("sentence", _SENTENCE_CUT), ("clause", _CLAUSE_CUT))
+
+
+def split_pieces(text: str, max_chars: int) -> list[Piece]:
+    """Split ``text`` into pieces of at most ``max_chars`` characters.
+
+    Cuts at sentence ends first, then at clause punctuation, then between
+    words (balanced, so no word is left alone at the end); a word longer than
+    ``max_chars`` is cut as a last resort. Adjacent units are packed together
+    while they fit, so short sentences share a request. Pieces made only of
+    punctuation are dropped: there is nothing to say.
+    """
+    if max_chars < 1:
+        raise ValueError("max_chars must be positive")
+    flat = " ".join(text.split())
+    if not flat:
+        return []
+    pieces = _split(flat, 0, max_chars)
+    spoken = [p for p in pieces if not _NOTHING_TO_SAY.match(p.text)]
+    if spoken and spoken[-1].brk != "end":
+        spoken[-1] = Piece(spoken[-1].text, "end")
+    return spoken
+
+
+def _split(text: str, level: int, max_chars: int) -> list[Piece]:
+    if len(text) <= max_chars:
+        return [Piece(text)]
+    if level == len(_LEVELS):
+        return _split_words(text, max_chars)
+    kind, pattern = _LEVELS[level]
+    units = [u for u in pattern.split(text) if u]
+    if len(units) < 2:
+        return _split(text, level + 1, max_chars)
+    pieces: list[Piece] = []
+    groups = _pack(units, [" "] * len(units), max_chars)
+    for index, group in enumerate(groups):
+        sub = _split(" ".join(units[i] for i in group), level + 1, max_chars)
+        if index < len(groups) - 1:
+            sub[-1] = Piece(sub[-1].text, kind)
+        pieces.extend(sub)
+    return pieces
+
+
+def _pack(units: list[str], glue: list[str], max_chars: int) -> list[list[int]]:
+    """Group adjacent units (by index) into runs that fit in ``max_chars``.
+
+    ``glue[i]`` joins unit i to the one before it. Groups are as few as greedy
+    packing makes them, but evened out so the last one is not a lone scrap.
+    """
+
+    def run(target: float) -> list[list[int]]:
+        groups: list[list[int]] = []
+        current: list[int] = []
+        length = 0
+        for i, unit in enumerate(units):
+            added = len(unit) + (len(glue[i]) if current else 0)
+            if current and (length + added > max_chars or length >= target):
+                groups.append(current)
+                current, length = [i], len(unit)
+            else:
+                current.append(i)
+                length += added
+        groups.append(current)
+        return groups
+
+    greedy = run(math.inf)
+    if len(greedy) == 1:
+        return greedy
+    total = sum(map(len, units)) + sum(map(len, glue[1:]))
+    even = run(total / len(greedy))
+    return even if len(even) <= len(greedy) else greedy
+
+
+def _split_words(text: str, max_chars: int) -> list[Piece]:
+    units: list[str] = []
+    glue: list[str] = []
+    for word in text.split(" "):
+        # A word longer than a request is cut as a last resort.
+        for start in range(0, len(word), max_chars):
+            glue.append(" " if start == 0 else "")
+            units.append(word[start : start + max_chars])
+    groups = _pack(units, glue, max_chars)
+    pieces = []
+    for index, group in enumerate(groups):
+        joined = "".join(glue[i] + units[i] for i in group).strip()
+        if index == len(groups) - 1:
+            brk = "end"
+        else:
+            brk = "hard" if glue[groups[index + 1][0]] == "" else "word"
+        pieces.append(Piece(joined, brk))
+    return pieces
+
+
+# --------------------------------------------------------------------------
+# Joining
+
+
+def sound_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
+    """Return (first, end) sample indexes of the audible part, or None if silent.
+
+    Any sample over ``SILENCE_DBFS`` is audible (peak gate), and the edges stay
+    on the ``WINDOW_MS`` grid: changing either would change the joined sound,
+    and with it the cache identity (``ASSEMBLY_VERSION``).
+    """
+    first, end = dsp.trim_silence(
+        dsp.from_int16(samples),
+        sample_rate,
+        SILENCE_DBFS,
+        gate="peak",
+        window_ms=WINDOW_MS,
+        exact=False,
+    )
+    return None if first == end else (first, end)
+
+
+def join_pieces(
+    pcms: Sequence[bytes], breaks: Sequence[str], sample_rate: int
+) -> bytes:
+    """Join the PCM of one utterance's pieces into one flowing PCM run.
+
+    Each piece loses Google's padding: OUTER_KEEP_MS of silence stays at the
+    utterance's edges, INNER_KEEP_MS at the inner edges, and a pause chosen by
+    the kind of break (GAP_MS) goes between pieces.
+    """
+    out = array("h")
+    per_ms = sample_rate // 1000
+    last = len(pcms) - 1
+    for index, pcm in enumerate(pcms):
+        samples = array("h")
+        samples.frombytes(pcm)
+        bounds = sound_bounds(np.frombuffer(pcm, dtype=np.int16), sample_rate)
+        if bounds is None:
+            # Nothing audible: keep the gap only.
+            start = end = 0
+        else:
+            keep_before = (OUTER_KEEP_MS if index == 0 else INNER_KEEP_MS) * per_ms
+            keep_after = (OUTER_KEEP_MS if index == last else INNER_KEEP_MS) * per_ms
+            start = max(0, bounds[0] - keep_before)
+            end = min(len(samples), bounds[1] + keep_after)
+        out.extend(samples[start:end])
+        if index < last:
+            gap_ms = GAP_MS.get(breaks[index], GAP_MS["word"])
+            out.extend(array("h", bytes(2 * gap_ms * per_ms)))
+    return out.tobytes()
+
+
+# --------------------------------------------------------------------------
+# Decoding and HTTP
+
+
+def looks_like_mp3(data: bytes) -> bool:
+    """Say whether ``data`` starts like an MP3 (an ID3 tag or a frame sync)."""
+    return data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] >= 0xE0)
+
+
+def decode_mp3s(mp3s: Sequence[bytes], sample_rate: int) -> list[bytes]:
+    """Decode MP3 pieces to mono s16le PCM: in one ffmpeg run, else one by one.
+
+    Raises:
+        AudioError: a piece cannot be decoded (the first one that fails).
+    """
+    from narrator.ffmpeg import decode_bytes, decode_many
+
+    if not mp3s:
+        return []
+    try:
+        return decode_many(mp3s, input_format="mp3", rate=sample_rate)
+    except AudioError:
+        pass  # one bad piece spoils the batch: find it
+    return [decode_bytes(m, input_format="mp3", rate=sample_rate) for m in mp3s]
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Read a Retry-After header (seconds or HTTP date) as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def http_phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
