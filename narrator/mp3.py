@@ -447,7 +447,7 @@ _SPEC_CRC_SPAN = 190
 The spec (and readers that follow it, like eyeD3) read the tag CRC at bytes
 190-191 over bytes 0-189. That is where LAME puts it only for MPEG-1 stereo
 (32 bytes of side info); LAME itself always CRCs the bytes before its own CRC
-field, wherever the side info leaves it. See :func:`info_frame`.
+field, wherever the side info leaves it. See :func:`_with_tag_crcs`.
 """
 
 _LAME_QUALITY = 100 - 10 * 4 - 3
@@ -564,27 +564,12 @@ def info_frame(
     """Build the Info frame (LAME's CBR tag) that describes the whole file.
 
     It is a silent frame (zero side info) at :func:`info_frame_bitrate` whose
-    payload is LAME 3.100's tag, field for field as ``lame -b`` writes it:
-    ``Info``, flags (frames, bytes, TOC, quality), the audio frame count (the
-    Info frame excluded), the byte count (Info frame included), the 100-entry
-    TOC (:func:`lame_toc`), the quality, then the 36-byte LAME extension:
-    version ``LAME3.100``, revision 0 / method CBR, lowpass, peak and
-    ReplayGain (0: not measured), ATH type and flags, bitrate, encoder delay
-    and padding (12 bits each; gapless players and ffmpeg trim them), misc
-    (noise shaping, stereo mode, unwise settings, source rate), MP3 gain,
-    preset (the bitrate, as LAME records a CBR ``-b``), music length, music CRC
-    and the tag CRC of every byte before it. With the TOC, ExoPlayer seeks by
-    the table (to 1/256 of the file) rather than by the constant bitrate
-    (google/ExoPlayer#10325); readers that assume LAME's fixed layout need it.
-
-    LAME's tag CRC covers the bytes before that field, and ffmpeg checks it
-    there. The spec instead says "the first 190 bytes", stored at byte 190:
-    the same place only for MPEG-1 stereo. For every other layout the CRC-16
-    of bytes 0-189 is also stored at bytes 190-191, in the zero bytes past
-    LAME's tag that no decoder reads, so readers of either kind find a valid
-    CRC (a mono file from LAME itself fails eyeD3's check for lack of it).
-    A frame too short for that span (a non-preset format whose own frame just
-    holds LAME's tag) keeps LAME's layout alone.
+    payload is LAME 3.100's tag, field for field as ``lame -b`` writes it: the
+    Xing part (:func:`_xing_part`), the 36-byte LAME extension
+    (:func:`_lame_extension`), then the tag CRC (:func:`_with_tag_crcs`). With
+    the TOC, ExoPlayer seeks by the table (to 1/256 of the file) rather than by
+    the constant bitrate (google/ExoPlayer#10325); readers that assume LAME's
+    fixed layout need it.
 
     ``audio_bytes`` is the Info frame plus all audio frames (the LAME music
     length), ``music_crc`` the CRC-16 of the audio frames after this one (0
@@ -592,6 +577,24 @@ def info_frame(
 
     Raises:
         AudioError: a value does not fit its field.
+    """
+    _check_info_fields(total_frames, audio_bytes, enc_delay, enc_padding)
+    body = (
+        _info_header(fmt)
+        + bytes(_side_info_bytes(fmt))
+        + _xing_part(total_frames, audio_bytes)
+        + _lame_extension(fmt, audio_bytes, enc_delay, enc_padding, music_crc)
+    )
+    return _with_tag_crcs(body, info_frame_size(fmt))
+
+
+def _check_info_fields(
+    total_frames: int, audio_bytes: int, enc_delay: int, enc_padding: int
+) -> None:
+    """Refuse values the tag's fixed-width fields would silently truncate.
+
+    Raises:
+        AudioError: the delay or padding exceeds 12 bits, or a count 32 bits.
     """
     if not 0 <= enc_delay < 4096 or not 0 <= enc_padding < 4096:
         raise AudioError(
@@ -602,13 +605,16 @@ def info_frame(
         raise AudioError(
             f"{total_frames} frames / {audio_bytes} bytes do not fit an Info tag."
         )
+
+
+def _info_header(fmt: Mp3Format) -> bytes:
+    """Return the 4-byte frame header, with the bits libmp3lame sets on its own."""
     version = fmt.mpeg_version
-    size = info_frame_size(fmt)
     table = _BITRATES_KBPS[1 if version == 1 else 2]
     bitrate_index = table.index(info_frame_bitrate(fmt))
     rate_index = _SAMPLE_RATES[version].index(fmt.sample_rate)
     mode = _MONO if fmt.channels == 1 else _JOINT_STEREO
-    header = bytes(
+    return bytes(
         (
             0xFF,
             0xE0 | (_VERSION_ID[version] << 3) | (1 << 1) | 1,  # Layer III, no CRC
@@ -616,33 +622,81 @@ def info_frame(
             (mode << 6) | 0x04,  # "original" set, as in libmp3lame's frames
         )
     )
-    xing = (
+
+
+def _xing_part(total_frames: int, audio_bytes: int) -> bytes:
+    """Return the Xing part of the tag, which readers use for duration and seeking.
+
+    ``Info``, flags (frames, bytes, TOC, quality), the audio frame count (the
+    Info frame excluded), the byte count (Info frame included), the 100-entry
+    TOC (:func:`lame_toc`) and the quality.
+    """
+    return (
         b"Info"
         + struct.pack(">III", 0x1 | 0x2 | 0x4 | 0x8, total_frames, audio_bytes)
         + lame_toc(total_frames)
         + struct.pack(">I", _LAME_QUALITY)
     )
+
+
+def _lame_extension(
+    fmt: Mp3Format,
+    audio_bytes: int,
+    enc_delay: int,
+    enc_padding: int,
+    music_crc: int | None,
+) -> bytes:
+    """Return the LAME extension (its CRC excluded), as LAME 3.100 fills it for CBR.
+
+    Version ``LAME3.100``, revision 0 / method CBR, lowpass, peak and
+    ReplayGain (0: not measured), ATH type and flags, bitrate, encoder delay
+    and padding (12 bits each; gapless players and ffmpeg trim them), misc
+    (:func:`_lame_misc`), MP3 gain, preset (the bitrate, as LAME records a CBR
+    ``-b``), music length and music CRC.
+    """
+    lowpass = min(int(_lowpass_hz(fmt) / 100 + 0.5), 255)
+    return (
+        LAME_VERSION
+        + bytes((0x01, lowpass))  # revision 0, method CBR
+        + struct.pack(">IHH", 0, 0, 0)  # peak and ReplayGain: not measured
+        + bytes((_ATH_TYPE | _FLAG_NSPSYTUNE, min(fmt.bitrate_kbps, 255)))
+        + ((enc_delay << 12) | enc_padding).to_bytes(3, "big")
+        + bytes((_lame_misc(fmt), 0))  # misc, MP3Gain
+        + struct.pack(">HIH", fmt.bitrate_kbps, audio_bytes, (music_crc or 0) & 0xFFFF)
+    )
+
+
+def _lame_misc(fmt: Mp3Format) -> int:
+    """Return the misc byte: noise shaping, stereo mode, unwise settings, source rate.
+
+    LAME flags every rate up to 32 kHz as an unwise setting, and records the
+    source rate as 0 (<= 32 kHz), 1 (44.1 kHz) or 2 (above).
+    """
     if fmt.sample_rate <= 32000:
         source_rate = 0
     elif fmt.sample_rate == 44100:
         source_rate = 1
     else:
         source_rate = 2
-    unwise = 1 if fmt.sample_rate <= 32000 else 0  # LAME flags any rate <= 32 kHz
+    unwise = 1 if fmt.sample_rate <= 32000 else 0
     stereo_mode = 0 if fmt.channels == 1 else 3  # mono / joint stereo
     misc = _LAME_NOISE_SHAPING | (stereo_mode << 2) | (unwise << 5)
     misc |= source_rate << 6
-    lowpass = min(int(_lowpass_hz(fmt) / 100 + 0.5), 255)
-    lame = (
-        LAME_VERSION
-        + bytes((0x01, lowpass))  # revision 0, method CBR
-        + struct.pack(">IHH", 0, 0, 0)  # peak and ReplayGain: not measured
-        + bytes((_ATH_TYPE | _FLAG_NSPSYTUNE, min(fmt.bitrate_kbps, 255)))
-        + ((enc_delay << 12) | enc_padding).to_bytes(3, "big")
-        + bytes((misc, 0))  # misc, MP3Gain
-        + struct.pack(">HIH", fmt.bitrate_kbps, audio_bytes, (music_crc or 0) & 0xFFFF)
-    )
-    body = header + bytes(_side_info_bytes(fmt)) + xing + lame
+    return misc
+
+
+def _with_tag_crcs(body: bytes, size: int) -> bytes:
+    """Return the ``size``-byte frame: ``body``, its tag CRC, zeros, maybe the spec's.
+
+    LAME's tag CRC covers the bytes before that field, and ffmpeg checks it
+    there. The spec instead says "the first 190 bytes", stored at byte 190:
+    the same place only for MPEG-1 stereo. For every other layout the CRC-16
+    of bytes 0-189 is also stored at bytes 190-191, in the zero bytes past
+    LAME's tag that no decoder reads, so readers of either kind find a valid
+    CRC (a mono file from LAME itself fails eyeD3's check for lack of it).
+    A frame too short for that span (a non-preset format whose own frame just
+    holds LAME's tag) keeps LAME's layout alone.
+    """
     frame = bytearray(size)
     frame[: len(body)] = body
     frame[len(body) : len(body) + 2] = crc16(body).to_bytes(2, "big")

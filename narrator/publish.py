@@ -142,94 +142,160 @@ def publish_episode(
     _refuse_placeholders(config, config_path)
     self_url = feed_url or urljoin(base, quote(feed_path.name))
     existing = parse_existing_feed(feed_path) if feed_path.exists() else None
-    items = list(existing.items) if existing else []
+    before = list(existing.items) if existing else []
     enclosure_url = urljoin(base, quote(mp3_path.name))
-
-    cover_path: Path | None = None
     if remove:
-        guid = _read_mp3(mp3_path).guid if mp3_path.exists() else None
-        kept = [i for i in items if i.guid != guid and i.enclosure_url != enclosure_url]
-        if len(kept) == len(items):
-            raise FeedError(
-                f"{feed_path}: no episode for {mp3_path.name} in the feed; "
-                "nothing removed."
-            )
-        removed = next(i for i in items if all(i is not k for k in kept))
-        items, action, item, title = kept, "removed", None, removed.title
-        guid = removed.guid
+        change = _removal(before, mp3_path, enclosure_url, feed_path)
     else:
-        episode = _read_mp3(mp3_path)
-        cover_path = _write_cover(mp3_path, episode)
-        old = next((i for i in items if i.guid == episode.guid), None)
-        clash = next(
-            (
-                i
-                for i in items
-                if i.enclosure_url == enclosure_url and i.guid != episode.guid
-            ),
-            None,
-        )
-        if clash is not None and old is None and clash.title == episode.title:
-            # Same file, same title, new guid: the MP3 was deleted and rebuilt
-            # (a clean output folder). It is the same episode for listeners:
-            # keep its guid and date so apps do not download it again.
-            episode = replace(episode, guid=clash.guid)
-            old, clash = clash, None
-        if clash is not None:
-            logger.warning(
-                "%s replaces episode %r (guid %s) published at the same URL",
-                mp3_path.name,
-                clash.title,
-                clash.guid,
-            )
-        moment = now or datetime.now(tz=UTC)
-        item = _item(
-            episode,
-            mp3_path,
-            base,
-            enclosure_url,
-            cover_path,
-            pub_date=old.pub_date if old else moment,
-        )
-        items = [i for i in items if i is not old and i is not clash]
-        items.append(item)
-        action = "updated" if old else "added"
-        guid, title = episode.guid, episode.title
+        change = _addition(before, mp3_path, base, enclosure_url, now)
 
-    config = _with_channel_image(config, items, feed_path, self_url)
+    config = _with_channel_image(config, change.items, feed_path, self_url)
     pages: dict[str, bytes] = {}
     # Pages of episodes no longer in the feed (removed, or renamed MP3s).
-    stale = sorted(
-        {_page_of(i) for i in (existing.items if existing else ())}
-        - {_page_of(i) for i in items}
-    )
+    stale = sorted({_page_of(i) for i in before} - {_page_of(i) for i in change.items})
     if site:
-        items = [_with_page_link(i, base) for i in items]
-        if item is not None:
-            item = _with_page_link(item, base)
+        change = change.with_page_links(base)
         pages = render_site(
-            _site(config, items, base, self_url, feed_path, mp3_path.parent)
+            _site(config, change.items, base, self_url, feed_path, mp3_path.parent)
         )
         check_site(feed_path.parent, pages)
     data = render_feed(
         config,
-        sort_items(items),
+        sort_items(change.items),
         self_url=self_url,
         podcast_guid_value=existing.podcast_guid if existing else None,
     )
     # Pages before the feed: the feed never links a page that is not there.
     written = write_site(feed_path.parent, pages, stale=stale) if site else []
     write_feed(feed_path, data)
-    return PublishResult(
-        feed_path=feed_path,
-        action=action,
-        guid=guid or "",
-        title=title,
-        episode_count=len(items),
+    return change.result(feed_path, written)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """The feed's items after one addition, update or removal, and which it was.
+
+    ``item`` is the added or updated item (None for a removal); ``guid`` and
+    ``title`` name the episode either way, for the report.
+    """
+
+    items: list[FeedItem]
+    action: str
+    guid: str
+    title: str
+    item: FeedItem | None
+    cover_path: Path | None = None
+
+    def with_page_links(self, base: str) -> _Change:
+        """Return the change with every item's ``<link>`` set to its web page."""
+        return replace(
+            self,
+            items=[_with_page_link(i, base) for i in self.items],
+            item=_with_page_link(self.item, base) if self.item is not None else None,
+        )
+
+    def result(self, feed_path: Path, written: list[Path]) -> PublishResult:
+        """Return what ``publish_episode`` reports, the index first among the pages."""
+        return PublishResult(
+            feed_path=feed_path,
+            action=self.action,
+            guid=self.guid or "",
+            title=self.title,
+            episode_count=len(self.items),
+            item=self.item,
+            cover_path=self.cover_path,
+            pages=tuple(sorted(written, key=lambda p: (p.name != INDEX_PAGE, p.name))),
+        )
+
+
+def _removal(
+    items: list[FeedItem], mp3_path: Path, enclosure_url: str, feed_path: Path
+) -> _Change:
+    """Take out the MP3's item: by its guid, or by its URL once the MP3 is gone.
+
+    Raises:
+        InputError: the MP3 exists but cannot be read.
+        FeedError: no item has the MP3's guid or URL.
+    """
+    guid = _read_mp3(mp3_path).guid if mp3_path.exists() else None
+    kept = [i for i in items if i.guid != guid and i.enclosure_url != enclosure_url]
+    if len(kept) == len(items):
+        raise FeedError(
+            f"{feed_path}: no episode for {mp3_path.name} in the feed; nothing removed."
+        )
+    removed = next(i for i in items if all(i is not k for k in kept))
+    return _Change(
+        items=kept, action="removed", guid=removed.guid, title=removed.title, item=None
+    )
+
+
+def _addition(
+    items: list[FeedItem],
+    mp3_path: Path,
+    base: str,
+    enclosure_url: str,
+    now: datetime | None,
+) -> _Change:
+    """Add the MP3's item, or update the item it replaces in place.
+
+    An updated item keeps its ``pubDate`` so that listeners' apps do not take
+    a corrected episode for a new one.
+
+    Raises:
+        InputError: the MP3 cannot be read.
+    """
+    episode = _read_mp3(mp3_path)
+    cover_path = _write_cover(mp3_path, episode)
+    episode, old, clash = _predecessors(items, episode, enclosure_url)
+    if clash is not None:
+        logger.warning(
+            "%s replaces episode %r (guid %s) published at the same URL",
+            mp3_path.name,
+            clash.title,
+            clash.guid,
+        )
+    moment = now or datetime.now(tz=UTC)
+    item = _item(
+        episode,
+        mp3_path,
+        base,
+        enclosure_url,
+        cover_path,
+        pub_date=old.pub_date if old else moment,
+    )
+    return _Change(
+        items=[*(i for i in items if i is not old and i is not clash), item],
+        action="updated" if old else "added",
+        guid=episode.guid,
+        title=episode.title,
         item=item,
         cover_path=cover_path,
-        pages=tuple(sorted(written, key=lambda p: (p.name != INDEX_PAGE, p.name))),
     )
+
+
+def _predecessors(
+    items: list[FeedItem], episode: PublishedEpisode, enclosure_url: str
+) -> tuple[PublishedEpisode, FeedItem | None, FeedItem | None]:
+    """Return the episode, the item it updates and the item it displaces.
+
+    The item it updates has its guid; the one it displaces has its URL but
+    another guid, since a feed must not list one URL twice.
+    """
+    old = next((i for i in items if i.guid == episode.guid), None)
+    clash = next(
+        (
+            i
+            for i in items
+            if i.enclosure_url == enclosure_url and i.guid != episode.guid
+        ),
+        None,
+    )
+    if clash is not None and old is None and clash.title == episode.title:
+        # Same file, same title, new guid: the MP3 was deleted and rebuilt
+        # (a clean output folder). It is the same episode for listeners:
+        # keep its guid and date so apps do not download it again.
+        return replace(episode, guid=clash.guid), clash, None
+    return episode, old, clash
 
 
 def _refuse_placeholders(config: PodcastConfig, config_path: Path) -> None:

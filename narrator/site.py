@@ -267,14 +267,31 @@ def render_episode(
     older: SiteEpisode | None = None,
 ) -> bytes:
     """Render an episode page: player, chapters, transcript that follows it."""
-    item = episode.item
-    out: list[str] = []
-    out.append(
-        '<a class="skip" href="#transcript-h">Aller à la transcription</a>'
-        f'<nav class="top" aria-label="Site"><a href="{_e(quote(INDEX_PAGE))}">'
-        f"← {_e(site.title)}</a></nav>"
-        '<main id="main"><article>'
+    body = "".join(
+        (
+            '<a class="skip" href="#transcript-h">Aller à la transcription</a>'
+            f'<nav class="top" aria-label="Site"><a href="{_e(quote(INDEX_PAGE))}">'
+            f"← {_e(site.title)}</a></nav>"
+            '<main id="main"><article>',
+            _episode_intro(episode),
+            _player_html(episode.audio_href),
+            '<div class="cols">',
+            _chapters_html(episode.item.chapters),
+            _transcript_section(episode),
+            "</div></article>",
+            _pager_html(newer, older),
+            "</main>",
+            _footer(site, episode),
+        )
     )
+    return _page(
+        site.language, _episode_head(site, episode), body, _COPY_JS + _PLAYER_JS
+    )
+
+
+def _episode_intro(episode: SiteEpisode) -> str:
+    """Return the page's header: cover, number, date and length, title, description."""
+    item = episode.item
     cover = (
         f'<img class="cover" src="{_e(episode.cover_href)}" alt="" '
         'width="144" height="144">'
@@ -282,15 +299,22 @@ def render_episode(
         else ""
     )
     number = f"Épisode {item.episode} · " if item.episode is not None else ""
-    out.append(
+    return (
         f'<header class="intro">{cover}<div>'
         f'<p class="meta">{number}{_time(item.pub_date)} · '
         f"{_e(_duration(item.duration_s))}</p>"
         f"<h1>{_e(item.title)}</h1>"
         f"{_paragraphs(item.description, 'desc')}</div></header>"
     )
-    audio = _e(episode.audio_href)
-    out.append(
+
+
+def _player_html(audio_href: str) -> str:
+    """Return the player; its buttons and status line are driven by ``_PLAYER_JS``.
+
+    The download link inside ``<audio>`` is what a browser without audio shows.
+    """
+    audio = _e(audio_href)
+    return (
         '<div id="player" class="player">'
         f'<audio id="audio" controls preload="metadata" src="{audio}">'
         f'<a href="{audio}">Télécharger le MP3</a></audio>'
@@ -300,23 +324,32 @@ def render_episode(
         '<span id="now" class="now"></span></div>'
         '<p id="status" class="status" role="status"></p></div>'
     )
-    out.append('<div class="cols">')
-    out.append(_chapters_html(item.chapters))
-    out.append(
+
+
+def _transcript_section(episode: SiteEpisode) -> str:
+    """Return the transcript section, which says so when there is no transcript.
+
+    ``#transcript`` is there either way: the skip link and the script expect it.
+    """
+    out = (
         '<section class="text" aria-labelledby="transcript-h">'
         '<h2 id="transcript-h">Transcription</h2>'
     )
     if episode.cues:
-        out.append(
+        out += (
             '<p class="hint">Cliquez sur une phrase pour l’écouter.</p>'
-            f'<div id="transcript">{_transcript_html(episode.cues, item.chapters)}'
-            "</div>"
+            '<div id="transcript">'
+            f"{_transcript_html(episode.cues, episode.item.chapters)}</div>"
         )
     else:
-        out.append(
+        out += (
             '<div id="transcript"><p>Pas de transcription pour cet épisode.</p></div>'
         )
-    out.append("</section></div></article>")
+    return out + "</section>"
+
+
+def _pager_html(newer: SiteEpisode | None, older: SiteEpisode | None) -> str:
+    """Return links to the neighbouring episodes, or nothing for a lone episode."""
     pager = []
     if older is not None:
         pager.append(
@@ -328,21 +361,23 @@ def render_episode(
             f'<a rel="next" href="{_e(quote(newer.page))}">'
             f"Épisode suivant : {_e(newer.item.title)} →</a>"
         )
-    if pager:
-        out.append(f'<nav class="pager" aria-label="Épisodes">{"".join(pager)}</nav>')
-    out.append("</main>")
-    out.append(_footer(site, episode))
-    page_url = site.base_url + quote(episode.page)
-    head = _head(
+    if not pager:
+        return ""
+    return f'<nav class="pager" aria-label="Épisodes">{"".join(pager)}</nav>'
+
+
+def _episode_head(site: Site, episode: SiteEpisode) -> str:
+    """Return the page's ``<head>``: its own title, description and share image."""
+    item = episode.item
+    return _head(
         site,
         title=f"{item.title} · {site.title}",
         description=item.description or site.description,
-        url=page_url,
+        url=site.base_url + quote(episode.page),
         image=item.image_url or site.cover_url,
         og_type="article",
         audio_url=item.enclosure_url,
     )
-    return _page(site.language, head, "".join(out), _COPY_JS + _PLAYER_JS)
 
 
 def _chapters_html(chapters: Sequence[FeedChapter]) -> str:
