@@ -41,10 +41,7 @@ _TMP_MAX_AGE_S = 24 * 3600
 
 
 def default_cache_dir() -> Path:
-    """The cache directory: $NARRATOR_CACHE_DIR, else the user's cache dir."""
-    env = os.environ.get("NARRATOR_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
+    """The user's cache directory (NARRATOR_CACHE_DIR is read by ``config``)."""
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("narrator", appauthor=False))

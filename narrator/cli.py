@@ -35,7 +35,15 @@ def _debug() -> bool:
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root() if ctx else None
     flag = bool(root and root.obj and root.obj.get("debug"))
-    return flag or os.environ.get("NARRATOR_DEBUG") == "1"
+    if flag:
+        return True
+    from narrator.config import environment
+    from narrator.errors import ConfigError
+
+    try:
+        return environment().debug
+    except ConfigError:
+        return False
 
 
 def _traceback_if_debug() -> None:
@@ -103,10 +111,6 @@ def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
 # -- build options shared by build and watch --------------------------------
 
 
-def _seconds_to_ms(value: float | None) -> int | None:
-    return None if value is None else int(round(value * 1000))
-
-
 _BUILD_OPTIONS: list[Callable[[F], F]] = [
     click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path)),
     click.option(
@@ -121,7 +125,6 @@ _BUILD_OPTIONS: list[Callable[[F], F]] = [
         "--engine",
         default="auto",
         show_default=True,
-        envvar="NARRATOR_ENGINE",
         help="Speech engine: auto (gtts when reachable, else espeak; a rebuild keeps "
         "the engine of the existing output), espeak (offline) or gtts (Google).",
     ),
@@ -243,56 +246,27 @@ def build_options(func: F) -> F:
     return func
 
 
-def settings_from(opts: dict[str, Any]) -> Settings:
-    """Assemble Settings from parsed options (no I/O)."""
-    from dataclasses import replace
+def settings_from(input_path: Path | None, opts: dict[str, Any]) -> Settings:
+    """Settings for a build of ``input_path``: only what the user typed is passed
+    on as options, so that narrator.toml and NARRATOR_* fill in the rest.
 
-    from narrator.config import Pauses, Settings
+    Raises:
+        ConfigError: narrator.toml or a NARRATOR_* variable is invalid.
+    """
+    from click.core import ParameterSource
 
-    engine_options: dict[str, str] = {}
-    if opts.get("voice"):
-        engine_options["voice"] = opts["voice"]
-    if opts.get("rate") is not None:
-        engine_options["rate"] = str(opts["rate"])
-    if opts.get("gtts_tld"):
-        engine_options["tld"] = opts["gtts_tld"]
-    if opts.get("gtts_slow"):
-        engine_options["slow"] = "1"
-    if opts.get("jobs"):
-        engine_options["jobs"] = str(opts["jobs"])
-    pauses = Pauses()
-    changes = {
-        "title_ms": _seconds_to_ms(opts.get("pause_title")),
-        "sentence_ms": _seconds_to_ms(opts.get("pause_sentence")),
-        "paragraph_ms": _seconds_to_ms(opts.get("pause_paragraph")),
-        "section_ms": _seconds_to_ms(opts.get("pause_section")),
+    from narrator.config import load_settings
+
+    ctx = click.get_current_context()
+    given = {
+        name: value
+        for name, value in opts.items()
+        if ctx.get_parameter_source(name)
+        not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
     }
-    pauses = replace(pauses, **{k: v for k, v in changes.items() if v is not None})
-    if pauses.lead_ms > pauses.section_ms:
-        pauses = replace(pauses, lead_ms=pauses.section_ms // 2)
-    return Settings(
-        engine=opts["engine"],
-        engine_options=engine_options,
-        output_path=opts.get("output_path"),
-        cache_dir=opts.get("cache_dir"),
-        jobs=opts.get("jobs"),
-        title=opts.get("title"),
-        author=opts.get("author"),
-        podcast=opts.get("podcast"),
-        cover_path=opts.get("cover_path"),
-        date=opts.get("date"),
-        episode=opts.get("episode"),
-        description=opts.get("description"),
-        id3_version=3 if opts.get("id3_version", "2.3") == "2.3" else 4,
-        preset=opts.get("preset", "phone"),
-        loudness_lufs=opts.get("loudness_lufs"),
-        pauses=pauses,
-        intro_path=opts.get("intro_path"),
-        outro_path=opts.get("outro_path"),
-        lexicon_path=opts.get("lexicon_path"),
-        sidecars=not opts.get("no_sidecars"),
-        force=bool(opts.get("force")),
-    )
+    if "output_path" in opts:  # resolved by _with_output, not as typed
+        given["output_path"] = opts["output_path"]
+    return load_settings(input_path, given, os.environ)
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -348,84 +322,10 @@ def _with_output(input_path: Path, opts: dict[str, Any]) -> dict[str, Any]:
     return {**opts, "output_path": _mp3_path(input_path, opts.get("output_path"))}
 
 
-# Build options a project may set in the [build] table of narrator.toml beside
-# the document (keys as on the command line, without dashes' leading "--").
-_PROJECT_KEYS = {
-    "engine": "engine",
-    "voice": "voice",
-    "rate": "rate",
-    "gtts-tld": "gtts_tld",
-    "gtts-slow": "gtts_slow",
-    "author": "author",
-    "podcast": "podcast",
-    "cover": "cover_path",
-    "description": "description",
-    "id3": "id3_version",
-    "preset": "preset",
-    "loudness": "loudness_lufs",
-    "pause-title": "pause_title",
-    "pause-sentence": "pause_sentence",
-    "pause-paragraph": "pause_paragraph",
-    "pause-section": "pause_section",
-    "intro": "intro_path",
-    "outro": "outro_path",
-    "lexicon": "lexicon_path",
-    "jobs": "jobs",
-    "no-sidecars": "no_sidecars",
-}
-_PROJECT_PATHS = {"cover_path", "intro_path", "outro_path", "lexicon_path"}
-
-
-def with_project_defaults(input_path: Path, opts: dict[str, Any]) -> dict[str, Any]:
-    """Fill options left at their defaults from ``[build]`` in narrator.toml.
-
-    Precedence: built-in defaults < narrator.toml < NARRATOR_* environment <
-    command-line options. Paths in the file are relative to it.
-
-    Raises:
-        ConfigError: the file is not valid TOML, or a key or value is invalid.
-    """
-    import tomllib
-
-    from click.core import ParameterSource
-
-    from narrator.errors import ConfigError
-
-    path = input_path.parent / "narrator.toml"
-    if not path.is_file():
-        return opts
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("build", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [build] must be a table of options.")
-    ctx = click.get_current_context()
-    params = {p.name: p for p in ctx.command.params if p.name}
-    result = dict(opts)
-    for key, value in table.items():
-        name = _PROJECT_KEYS.get(key)
-        if name is None or name not in params:
-            known = ", ".join(sorted(_PROJECT_KEYS))
-            raise ConfigError(
-                f"{path}: [build] {key!r} is not a build option; use: {known}."
-            )
-        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None):
-            continue  # the command line or the environment said otherwise
-        if name in _PROJECT_PATHS:
-            value = str(path.parent / str(value))
-        try:
-            result[name] = params[name].type_cast_value(ctx, value)
-        except click.BadParameter as exc:
-            raise ConfigError(f"{path}: [build] {key}: {exc.message}") from exc
-    return result
-
-
 def _run_build(input_path: Path, opts: dict[str, Any]) -> Any:
     from narrator.pipeline import build
 
-    opts = with_project_defaults(input_path, opts)
-    settings = settings_from(opts)
+    settings = settings_from(input_path, opts)
     bar = _ProgressBar(enabled=not opts.get("quiet") and not opts.get("as_json"))
 
     def note(message: str) -> None:
@@ -480,8 +380,8 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
             if not opts.get("quiet"):
                 click.echo(f"narrator: {message}", err=True)
 
-        project = with_project_defaults(input_path, _with_output(input_path, opts))
-        plan = plan_build(input_path, settings_from(project), note=note)
+        settings = settings_from(input_path, _with_output(input_path, opts))
+        plan = plan_build(input_path, settings, note=note)
         rows = plan_dry_run(plan)
         if opts.get("as_json"):
             click.echo(
@@ -655,8 +555,9 @@ def cache() -> None:
 
 def _cache_obj(cache_dir: Path | None) -> Any:
     from narrator.cache import Cache, default_cache_dir
+    from narrator.config import environment
 
-    return Cache(cache_dir or default_cache_dir())
+    return Cache(cache_dir or environment().cache_dir or default_cache_dir())
 
 
 @cache.command("info")
@@ -1044,12 +945,16 @@ def say(
         output_path = output_path / "say.mp3"
     elif output_path.suffix.lower() != ".mp3":
         raise InputError(f"{output_path}: give a name ending in .mp3.")
+    from narrator.config import load_settings
+
     options = {
-        k: str(v) for k, v in (("voice", voice), ("rate", rate)) if v is not None
+        "engine": engine,
+        "voice": voice,
+        "rate": rate,
+        "lexicon_path": lexicon_path,
+        "output_path": output_path,
     }
-    spoken, duration_s = say_text(
-        text, output_path, engine=engine, options=options, lexicon_path=lexicon_path
-    )
+    spoken, duration_s = say_text(text, load_settings(None, options, os.environ))
     if show:
         click.echo(spoken)
     click.echo(f"{output_path}: {duration_s:.1f} s")

@@ -13,7 +13,6 @@ whatever happens to be on PATH.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 import tempfile
@@ -33,7 +32,9 @@ def ffmpeg_exe() -> str:
     Raises:
         AudioError: no ffmpeg could be found.
     """
-    override = os.environ.get("NARRATOR_FFMPEG")
+    from narrator.config import environment
+
+    override = environment().ffmpeg
     if override:
         found = shutil.which(override)
         if not found:

@@ -77,27 +77,24 @@ def sidecars_on_disk_digest(mp3_path: Path) -> str | None:
 # -- the build lock -----------------------------------------------------------
 
 
-def lock_dir() -> Path:
-    """Where build locks live: $NARRATOR_LOCK_DIR, else a per-user temp folder.
+def default_lock_dir() -> Path:
+    """Where build locks live unless NARRATOR_LOCK_DIR says: a per-user temp folder.
 
     Not the cache: two builds of one output with different ``--cache-dir``
     must still exclude each other. Not the output folder: users upload it.
     """
-    env = os.environ.get("NARRATOR_LOCK_DIR")
-    if env:
-        return Path(env).expanduser()
     uid = os.getuid() if hasattr(os, "getuid") else 0
     return Path(tempfile.gettempdir()) / f"narrator-{uid}" / "locks"
 
 
-def lock_path(output_path: Path) -> Path:
+def lock_path(output_path: Path, lock_dir: Path | None = None) -> Path:
     """The lock file of one output, keyed by its absolute path."""
     key = hashlib.sha256(str(output_path.resolve()).encode()).hexdigest()[:32]
-    return lock_dir() / f"{key}.lock"
+    return (lock_dir or default_lock_dir()) / f"{key}.lock"
 
 
 @contextlib.contextmanager
-def output_lock(output_path: Path) -> Iterator[None]:
+def output_lock(output_path: Path, lock_dir: Path | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``output_path`` for the duration of a build.
 
     The lock is an ``flock`` on a file outside the output folder; the kernel
@@ -107,7 +104,7 @@ def output_lock(output_path: Path) -> Iterator[None]:
         LockError: another build holds it.
         InputError: the lock folder cannot be created.
     """
-    path = lock_path(output_path)
+    path = lock_path(output_path, lock_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

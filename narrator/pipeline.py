@@ -301,7 +301,7 @@ def run_plan(
         current = _up_to_date(plan, plan.previous, settings)
         if current is not None:
             return current
-    with output_lock(out):
+    with output_lock(out, settings.lock_dir):
         clean_stale_temps(out, plan.cache.tmp_dir())
         previous = read_previous(out)  # another build may have written it
         if not settings.force:

@@ -8,28 +8,19 @@ hear is what a build says (and saying it again costs nothing).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
+from narrator.config import Settings
 from narrator.errors import InputError
 
 
-def say_text(
-    text: str,
-    output_path: Path,
-    *,
-    engine: str = "espeak",
-    options: Mapping[str, str] | None = None,
-    lexicon_path: Path | None = None,
-    preset_name: str = "phone",
-    cache_dir: Path | None = None,
-) -> tuple[str, float]:
-    """Synthesize ``text`` to ``output_path``; return (spoken text, duration in s).
+def say_text(text: str, settings: Settings) -> tuple[str, float]:
+    """Synthesize ``text`` to ``settings.output_path``; return (spoken text, seconds).
 
     Raises:
         NarratorError: empty text, engine or audio failure.
     """
-    from narrator.config import Settings
     from narrator.model import Document, Paragraph, Section
     from narrator.parse import first_words
     from narrator.pipeline import plan_episode, run_plan
@@ -38,16 +29,7 @@ def say_text(
     if not phrase:
         raise InputError("nothing to say: give a non-empty phrase.")
     section = Section(first_words(phrase), (Paragraph(phrase),), has_heading=False)
-    settings = Settings(
-        engine=engine,
-        engine_options=dict(options or {}),
-        output_path=output_path,
-        cache_dir=cache_dir,
-        title=phrase[:100],
-        preset=preset_name,
-        lexicon_path=lexicon_path,
-        sidecars=False,
-    )
+    settings = replace(settings, title=phrase[:100], sidecars=False)
     # The lexicon of a narrator.toml in the current folder applies, as it
     # would to a summary saved there.
     plan = plan_episode(Path("say.txt"), Document((section,)), settings)

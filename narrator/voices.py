@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from narrator.config import environment
 from narrator.errors import InputError, NarratorError
 
 __all__ = [
@@ -149,9 +150,9 @@ class Catalogue:
 
 def data_dir() -> Path:
     """narrator's data directory: $NARRATOR_DATA_DIR, else the user data dir."""
-    env = os.environ.get("NARRATOR_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
+    configured = environment().data_dir
+    if configured is not None:
+        return configured
     import platformdirs
 
     return Path(platformdirs.user_data_dir("narrator", appauthor=False))
@@ -617,7 +618,7 @@ def _download(
 ) -> dict[str, str]:
     import requests
 
-    base = base_url or os.environ.get("NARRATOR_VOICES_URL") or catalogue().base_url
+    base = base_url or environment().voices_url or catalogue().base_url
     if not base.endswith("/"):
         base += "/"
     digests: dict[str, str] = {}

@@ -144,6 +144,17 @@ def _guarded(connect: Any) -> Any:
     return guarded_connect
 
 
+def _resolver(getaddrinfo: Any) -> Any:
+    """No name lookups either: DNS is the network too (and may hang here)."""
+
+    def local_only(host: object, *args: Any, **kwargs: Any) -> Any:
+        if host not in (None, "localhost") and not _is_local((str(host),)):
+            raise NetworkBlocked(f"tests must not look up names: {host!r}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    return local_only
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reaches the network: `auto` resolves to espeak unless a test says
@@ -152,6 +163,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NARRATOR_ENGINE", "espeak")
     monkeypatch.setenv("NARRATOR_GTTS_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setattr(socket.socket, "connect", _guarded(socket.socket.connect))
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(socket.getaddrinfo))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(socket.socket.connect_ex))
 
 

@@ -90,10 +90,15 @@ def test_stale_tmp_cleanup(tmp_path: Path) -> None:
     assert not stale.exists()
 
 
-def test_default_dir_env(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(tmp_path / "x"))
-    assert default_cache_dir() == tmp_path / "x"
-    monkeypatch.delenv("NARRATOR_CACHE_DIR")
+def test_default_dir_env(tmp_path: Path) -> None:
+    from narrator.config import environment, load_settings
+
+    env = {"NARRATOR_CACHE_DIR": str(tmp_path / "x")}
+    assert environment(env).cache_dir == tmp_path / "x"
+    assert load_settings(None, {}, env).cache_dir == tmp_path / "x"
+    assert load_settings(None, {"cache_dir": tmp_path / "y"}, env).cache_dir == (
+        tmp_path / "y"
+    )
     assert "narrator" in str(default_cache_dir())
 
 

@@ -134,9 +134,12 @@ def test_edge_refuses_other_voices(voice):
         create({"voice": voice})
 
 
-def test_edge_create_reads_options_and_env(monkeypatch):
-    monkeypatch.setenv("NARRATOR_EDGE_URL", "ws://127.0.0.1:1/edge/v1?x=1")
-    engine = get_engine("edge", {"rate": "-5", "jobs": "3"})
+def test_edge_create_reads_options_and_env():
+    from narrator.config import load_settings
+
+    env = {"NARRATOR_EDGE_URL": "ws://127.0.0.1:1/edge/v1?x=1"}
+    options = load_settings(None, {"rate": "-5", "jobs": 3}, env).engine_options
+    engine = get_engine("edge", options)
     assert isinstance(engine, EdgeEngine)
     assert engine.url == "ws://127.0.0.1:1/edge/v1?x=1"
     assert engine.rate == "-5%" and engine.max_in_flight == 3
@@ -147,10 +150,12 @@ def test_edge_create_reads_options_and_env(monkeypatch):
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:1/edge/v1?x=1", "127.0.0.1:1", "ws:///nohost"]
 )
-def test_edge_refuses_a_url_that_is_not_websocket(monkeypatch, url):
-    monkeypatch.setenv("NARRATOR_EDGE_URL", url)
+def test_edge_refuses_a_url_that_is_not_websocket(url):
+    from narrator.config import load_settings
+
+    options = load_settings(None, {}, {"NARRATOR_EDGE_URL": url}).engine_options
     with pytest.raises(InputError, match="NARRATOR_EDGE_URL"):
-        create({})
+        create(options)
 
 
 def test_edge_url_without_query_gets_one():

@@ -443,8 +443,12 @@ def test_create_reads_options(monkeypatch):
     assert engine.max_attempts == 3
     assert engine.base_url is None
     assert engine.name == "gtts" and engine.local is False
-    monkeypatch.setenv("NARRATOR_GTTS_BASE_URL", "http://127.0.0.1:9/")
-    assert create({}).base_url == "http://127.0.0.1:9"
+    from narrator.config import load_settings
+
+    env = {"NARRATOR_GTTS_BASE_URL": "http://127.0.0.1:9/"}
+    assert create(load_settings(None, {}, env).engine_options).base_url == (
+        "http://127.0.0.1:9"
+    )
 
 
 @pytest.mark.parametrize(

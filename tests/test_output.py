@@ -192,3 +192,13 @@ def test_tests_cannot_reach_the_network() -> None:
         socket.create_connection(("192.0.2.1", 80), timeout=5)
     with socket.socket() as sock, pytest.raises(NetworkBlocked):
         sock.connect_ex(("2001:db8::1", 80, 0, 0))
+
+
+def test_tests_cannot_look_up_names() -> None:
+    import socket
+
+    from .conftest import NetworkBlocked
+
+    with pytest.raises(NetworkBlocked):
+        socket.getaddrinfo("translate.google.fr", 443)
+    assert socket.getaddrinfo("127.0.0.1", 80)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import random
 import re
 import threading
@@ -747,7 +746,7 @@ def create(options: Mapping[str, str]) -> EdgeEngine:
         voice=(options.get("voice") or DEFAULT_VOICE).strip(),
         rate=options.get("rate") or "+0%",
         pitch=(options.get("pitch") or "+0Hz").strip(),
-        url=options.get("url") or os.environ.get(URL_ENV) or None,
+        url=options.get("url") or None,
         max_in_flight=int(_number(options, "jobs", 8, 1)),
         connect_timeout_s=timeout,
         first_audio_timeout_s=timeout,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import os
 import random
 import re
 import threading
@@ -649,7 +648,7 @@ def create(options: Mapping[str, str]) -> GoogleEngine:
     tld = (options.get("tld") or "fr").strip().lower().lstrip(".")
     if not _TLD.fullmatch(tld):
         raise ConfigError(f"gtts tld {tld!r} is not a domain suffix like fr or ca.")
-    base_url = options.get("base_url") or os.environ.get("NARRATOR_GTTS_BASE_URL")
+    base_url = options.get("base_url")
     return GoogleEngine(
         lang=lang,
         tld=tld,
