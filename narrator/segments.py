@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, cast
 
 from narrator.cache import Cache, Entry, make_key
 from narrator.config import Settings
-from narrator.engines import Engine, SectionRef
+from narrator.engines import Engine, SectionRef, WordTiming
 from narrator.errors import ConfigError, EngineError, InputError, NarratorError
 from narrator.model import Utterance
 from narrator.mp3 import EncodedSegment
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when rendering/encoding changes the bytes of a segment.
-RENDER_VERSION = 3  # 3: exact K-weighting in the section meter
+RENDER_VERSION = 3  # 3: exact K-weighting in the section meter; cues on words
 CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
 
 
@@ -241,8 +241,14 @@ def _encode_and_store(
     key: str,
     render: Callable[[SegmentLayout], Iterator[bytes]],
     settings: Settings,
+    words: Sequence[Sequence[WordTiming]] = (),
 ) -> Entry:
-    """Encode the PCM ``render(layout)`` yields; store it as segment ``key``."""
+    """Encode the PCM ``render(layout)`` yields; store it as segment ``key``.
+
+    Each utterance's span is where its trimmed audio lies in the segment; when
+    the engine gave word timings, the span is narrowed to the first word's
+    start and the last word's end, so transcript cues follow the voice.
+    """
     from narrator.audio import PRESETS, SegmentLayout
     from narrator.mp3 import encode_segment
 
@@ -255,12 +261,37 @@ def _encode_and_store(
             key,
             payload_path=tmp,
             meta=SegmentRecord.meta(
-                encoded.frames, encoded.samples, encoded.crc16, layout.utterances or []
+                encoded.frames,
+                encoded.samples,
+                encoded.crc16,
+                _word_spans(
+                    layout.utterances or [],
+                    words,
+                    PRESETS[settings.preset].fmt.sample_rate,
+                ),
             ),
         )
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def _word_spans(
+    spans: Sequence[tuple[int, int]],
+    words: Sequence[Sequence[WordTiming]],
+    sample_rate: int,
+) -> list[tuple[int, int]]:
+    """Utterance spans narrowed to their words (ms from the trimmed start)."""
+    narrowed = []
+    for i, (start, end) in enumerate(spans):
+        timed = words[i] if i < len(words) else ()
+        if timed and end > start:
+            first = start + timed[0].start_ms * sample_rate // 1000
+            last = start + timed[-1].end_ms * sample_rate // 1000
+            if start <= first < last <= end:
+                start, end = first, last
+        narrowed.append((start, end))
+    return narrowed
 
 
 def produce_section(
@@ -305,7 +336,7 @@ def produce_section(
             layout=layout,
         )
 
-    entry = _encode_and_store(cache, sp.segment_key, render, settings)
+    entry = _encode_and_store(cache, sp.segment_key, render, settings, clip.words)
     return SegmentRecord.from_entry(entry, synthesized)
 
 

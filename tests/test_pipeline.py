@@ -280,3 +280,52 @@ def test_front_matter_language_becomes_tlan(language, tlan) -> None:
     from narrator.episode import iso639_2 as _iso639_2
 
     assert _iso639_2(language) == tlan
+
+
+class WordsEngine:
+    """Each utterance: 200 ms of silence, a 1 s tone, 300 ms of silence, and (if
+    ``words``) word timings that put the speech at 250-1100 ms."""
+
+    name = "words"
+    local = True
+    profile = "espeak"
+    voice = ""
+
+    def __init__(self, words: bool) -> None:
+        self.words = words
+
+    def identity(self) -> dict[str, str]:
+        return {"engine": "words", "timed": str(self.words)}
+
+    def probe(self) -> bool:
+        return True
+
+    def synthesize(self, texts: list[str], *, section: object = None) -> list:
+        import numpy as np
+
+        from narrator.engines.base import Audio, WordTiming
+
+        rate = 22050
+        tone = 0.3 * np.sin(2 * np.pi * 330 * np.arange(rate) / rate)
+        x = np.concatenate([np.zeros(rate // 5), tone, np.zeros(rate * 3 // 10)])
+        pcm = np.round(x * 32767).astype("<i2").tobytes()
+        timed = (WordTiming(250, 700, "un"), WordTiming(720, 1100, "deux"))
+        return [
+            Audio.from_pcm(pcm, rate, words=timed if self.words else ()) for _ in texts
+        ]
+
+
+def test_edge_word_timings_time_the_transcript_cues(
+    doc: Path, settings: Settings
+) -> None:
+    """With word timings (as Edge gives them), a cue spans first word to last."""
+    plain = build(doc, settings, engine=WordsEngine(words=False))
+    other = replace(settings, output_path=settings.output_path.with_name("w.mp3"))
+    timed = build(doc, other, engine=WordsEngine(words=True))
+    assert plain.timeline is not None and timed.timeline is not None
+    for a, b in zip(plain.timeline.cues, timed.timeline.cues, strict=True):
+        # Trimmed audio: the 1 s tone with 30 ms kept each side (about 1060 ms);
+        # the words: 850 ms, starting 80 ms after the trimmed start.
+        assert abs((a.end_ms - a.start_ms) - 1060) <= 12
+        assert abs((b.end_ms - b.start_ms) - 850) <= 2
+        assert abs((b.start_ms - a.start_ms) - 80) <= 12
