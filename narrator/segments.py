@@ -335,7 +335,9 @@ def produce_section(
         EngineError: synthesis failed.
         Cancelled: another section failed meanwhile.
     """
-    entry = cache.get("segments", sp.segment_key)
+    # A reused segment's header and length are checked, its payload is not
+    # hashed: a one-section edit would otherwise read the whole episode again.
+    entry = cache.get("segments", sp.segment_key, verify=False)
     if entry is not None:
         return SegmentRecord.from_entry(entry)
     with contextlib.ExitStack() as stack:
