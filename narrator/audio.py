@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import struct
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast, overload
 
 import numpy as np
 
@@ -89,36 +90,96 @@ PRESETS: dict[str, Preset] = {
 ENCODING_LOSS_LU = 0.45
 
 
+class StoredUtterances(Sequence[np.ndarray]):
+    """A clip's utterances in a cache file, read one at a time when used.
+
+    A section has no length limit (a 5-hour line of text is one section), so
+    its clip is never held whole: rendering reads each utterance, masters it
+    and lets it go. Reads are positional on a descriptor the caller keeps open
+    for the render, so another build replacing the entry meanwhile (an atomic
+    rename) cannot change what is read.
+    """
+
+    def __init__(self, fd: int, offset: int, lengths: Sequence[int]) -> None:
+        self._fd = fd
+        self._lengths = tuple(lengths)
+        starts = [offset]
+        for n in self._lengths:
+            starts.append(starts[-1] + 2 * n)
+        self._starts = tuple(starts)
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        size = 2 * self._lengths[index]
+        data = os.pread(self._fd, size, self._starts[index])
+        if len(data) != size:
+            raise AudioError("cached clip is shorter than its lengths")
+        return np.frombuffer(data, dtype="<i2")
+
+
+def _clip_meta(
+    sample_rate: int,
+    lengths: Sequence[int],
+    words: Sequence[Sequence[WordTiming]],
+) -> dict[str, object]:
+    meta: dict[str, object] = {"sample_rate": sample_rate, "lengths": list(lengths)}
+    if any(words):
+        meta["words"] = [
+            [[w.start_ms, w.end_ms, w.text] for w in utterance] for utterance in words
+        ]
+    return meta
+
+
+def _stored_words(meta: Mapping[str, object]) -> tuple[tuple[WordTiming, ...], ...]:
+    stored = cast("list[list[list[object]]]", meta.get("words", []))
+    return tuple(
+        tuple(
+            WordTiming(int(cast(int, a)), int(cast(int, b)), str(t))
+            for a, b, t in utterance
+        )
+        for utterance in stored
+    )
+
+
 @dataclass(frozen=True)
 class Clip:
     """One section as synthesized: trimmed mono int16 utterances.
 
-    ``words`` holds, per utterance, the engine's word timings in ms from the
-    start of the *trimmed* utterance (empty when the engine gives none); they
-    are stored with the clip for features that follow the voice word by word.
+    ``utterances`` are in memory (a tuple) or in the clip cache
+    (:class:`StoredUtterances`, read one at a time). ``words`` holds, per
+    utterance, the engine's word timings in ms from the start of the
+    *trimmed* utterance (empty when the engine gives none); they are stored
+    with the clip for features that follow the voice word by word.
     """
 
     sample_rate: int
-    utterances: tuple[np.ndarray, ...]
+    utterances: Sequence[np.ndarray]
     words: tuple[tuple[WordTiming, ...], ...] = ()
 
     def payload_parts(self) -> tuple[list[memoryview], dict[str, object]]:
         """The payload as views on the utterances (no joined copy), and its meta."""
-        meta: dict[str, object] = {
-            "sample_rate": self.sample_rate,
-            "lengths": [int(u.shape[0]) for u in self.utterances],
-        }
-        if any(self.words):
-            meta["words"] = [
-                [[w.start_ms, w.end_ms, w.text] for w in words] for words in self.words
-            ]
+        lengths = [int(u.shape[0]) for u in self.utterances]
         parts = [
             np.ascontiguousarray(u, dtype="<i2").data.cast("B") for u in self.utterances
         ]
-        return parts, meta
+        return parts, _clip_meta(self.sample_rate, lengths, self.words)
 
     @classmethod
-    def from_payload(cls, payload: bytes, meta: dict[str, object]) -> Clip:
+    def from_payload(cls, payload: bytes, meta: Mapping[str, object]) -> Clip:
         data = np.frombuffer(payload, dtype="<i2")
         # JSON from the cache: int()/float() still check what the casts assume.
         lengths = [int(n) for n in cast("list[int]", meta["lengths"])]
@@ -130,15 +191,62 @@ class Clip:
             parts.append(data[pos : pos + n])
             pos += n
         sample_rate = int(cast(int, meta["sample_rate"]))
-        stored = cast("list[list[list[object]]]", meta.get("words", []))
-        words = tuple(
-            tuple(
-                WordTiming(int(cast(int, a)), int(cast(int, b)), str(t))
-                for a, b, t in utterance
-            )
-            for utterance in stored
+        return cls(sample_rate, tuple(parts), _stored_words(meta))
+
+    @classmethod
+    def from_file(
+        cls, fd: int, offset: int, size: int, meta: Mapping[str, object]
+    ) -> Clip:
+        """The clip whose payload is ``size`` bytes at ``offset`` of open file
+        ``fd``, read utterance by utterance while rendering.
+
+        Raises:
+            AudioError: the lengths do not match the payload.
+        """
+        lengths = [int(n) for n in cast("list[int]", meta["lengths"])]
+        if 2 * sum(lengths) != size or min(lengths, default=0) < 0:
+            raise AudioError("cached clip does not match its lengths")
+        sample_rate = int(cast(int, meta["sample_rate"]))
+        return cls(
+            sample_rate, StoredUtterances(fd, offset, lengths), _stored_words(meta)
         )
-        return cls(sample_rate, tuple(parts), words)
+
+
+class ClipWriter:
+    """A section's clip written to ``out`` as it is synthesized, batch by batch.
+
+    Each batch of engine output is decoded, trimmed, written and let go, so
+    synthesis holds one batch, not the section. ``meta()`` is what
+    :meth:`Clip.from_file` reads back.
+    """
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self.sample_rate = 0
+        self._lengths: list[int] = []
+        self._words: list[tuple[WordTiming, ...]] = []
+
+    def add(self, audios: Sequence[Audio]) -> None:
+        """Decode, trim and write one batch of utterances.
+
+        Raises:
+            AudioError: an utterance cannot be decoded.
+        """
+        for audio in audios:
+            samples, words, self.sample_rate = _trimmed(audio, self.sample_rate)
+            self._out.write(np.ascontiguousarray(samples, dtype="<i2").tobytes())
+            self._lengths.append(int(samples.shape[0]))
+            self._words.append(words)
+
+    def meta(self) -> dict[str, object]:
+        """The clip's cache metadata.
+
+        Raises:
+            AudioError: nothing was synthesized.
+        """
+        if not self.sample_rate:
+            raise AudioError("the engine returned no audio")
+        return _clip_meta(self.sample_rate, self._lengths, self._words)
 
 
 def decode_audio(audio: Audio) -> tuple[np.ndarray, int]:
@@ -164,8 +272,26 @@ def decode_audio(audio: Audio) -> tuple[np.ndarray, int]:
     return samples, rate
 
 
+def _trimmed(audio: Audio, rate: int) -> tuple[np.ndarray, tuple[WordTiming, ...], int]:
+    """One utterance decoded (at ``rate`` if set) and trimmed, its word
+    timings moved onto the trimmed audio, and its rate."""
+    samples, r = decode_audio(audio)
+    if rate and r != rate:
+        samples = dsp.to_int16(dsp.resample(dsp.from_int16(samples), r, rate))
+    rate = rate or r
+    start, end = dsp.trim_silence(
+        dsp.from_int16(samples),
+        rate,
+        threshold_db=TRIM_THRESHOLD_DB,
+        keep_ms=TRIM_KEEP_MS,
+    )
+    words = _shift_words(audio.words, start * 1000 / rate, (end - start) * 1000 / rate)
+    return np.ascontiguousarray(samples[start:end]), words, rate
+
+
 def make_clip(audios: Sequence[Audio]) -> Clip:
-    """Decode and trim one section's engine output; keep its word timings.
+    """Decode and trim one section's engine output, in memory; keep its word
+    timings. (The build writes clips with :class:`ClipWriter` instead.)
 
     Raises:
         AudioError: an utterance cannot be decoded or rates differ.
@@ -174,20 +300,9 @@ def make_clip(audios: Sequence[Audio]) -> Clip:
     words: list[tuple[WordTiming, ...]] = []
     rate = 0
     for audio in audios:
-        samples, r = decode_audio(audio)
-        if rate and r != rate:
-            samples = dsp.to_int16(dsp.resample(dsp.from_int16(samples), r, rate))
-        rate = rate or r
-        start, end = dsp.trim_silence(
-            dsp.from_int16(samples),
-            rate,
-            threshold_db=TRIM_THRESHOLD_DB,
-            keep_ms=TRIM_KEEP_MS,
-        )
-        parts.append(np.ascontiguousarray(samples[start:end]))
-        words.append(
-            _shift_words(audio.words, start * 1000 / rate, (end - start) * 1000 / rate)
-        )
+        samples, timings, rate = _trimmed(audio, rate)
+        parts.append(samples)
+        words.append(timings)
     if not rate:
         raise AudioError("the engine returned no audio")
     return Clip(rate, tuple(parts), tuple(words) if any(words) else ())
@@ -258,24 +373,37 @@ def _lufs(meter: dsp.LoudnessMeter) -> float:
     return max(meter.integrated_lufs(), _SILENT_LUFS)
 
 
-def _section_gain(
-    clip: Clip, silences_in: Sequence[int], preset: Preset, target_lufs: float | None
-) -> float:
-    """Return the gain (dB) that brings the mastered section to the target.
+def _layout(
+    clip: Clip, wanted_ms: Sequence[int], rate: int
+) -> tuple[list[int], list[int], dsp.LoudnessMeter]:
+    """The silence before each utterance (last entry: after the last), in
+    output and in clip samples, and the section measured laid out with them.
 
-    ``silences_in[i]`` is the silence (clip samples) before utterance ``i``,
-    the last entry the silence after the last utterance. The section is
-    measured laid out with these pauses, piece by piece: gating sees the 400
-    ms blocks that straddle speech and silence, and a section of short
-    utterances with long pauses reads ~1 LU quieter laid out than its
-    utterances joined end to end (what the cached clip loudness measures).
+    Each silence is the wanted pause less the margins trimming left around it
+    (see ``_margins``). One pass reads each utterance once: a stored clip is
+    read from disk, and a section may be hours long. The meter sees the
+    section with its pauses: gating counts the 400 ms blocks that straddle
+    speech and silence, and a section of short utterances with long pauses
+    reads ~1 LU quieter laid out than its utterances joined end to end.
     """
-    meter = dsp.LoudnessMeter(clip.sample_rate)
-    for samples, silence in zip(clip.utterances, silences_in, strict=False):
-        meter.feed_silence(silence)
+    rate_in = clip.sample_rate
+    meter = dsp.LoudnessMeter(rate_in)
+    silences: list[int] = []
+    silences_in: list[int] = []
+    after = 0
+
+    def pause(ms: int, margin: int) -> None:
+        silences.append(max(0, int(round(ms * rate / 1000 - margin * rate / rate_in))))
+        silences_in.append(max(0, int(round(ms * rate_in / 1000)) - margin))
+        meter.feed_silence(silences_in[-1])
+
+    for ms, samples in zip(wanted_ms, clip.utterances, strict=False):
+        before, next_after = _margins(samples, rate_in) if samples.size else (0, 0)
+        pause(ms, after + before)
         meter.feed(dsp.from_int16(samples))
-    meter.feed_silence(silences_in[-1])
-    return _target_gain(meter, preset, target_lufs)
+        after = next_after
+    pause(wanted_ms[-1], after)
+    return silences, silences_in, meter
 
 
 def _target_gain(
@@ -376,18 +504,9 @@ def render_clip(
         raise AudioError(
             f"{len(pauses_after)} pauses for {len(clip.utterances)} utterances"
         )
-    edges = [_margins(u, rate_in) if u.size else (0, 0) for u in clip.utterances]
     wanted = [lead_ms] + [pauses.after(p) for p in pauses_after][:-1] + [tail_ms]
-    # Silence before utterance i (last entry: after the last), in output and
-    # clip samples; each is the wanted pause less the margins around it.
-    silences = []
-    silences_in = []
-    for i, ms in enumerate(wanted):
-        before = edges[i - 1][1] if 0 < i <= len(edges) else 0
-        margin = before + (edges[i][0] if i < len(edges) else 0)
-        silences.append(max(0, int(round(ms * rate / 1000 - margin * rate / rate_in))))
-        silences_in.append(max(0, int(round(ms * rate_in / 1000)) - margin))
-    gain = _section_gain(clip, silences_in, preset, target_lufs)
+    silences, _, meter = _layout(clip, wanted, rate)
+    gain = _target_gain(meter, preset, target_lufs)
     utterances = layout.utterances
     if utterances is None:
         utterances = layout.utterances = []

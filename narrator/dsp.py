@@ -329,26 +329,43 @@ class LoudnessMeter:
         the real limiter; it attenuates whole windows, so with more overshoot
         it errs towards more loss (0.7 LU at 11 dB over).
         """
-        energy = np.concatenate(self._energy) if self._energy else np.zeros(0)
+        # One array each, kept: mastering reads a meter a dozen times, and an
+        # hours-long section has ~100,000 windows' pieces.
+        self._energy = [np.concatenate(self._energy)] if self._energy else []
+        self._peak = [np.concatenate(self._peak)] if self._peak else []
+        energy = self._energy[0] if self._energy else np.zeros(0)
         if ceiling_dbtp is not None and energy.size:
-            peaks = np.concatenate(self._peak)
+            # In place, in the order of the formula: an hours-long section
+            # reads this with a few arrays of ~1M windows, not a dozen.
+            work = self._peak[0].copy()
             with np.errstate(divide="ignore"):
-                excess = np.maximum(
-                    20.0 * np.log10(peaks) + gain_db - ceiling_dbtp, 0.0
-                )
-                ramp = np.arange(excess.size) * (
+                np.log10(work, out=work)
+                work *= 20.0
+                work += gain_db
+                work -= ceiling_dbtp
+                np.maximum(work, 0.0, out=work)  # the excess over the ceiling
+                ramp = np.arange(work.size) * (
                     self._window / self._rate / (release_ms / 1000.0)
                 )
-                attenuation = np.exp(
-                    np.maximum.accumulate(np.log(excess) + ramp) - ramp
-                )
-            energy = energy * np.power(10.0, -attenuation / 10.0)
+                np.log(work, out=work)
+                work += ramp
+                np.maximum.accumulate(work, out=work)
+                work -= ramp
+                del ramp
+                np.exp(work, out=work)  # the attenuation (dB)
+            np.divide(work, -10.0, out=work)
+            np.power(10.0, work, out=work)
+            work *= energy
+            energy = work
         energy = energy * 10.0 ** (gain_db / 10.0)
         size = _BLOCK_STEPS * self._per_step  # windows per 400 ms block
         if energy.size < size:
             return -math.inf
-        sums = np.concatenate([[0.0], np.cumsum(energy)])
-        starts = np.arange(0, energy.size - size + 1, self._per_step)
+        sums = np.empty(energy.size + 1)
+        sums[0] = 0.0
+        np.cumsum(energy, out=sums[1:])
+        del energy
+        starts = np.arange(0, sums.size - size, self._per_step)
         blocks = (sums[starts + size] - sums[starts]) / (size * self._window)
         with np.errstate(divide="ignore"):
             block_lufs = _LOUDNESS_OFFSET + 10.0 * np.log10(blocks)

@@ -373,8 +373,7 @@ def encode_segment(
         samples = fed // bytes_per_frame
         if samples == 0:
             raise AudioError(f"no PCM to encode for {out_path.name}.")
-        data = tmp_path.read_bytes()
-        segment = _validate_segment(data, fmt, tmp_path, samples, name=out_path.name)
+        segment = _validate_segment_file(tmp_path, fmt, samples, name=out_path.name)
         os.replace(tmp_path, out_path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -388,10 +387,7 @@ def encode_segment(
     )
 
 
-def _validate_segment(
-    data: bytes, fmt: Mp3Format, path: Path, samples: int, *, name: str
-) -> EncodedSegment:
-    offsets = scan_frames(data, fmt, name=name)
+def _check_first_frame(data: bytes, name: str) -> None:
     header = _parse_header(data, 0)
     if header is None:  # pragma: no cover - scan_frames checked it
         raise AudioError(f"{name} does not start with an MP3 frame.")
@@ -400,20 +396,75 @@ def _validate_segment(
             f"{name} starts with a frame that uses a bit reservoir; it cannot "
             "be spliced. Re-encode it with encode_segment."
         )
-    fs = frame_samples(fmt)
-    padding = len(offsets) * fs - LAME_ENCODER_DELAY - samples
+
+
+def _check_padding(frames: int, fmt: Mp3Format, samples: int, name: str) -> None:
+    padding = frames * frame_samples(fmt) - LAME_ENCODER_DELAY - samples
     if not DECODER_DELAY <= padding < 4096:
         raise AudioError(
-            f"{name}: {len(offsets)} frames cannot hold {samples} samples after "
+            f"{name}: {frames} frames cannot hold {samples} samples after "
             f"the {LAME_ENCODER_DELAY}-sample encoder delay; the file does not "
             "belong to this audio, re-encode it."
         )
+
+
+def _validate_segment(
+    data: bytes, fmt: Mp3Format, path: Path, samples: int, *, name: str
+) -> EncodedSegment:
+    offsets = scan_frames(data, fmt, name=name)
+    _check_first_frame(data, name)
+    _check_padding(len(offsets), fmt, samples, name)
     return EncodedSegment(
         path=path,
         frames=len(offsets),
         samples=samples,
         size_bytes=len(data),
         crc16=crc16(data),
+    )
+
+
+# Bytes read at a time when checking an encoded segment (a multiple of nothing:
+# frames that straddle two reads are carried over).
+_VALIDATE_CHUNK = 1 << 20
+
+
+def _whole_frames(data: bytes) -> int:
+    """The length of the run of whole frames ``data`` starts with."""
+    offset = 0
+    while True:
+        header = _parse_header(data, offset)
+        if header is None or offset + header.size_bytes > len(data):
+            return offset
+        offset += header.size_bytes
+
+
+def _validate_segment_file(
+    path: Path, fmt: Mp3Format, samples: int, *, name: str
+) -> EncodedSegment:
+    """``_validate_segment`` read from a file in chunks of whole frames: a
+    segment may be hours long, and is never held whole in memory."""
+    frames = size = crc = 0
+    rest = b""
+    with path.open("rb") as f:
+        while chunk := f.read(_VALIDATE_CHUNK):
+            data = rest + chunk
+            whole = _whole_frames(data)
+            if whole == 0 and len(data) > _VALIDATE_CHUNK:
+                scan_frames(data, fmt, name=name)  # junk: says where
+            head = data[:whole]
+            if whole and size == 0:
+                _check_first_frame(head, name)
+            if whole:
+                frames += len(scan_frames(head, fmt, name=name))
+            crc = crc16(head, crc)
+            size += whole
+            rest = data[whole:]
+    if rest or size == 0:
+        scan_frames(rest, fmt, name=name)  # says what is wrong with it
+        raise AudioError(f"{name} ends with a partial frame; re-encode it.")
+    _check_padding(frames, fmt, samples, name)
+    return EncodedSegment(
+        path=path, frames=frames, samples=samples, size_bytes=size, crc16=crc
     )
 
 

@@ -316,7 +316,7 @@ def _up_to_date(
     plan: BuildPlan, previous: PreviousBuild | None, settings: Settings
 ) -> BuildResult | None:
     """The existing episode, if it was built from these inputs with these sidecars."""
-    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, TXXX_SIDECARS, read_episode
+    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, TXXX_SIDECARS, read_chapters
 
     out = plan.output_path
     if previous is None or previous.get(TXXX_BUILD) != plan.build_key:
@@ -325,14 +325,14 @@ def _up_to_date(
         previous.get(TXXX_SIDECARS) != sidecars_on_disk_digest(out)
     ):
         return None  # sidecars missing, or not the ones this MP3 was built with
-    tags = read_episode(out)
+    chapters, duration_s = read_chapters(out)  # not the cover, not the transcript
     return BuildResult(
         output=out,
-        duration_s=tags.duration_s,
+        duration_s=duration_s,
         engine=previous.get(TXXX_ENGINE) or plan.engine.name,
         sections_synthesized=0,
         sections_reused=len(plan.sections),
-        chapters=tags.chapters,
+        chapters=chapters,
         up_to_date=True,
     )
 

@@ -194,46 +194,105 @@ def plan_sections(
 # -- producing one segment ------------------------------------------------------
 
 
-def _cached_clip(cache: Cache, sp: SectionPlan) -> Clip | None:
-    """The section's clip from the cache, None if absent or unusable."""
+# Characters of text per call to the engine while synthesizing a section (about
+# three minutes of speech): a batch's audio is decoded, trimmed and written to
+# the clip file before the next is asked for, so synthesis holds one batch.
+SYNTH_BATCH_CHARS = 3000
+
+
+def _open_clip(stack: contextlib.ExitStack, entry: Entry) -> Clip:
+    """The clip of ``entry``, read utterance by utterance from a descriptor
+    held open (by ``stack``) until the section is rendered.
+
+    Raises:
+        NarratorError: the entry's metadata does not describe its payload.
+        OSError: the entry cannot be opened.
+    """
     from narrator.audio import Clip
 
+    handle = stack.enter_context(entry.path.open("rb"))
+    # Another build may have replaced the entry since it was read: the same
+    # payload, but its header (and so the payload's offset) may differ.
+    head = handle.read(8)
+    if len(head) != 8 or 8 + int.from_bytes(head[4:], "little") != entry.payload_offset:
+        raise NarratorError("the clip's cache entry changed while it was opened")
+    return Clip.from_file(
+        handle.fileno(), entry.payload_offset, entry.payload_bytes, entry.meta
+    )
+
+
+def _cached_clip(
+    cache: Cache, sp: SectionPlan, stack: contextlib.ExitStack
+) -> Clip | None:
+    """The section's clip from the cache, None if absent or unusable."""
     entry = cache.get("clips", sp.clip_key)
     if entry is None:
         return None
     try:
-        return Clip.from_payload(entry.read_payload(), dict(entry.meta))
-    except (NarratorError, KeyError, TypeError, ValueError) as exc:
+        return _open_clip(stack, entry)
+    except (NarratorError, OSError, KeyError, TypeError, ValueError) as exc:
         log.warning(
             "cached clip for %r is unusable (%s); re-synthesizing", sp.title, exc
         )
         return None
 
 
-def _synthesize(cache: Cache, engine: Engine, sp: SectionPlan) -> Clip:
-    """Synthesize the section's clip and store it.
+def _batches(texts: Sequence[str]) -> Iterator[list[str]]:
+    """``texts`` in runs of about ``SYNTH_BATCH_CHARS`` characters."""
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if batch and size + len(text) > SYNTH_BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text)
+    if batch:
+        yield batch
+
+
+def _synthesize(
+    cache: Cache,
+    engine: Engine,
+    sp: SectionPlan,
+    cancel: threading.Event,
+    stack: contextlib.ExitStack,
+) -> Clip:
+    """Synthesize the section's clip batch by batch into the clip cache.
 
     Raises:
         EngineError: the engine failed (named after the section).
+        Cancelled: another section failed meanwhile.
     """
-    from narrator.audio import make_clip
+    from narrator.audio import ClipWriter
 
-    texts = [u.text for u in sp.utterances]
+    tmp = cache.tmp_dir() / f"clip-{sp.clip_key[:16]}-{uuid.uuid4().hex[:8]}.pcm"
     try:
-        audios = engine.synthesize(texts, section=SectionRef(sp.index, sp.title))
-    except EngineError as exc:
-        raise exc.with_section(sp.title) from exc
-    if len(audios) != len(texts):
-        raise EngineError(
-            f"the engine returned {len(audios)} clips for {len(texts)} utterances.",
-            engine=engine.name,
-            section=sp.title,
-        )
-    clip = make_clip(audios)
-    del audios  # the encoded utterances: free them before storing the clip
-    parts, meta = clip.payload_parts()
-    cache.put("clips", sp.clip_key, parts=parts, meta=meta)
-    return clip
+        with tmp.open("wb") as out:
+            writer = ClipWriter(out)
+            for batch in _batches([u.text for u in sp.utterances]):
+                if cancel.is_set():
+                    raise Cancelled()
+                try:
+                    audios = engine.synthesize(
+                        batch, section=SectionRef(sp.index, sp.title)
+                    )
+                except EngineError as exc:
+                    raise exc.with_section(sp.title) from exc
+                if len(audios) != len(batch):
+                    raise EngineError(
+                        f"the engine returned {len(audios)} clips for "
+                        f"{len(batch)} utterances.",
+                        engine=engine.name,
+                        section=sp.title,
+                    )
+                writer.add(audios)
+                del audios  # the encoded batch: free it before the next
+        entry = cache.put("clips", sp.clip_key, payload_path=tmp, meta=writer.meta())
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return _open_clip(stack, entry)
 
 
 def _encode_and_store(
@@ -307,19 +366,28 @@ def produce_section(
         EngineError: synthesis failed.
         Cancelled: another section failed meanwhile.
     """
-    from narrator.audio import PRESETS, render_clip
-
-    entry = cache.get("segments", sp.segment_key)
+    # A reused segment's header and length are checked, its payload is not
+    # hashed: a one-section edit would otherwise read the whole episode again.
+    entry = cache.get("segments", sp.segment_key, verify=False)
     if entry is not None:
         return SegmentRecord.from_entry(entry)
-    clip = _cached_clip(cache, sp)
-    synthesized = clip is None
-    if clip is None:
+    with contextlib.ExitStack() as stack:
+        clip = _cached_clip(cache, sp, stack)
+        synthesized = clip is None
+        if clip is None:
+            clip = _synthesize(cache, engine, sp, cancel, stack)
         if cancel.is_set():
             raise Cancelled()
-        clip = _synthesize(cache, engine, sp)
-    if cancel.is_set():
-        raise Cancelled()
+        entry = _render_section(cache, sp, clip, settings)
+    return SegmentRecord.from_entry(entry, synthesized)
+
+
+def _render_section(
+    cache: Cache, sp: SectionPlan, clip: Clip, settings: Settings
+) -> Entry:
+    """Master and encode the section's clip; store the segment."""
+    from narrator.audio import PRESETS, render_clip
+
     pauses = settings.pauses
     tail = pauses.tail_ms if sp.last else max(0, pauses.section_ms - pauses.lead_ms)
     ready = clip
@@ -336,8 +404,7 @@ def produce_section(
             layout=layout,
         )
 
-    entry = _encode_and_store(cache, sp.segment_key, render, settings, clip.words)
-    return SegmentRecord.from_entry(entry, synthesized)
+    return _encode_and_store(cache, sp.segment_key, render, settings, clip.words)
 
 
 def produce_jingle(

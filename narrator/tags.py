@@ -10,6 +10,7 @@ list chapters out of order.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -254,15 +255,105 @@ def _front_cover(tags: ID3) -> tuple[bytes | None, str | None]:
     return bytes(front[0].data), "image/jpeg" if mime == "image/jpg" else mime
 
 
+# What a rebuild reads of the previous output: small frames, not the cover
+# (APIC, up to megabytes) or the transcript (USLT).
+_SMALL_FRAMES = frozenset({b"TXXX", b"CHAP", b"CTOC"})
+
+
+def _small_frames(path: Path) -> ID3:
+    """The tag of ``path`` with only its TXXX, CHAP and CTOC frames.
+
+    Frame headers are walked and other frames' bodies skipped with a seek, so
+    the cover and transcript are never read. Tags this walk does not handle
+    (ID3v2.2, unsynchronisation or an extended header: never what narrator
+    writes) are read whole by mutagen.
+
+    Raises:
+        ID3NoHeaderError: the file has no ID3v2 tag.
+        OSError, ValueError: the file cannot be read.
+    """
+    with path.open("rb") as f:
+        head = f.read(10)
+        if len(head) < 10 or head[:3] != b"ID3":
+            raise ID3NoHeaderError(f"{path}: no ID3v2 tag")
+        major, flags = head[3], head[5]
+        if major not in (3, 4) or flags & 0xC0:
+            return ID3(path)
+        end = 10 + _unsyncsafe(head[6:10])
+        kept = []
+        pos = 10
+        while pos + 10 <= end:
+            f.seek(pos)
+            header = f.read(10)
+            if len(header) < 10 or header[0] == 0:
+                break  # padding
+            raw = header[4:8]
+            size = _unsyncsafe(raw) if major == 4 else struct.unpack(">I", raw)[0]
+            if header[:4] in _SMALL_FRAMES:
+                kept.append(header + f.read(size))
+            pos += 10 + size
+    body = b"".join(kept)
+    tag = head[:5] + b"\x00" + _syncsafe(len(body)) + body
+    return ID3(io.BytesIO(tag))
+
+
+def _unsyncsafe(data: bytes) -> int:
+    value = 0
+    for byte in data:
+        value = (value << 7) | (byte & 0x7F)
+    return value
+
+
 def read_extra(path: Path) -> dict[str, str]:
-    """Read only the TXXX frames (cheap: no audio parsing), {} if untagged."""
+    """Read only the TXXX frames (cheap: the cover and transcript are skipped,
+    no audio parsing), {} if untagged.
+
+    Raises:
+        TaggingError: the tag cannot be read.
+    """
     try:
-        tags = ID3(path)
+        tags = _small_frames(path)
     except ID3NoHeaderError:
         return {}
     except (OSError, ValueError) as exc:
         raise TaggingError(f"{path}: cannot read ID3 tags: {exc}") from exc
     return {f.desc: str(f.text[0]) for f in tags.getall("TXXX") if f.text}
+
+
+def _chapters(tags: ID3) -> tuple[Chapter, ...]:
+    chapters = []
+    for frame in sorted(tags.getall("CHAP"), key=lambda f: f.start_time):
+        title = frame.sub_frames.get("TIT2")
+        chapters.append(
+            Chapter(
+                str(title.text[0]) if title else frame.element_id,
+                frame.start_time,
+                frame.end_time,
+            )
+        )
+    return tuple(chapters)
+
+
+def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:
+    """The chapters and duration (s) of an MP3, cheaply: what an up-to-date
+    build reports, without reading the cover or the transcript.
+
+    Raises:
+        TaggingError: the file is not a readable MP3.
+    """
+    from mutagen import MutagenError
+    from mutagen.mp3 import MPEGInfo
+
+    try:
+        tags = _small_frames(path)
+        with path.open("rb") as f:
+            f.seek(0)
+            head = f.read(10)
+            offset = 10 + _unsyncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
+            info = cast(_StreamInfo, MPEGInfo(f, offset))
+    except (MutagenError, OSError, ValueError) as exc:
+        raise TaggingError(f"{path}: not a readable MP3 ({exc}).") from exc
+    return _chapters(tags), float(info.length)
 
 
 def read_episode(path: Path) -> EpisodeTags:
@@ -279,16 +370,7 @@ def read_episode(path: Path) -> EpisodeTags:
     except (MutagenError, OSError) as exc:
         raise TaggingError(f"{path}: not a readable MP3 ({exc}).") from exc
     tags = audio.tags or ID3()
-    chapters = []
-    for frame in sorted(tags.getall("CHAP"), key=lambda f: f.start_time):
-        title = frame.sub_frames.get("TIT2")
-        chapters.append(
-            Chapter(
-                str(title.text[0]) if title else frame.element_id,
-                frame.start_time,
-                frame.end_time,
-            )
-        )
+    chapters = _chapters(tags)
     toc: tuple[str, ...] = ()
     toc_flags = None
     for frame in tags.getall("CTOC"):
@@ -313,7 +395,7 @@ def read_episode(path: Path) -> EpisodeTags:
         episode=_text(tags, "TRCK"),
         description=_comment(tags),
         language=_text(tags, "TLAN"),
-        chapters=tuple(chapters),
+        chapters=chapters,
         toc=toc,
         toc_flags=toc_flags,
         extra={f.desc: str(f.text[0]) for f in tags.getall("TXXX") if f.text},

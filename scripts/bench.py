@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench.py seed    # narrator vs a naive pipeline (seed)
     .venv/bin/python scripts/bench.py long    # cold / one-section edit / no-op, 60+ min
     .venv/bin/python scripts/bench.py memory  # peak RSS, and where build time goes
+    .venv/bin/python scripts/bench.py issue11 # every figure of issue 11, one run
     .venv/bin/python scripts/bench.py all
 
 Each build runs in a fresh subprocess (`python -m narrator build ...`) so start-up
@@ -316,10 +317,121 @@ def bench_memory(work: Path) -> dict:
     }
 
 
+def make_line_document(path: Path, chars: int = 300_000, seed: int = 5) -> int:
+    """One line of ``chars`` characters of French words and no punctuation at
+    all (about 5 hours of speech): one section, one sentence."""
+    from narrator.episode import read_document
+
+    rng = random.Random(seed)
+    words: list[str] = []
+    for section in read_document(REPO / "examples" / "exemple.md").sections:
+        for paragraph in section.paragraphs:
+            words.extend(w for w in paragraph.text.split() if w.isalpha())
+    out: list[str] = []
+    size = 0
+    while size < chars:
+        word = rng.choice(words).lower()
+        out.append(word)
+        size += len(word) + 1
+    line = " ".join(out)[:chars].rsplit(" ", 1)[0]
+    path.write_text(line + "\n", encoding="utf-8")
+    return len(line)
+
+
+def floor_in_subprocess(doc: Path, out: Path) -> tuple[float, str]:
+    """The bare floor: espeak-ng's CLI speaks the text to a WAV, then one CBR
+    encode with ffmpeg, one after the other. Without the CLI, the bundled
+    library through ctypes (``naive_pipeline``) stands in for it."""
+    from narrator.ffmpeg import ffmpeg_exe
+
+    cli = shutil.which("espeak-ng")
+    if cli is None:
+        return naive_in_subprocess(doc, out), "bundled libespeak-ng (ctypes)"
+    wav = out.with_suffix(".wav")
+    t0 = time.perf_counter()
+    subprocess.run(
+        [cli, "-v", "fr", "-s", "165", "-w", str(wav), "-f", str(doc)], check=True
+    )
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-ac", "1", "-ar"]
+        + ["44100", "-c:a", "libmp3lame", "-b:a", "64k", str(out)],
+        check=True,
+    )
+    return time.perf_counter() - t0, f"espeak-ng CLI ({cli})"
+
+
+def bench_issue11(work: Path, repeat: int = 3) -> dict:
+    """Every figure of issue 11's "Must show", as ratios measured in this run."""
+    floors, colds = [], []
+    what = ""
+    for i in range(repeat):
+        wall, what = floor_in_subprocess(SEED, work / f"floor{i}.mp3")
+        floors.append(wall)
+        colds.append(run_build(SEED, work / f"s{i}.mp3", work / f"cache-s{i}")[0])
+    floor, seed = min(floors), min(colds)
+    print(f"floor ({what} + one ffmpeg CBR encode), best of {repeat}: {floor:.2f} s")
+    print(
+        f"  seed cold build, best of {repeat}: {seed:.2f} s = {seed / floor:.2f}x floor"
+    )
+    doc = work / "long.txt"
+    chars, sections = make_long_document(doc)
+    cache, out = work / "cache-long", work / "long.mp3"
+    cold, report, cold_rss = run_build(doc, out, cache)
+    text = doc.read_text(encoding="utf-8").split("\n")
+    mid = next(
+        i for i, t in enumerate(text) if t.startswith(f"Partie {sections // 2} ")
+    )
+    text[mid + 1] = text[mid + 1].replace(" ", " très ", 1)
+    doc.write_text("\n".join(text), encoding="utf-8")
+    edit, _, edit_rss = run_build(doc, out, cache)
+    noop, noop_report, _ = run_build(doc, out, cache)
+    long_min = report["duration_s"] / 60
+    print(f"long: {chars} characters, {sections} sections, {long_min:.1f} min")
+    print(f"  cold {cold:.2f} s, peak RSS {cold_rss:.0f} MB")
+    print(f"  one-word edit {edit:.2f} s = {edit / cold:.3f}x cold ({edit_rss:.0f} MB)")
+    print(
+        f"  no-op {noop:.2f} s = {noop / cold:.3f}x cold"
+        f" (up_to_date={noop_report['up_to_date']})"
+    )
+    line = work / "line.txt"
+    line_chars = make_line_document(line)
+    wall, line_report, line_rss = run_build(line, work / "line.mp3", work / "cache-l")
+    line_min = line_report["duration_s"] / 60
+    per_min = (wall / line_min) / (cold / long_min)
+    print(f"line: {line_chars} characters unpunctuated, {line_min:.1f} min")
+    print(
+        f"  build {wall:.1f} s, peak RSS {line_rss:.0f} MB, time per audio minute"
+        f" {per_min:.2f}x the long document's"
+    )
+    return {
+        "floor": what,
+        "floor_s": floor,
+        "seed_s": seed,
+        "seed_ratio": seed / floor,
+        "long_min": long_min,
+        "long_sections": sections,
+        "long_cold_s": cold,
+        "long_rss_mb": cold_rss,
+        "edit_s": edit,
+        "edit_ratio": edit / cold,
+        "edit_rss_mb": edit_rss,
+        "noop_s": noop,
+        "noop_ratio": noop / cold,
+        "line_chars": line_chars,
+        "line_min": line_min,
+        "line_s": wall,
+        "line_rss_mb": line_rss,
+        "line_per_minute_ratio": per_min,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "which", choices=["seed", "long", "memory", "all"], nargs="?", default="all"
+        "which",
+        choices=["seed", "long", "memory", "issue11", "all"],
+        nargs="?",
+        default="all",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
@@ -333,6 +445,8 @@ def main() -> None:
             results["long"] = bench_long(work)
         if args.which in ("memory", "all"):
             results["memory"] = bench_memory(work)
+        if args.which in ("issue11", "all"):
+            results["issue11"] = bench_issue11(work)
         print(json.dumps(results, indent=1))
     finally:
         if not args.keep:

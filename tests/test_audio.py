@@ -593,3 +593,31 @@ def test_edge_word_timings_survive_trimming_and_the_clip_cache() -> None:
     assert again.words == clip.words
     plain = make_clip([Audio.from_pcm(pcm, rate)])
     assert plain.words == () and "words" not in plain.payload_parts()[1]
+
+
+def test_a_clip_written_batch_by_batch_renders_as_the_clip_in_memory(
+    tmp_path: Path,
+) -> None:
+    """The build writes a section's clip to a file a batch at a time and
+    renders it reading one utterance at a time: the same PCM, the same layout
+    as the whole clip in memory."""
+    from narrator.audio import ClipWriter
+
+    texts = ["Section normale", "Une phrase.", "Une autre phrase suit ici."]
+    audios = LevelEngine().synthesize(texts)
+    path = tmp_path / "clip.bin"
+    with path.open("wb") as out:
+        out.write(b"header")
+        writer = ClipWriter(out)
+        writer.add(audios[:1])
+        writer.add(audios[1:])
+    meta = json.loads(json.dumps(writer.meta()))
+    kinds = MIX_KINDS[3]
+    expected, layout = render(make_clip(audios), kinds)
+    with path.open("rb") as f:
+        size = path.stat().st_size - 6
+        stored = Clip.from_file(f.fileno(), 6, size, meta)
+        assert len(stored.utterances) == 3
+        got, stored_layout = render(stored, kinds)
+    assert np.array_equal(got, expected)
+    assert stored_layout == layout

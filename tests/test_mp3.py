@@ -621,3 +621,26 @@ def test_crc16_matches_the_bitwise_definition() -> None:
     b = rng.integers(0, 256, 1234, dtype=np.uint8).tobytes()
     assert crc16_combine(crc16(a), crc16(b), len(b)) == crc16(a + b)
     assert _crc16_bitwise(b"123456789") == 0xBB3D  # CRC-16/ARC check value
+
+
+def test_a_segment_is_checked_in_chunks_as_it_would_be_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking a fresh segment reads its file a chunk at a time (a segment can
+    be hours long); frames straddling two reads count once, the CRC is the
+    whole file's."""
+    fmt = mp3.Mp3Format(44100, 1, 64)
+    rng = np.random.default_rng(3)
+    pcm = (rng.standard_normal(44100 * 3) * 3000).astype("<i2").tobytes()
+    monkeypatch.setattr(mp3, "_VALIDATE_CHUNK", 1000)  # not a frame multiple
+    encoded = mp3.encode_segment(iter([pcm]), fmt, tmp_path / "s.mp3")
+    whole = mp3.read_segment(tmp_path / "s.mp3", fmt, len(pcm) // 2)
+    assert (encoded.frames, encoded.size_bytes, encoded.crc16) == (
+        whole.frames,
+        whole.size_bytes,
+        whole.crc16,
+    )
+    damaged = tmp_path / "damaged.mp3"
+    damaged.write_bytes((tmp_path / "s.mp3").read_bytes()[:-100])
+    with pytest.raises(AudioError):
+        mp3._validate_segment_file(damaged, fmt, len(pcm) // 2, name="damaged")

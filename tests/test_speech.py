@@ -987,3 +987,34 @@ def test_spoken_text_has_no_character_of_a_removed_script(
     section = Section(text or "x", (Paragraph(text or "x"),))
     for utterance in speak_section(section, engine=engine).utterances:
         assert not [c for c in utterance.text if script_of(c) is not None]
+
+
+def test_a_long_unpunctuated_line_is_cut_at_word_boundaries_within_the_limit() -> None:
+    from narrator.model import Paragraph, Section
+    from narrator.speech.sentences import MAX_UTTERANCE_CHARS
+
+    words = [f"mot{i % 97}" for i in range(6000)]
+    line = " ".join(words)
+    spoken = speak_section(Section("Titre", (Paragraph(line),), has_heading=False))
+    pieces = spoken.utterances
+    assert len(pieces) >= len(line) // MAX_UTTERANCE_CHARS
+    assert all(len(u.text) <= MAX_UTTERANCE_CHARS for u in pieces)
+    # Cut between words only: the pieces' words, in order, are the line's words.
+    assert [w for u in pieces for w in u.display.split()] == words
+    assert [u.pause for u in pieces] == ["word"] * (len(pieces) - 1) + ["end"]
+
+
+def test_a_long_sentence_is_cut_at_clauses_first() -> None:
+    from narrator.model import Paragraph, Section
+    from narrator.speech.sentences import MAX_UTTERANCE_CHARS
+
+    clause = "les données de la recherche changent avec le climat et la confiance"
+    sentence = ", ".join([clause] * 40) + "."
+    short = "Une phrase courte."
+    section = Section("T", (Paragraph(f"{sentence} {short}"),), has_heading=False)
+    pieces = speak_section(section).utterances
+    assert all(len(u.text) <= MAX_UTTERANCE_CHARS for u in pieces)
+    assert all(u.display.endswith((",", ".")) for u in pieces)
+    assert {u.pause for u in pieces[:-2]} == {"clause"}
+    assert [u.display for u in pieces[-1:]] == [short]
+    assert pieces[-2].pause == "sentence"

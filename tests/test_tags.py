@@ -116,3 +116,30 @@ def test_not_an_mp3(tmp_path: Path) -> None:
     path.write_bytes(b"hello")
     with pytest.raises(TaggingError):
         read_episode(path)
+
+
+def test_the_cheap_readers_skip_the_cover_and_read_what_mutagen_reads(
+    tmp_path: Path,
+) -> None:
+    """A rebuild reads the TXXX frames, chapters and duration of the previous
+    output without its cover or transcript: the same values as a full read."""
+    from narrator.tags import read_chapters, read_episode, read_extra
+
+    out = tmp_path / "ep.mp3"
+    chapters = (Chapter("Un", 0, 1000), Chapter("Deux", 1000, 2000))
+    for version in (3, 4):
+        info = EpisodeInfo(
+            title="Épisode",
+            transcript="Bonjour à tous. " * 2000,
+            cover=b"\xff\xd8" + bytes(500_000),
+            cover_mime="image/jpeg",
+        )
+        tag = render_id3(
+            info, chapters, version=version, extra={"NARRATOR_BUILD": "clé"}
+        )
+        out.write_bytes(tag + (DATA / "blank.mp3").read_bytes())
+        full = read_episode(out)
+        assert read_extra(out) == dict(full.extra) == {"NARRATOR_BUILD": "clé"}
+        got, duration = read_chapters(out)
+        assert got == full.chapters == chapters
+        assert duration == pytest.approx(full.duration_s)

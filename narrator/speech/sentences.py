@@ -31,6 +31,14 @@ _CLOSERS = "»\"”’')] \u00a0\u202f"
 _WORD_BEFORE_RE = re.compile(r"([\w.'-]+)$")
 _HAS_SPEAKABLE_RE = re.compile(r"[^\W_]")
 
+# The longest text one utterance carries. A sentence has no bound (a line of
+# 300,000 characters without a stop is 5 hours of speech), and an utterance is
+# synthesized, trimmed and mastered as one array: the limit bounds memory for
+# every engine, and is applied here, before synthesis, so every engine and the
+# clip cache see the same pieces. About 40 s of speech; ordinary sentences
+# are far shorter and are never cut.
+MAX_UTTERANCE_CHARS = 600
+
 
 def _is_abbreviation(text: str, end: int) -> bool:
     """Return True when the period just before ``end`` closes an abbreviation."""
@@ -108,6 +116,48 @@ class SpokenSection:
         )
 
 
+def _spoken_pieces(
+    display: str,
+    engine: str,
+    lexicon: Mapping[str, str] | None,
+    dropped: Counter[str],
+    budget: int = MAX_UTTERANCE_CHARS,
+) -> list[tuple[str, str, str | None]]:
+    """(text, display, cut) of each utterance ``display`` makes, none longer
+    than ``MAX_UTTERANCE_CHARS`` once normalized.
+
+    A sentence longer than ``budget`` is cut at clause, then word boundaries
+    (``split_pieces``); a piece that normalizing made too long (numbers spelled
+    out) is cut again with a smaller budget. ``cut`` is the kind of cut after a
+    piece ("clause", "word", ...; None after the sentence's last): pause kinds
+    with no configured pause, so the pieces of one sentence follow each other
+    as closely as silence trimming leaves them.
+    """
+    parts: list[tuple[str, str | None]] = [(display, None)]
+    if len(display) > budget:
+        from narrator.engines.pieces import split_pieces
+
+        pieces = split_pieces(display, budget)
+        parts = [(p.text, p.brk) for p in pieces]
+        parts[-1] = (parts[-1][0], None)
+    out: list[tuple[str, str, str | None]] = []
+    for part, cut in parts:
+        text, removed = normalize_counted(part, engine=engine, lexicon=lexicon)
+        if len(text) > MAX_UTTERANCE_CHARS and len(part) > 1:
+            smaller = max(
+                1, min(len(part) - 1, budget * MAX_UTTERANCE_CHARS // len(text))
+            )
+            inner = _spoken_pieces(part, engine, lexicon, dropped, smaller)
+            if inner:
+                inner[-1] = (*inner[-1][:2], cut)
+            out.extend(inner)
+            continue
+        dropped.update(removed)
+        if _HAS_SPEAKABLE_RE.search(text):
+            out.append((text, part, cut))
+    return out
+
+
 def speak_section(
     section: Section,
     *,
@@ -137,18 +187,15 @@ def speak_section(
         if _HAS_SPEAKABLE_RE.search(text):
             items.append(Utterance(text=text, display=title, pause="title"))
     for paragraph in section.paragraphs:
-        spoken: list[tuple[str, str]] = []
+        spoken: list[tuple[str, str, str | None]] = []
         sentences = split_sentences(paragraph.text)
         for i, sentence in enumerate(sentences):
             display = sentence
             if paragraph.bullet and i == len(sentences) - 1:
                 display = _with_stop(sentence)
-            text, removed = normalize_counted(display, engine=engine, lexicon=lexicon)
-            dropped.update(removed)
-            if _HAS_SPEAKABLE_RE.search(text):
-                spoken.append((text, display))
-        for i, (text, display) in enumerate(spoken):
-            pause = "paragraph" if i == len(spoken) - 1 else "sentence"
+            spoken.extend(_spoken_pieces(display, engine, lexicon, dropped))
+        for i, (text, display, cut) in enumerate(spoken):
+            pause = cut or ("paragraph" if i == len(spoken) - 1 else "sentence")
             items.append(Utterance(text=text, display=display, pause=pause))
         sentences_spoken += len(spoken)
     if items:
