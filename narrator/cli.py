@@ -1079,3 +1079,171 @@ def voices_remove(name: str) -> None:
 
     folder = remove(name)
     click.echo(f"{name}: removed ({folder})")
+
+
+# -- batch --------------------------------------------------------------------
+
+
+def _batch_options(func: F) -> F:
+    """Every build option but INPUT and -o (a batch writes into one folder)."""
+    for option in reversed(_BUILD_OPTIONS[2:]):
+        func = option(func)
+    return func
+
+
+def _batch_line(episode: Any) -> str:
+    result = episode.result
+    if result.up_to_date:
+        return f"{episode.output}: up to date"
+    line = (
+        f"{episode.output}: {result.sections_synthesized} synthesized, "
+        f"{result.sections_reused} reused, {_fmt_duration(result.duration_s)}"
+    )
+    return line + (f", {episode.published} in the feed" if episode.published else "")
+
+
+def _feed_target(
+    folder: Path,
+    feed_path: Path | None,
+    base_url: str | None,
+    config_path: Path | None,
+    site: bool,
+) -> Any:
+    """The feed to publish into, checked before anything is built.
+
+    Raises:
+        click.UsageError: --feed without --base-url, or the reverse.
+        ConfigError: the podcast settings cannot be read.
+    """
+    from urllib.parse import urlsplit
+
+    from narrator.batch import FeedTarget
+    from narrator.errors import InputError
+    from narrator.feed import load_podcast_config
+
+    if feed_path is None and base_url is None:
+        return None
+    if feed_path is None or base_url is None:
+        raise click.UsageError("--feed and --base-url go together.")
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise InputError(
+            f"--base-url {base_url!r} must be an http(s) URL where the episodes "
+            "are served, e.g. https://example.org/podcast/."
+        )
+    if config_path is None and (folder / "podcast.toml").is_file():
+        config_path = folder / "podcast.toml"
+    load_podcast_config(config_path or feed_path.parent / "podcast.toml")
+    return FeedTarget(feed_path, base_url, config_path, site=site)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Folder for the episodes (<stem>.mp3 and sidecars).",
+)
+@_batch_options
+@click.option(
+    "--feed",
+    "feed_path",
+    type=click.Path(path_type=Path),
+    help="Publish every new or changed episode into this RSS feed.",
+)
+@click.option("--base-url", help="URL of the folder where the episodes are served.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Podcast settings [default: podcast.toml in FOLDER, else beside the feed].",
+)
+@click.option(
+    "--site/--no-site",
+    default=True,
+    show_default=True,
+    help="With --feed, also rewrite the web pages beside the feed.",
+)
+@click.option(
+    "--scheduler",
+    help="Run the sections on a Dask cluster (tcp://HOST:PORT); needs "
+    "pip install 'narrator[dask]' here and narrator on every worker.",
+)
+@handle_errors
+def batch(
+    folder: Path,
+    outdir: Path,
+    feed_path: Path | None,
+    base_url: str | None,
+    config_path: Path | None,
+    site: bool,
+    scheduler: str | None,
+    **opts: Any,
+) -> None:
+    """Build every .txt and .md of FOLDER into episodes, and publish them.
+
+    Each document becomes OUTDIR/<stem>.mp3 with its sidecars; narrator.toml in
+    FOLDER applies to all. Unchanged documents cost nothing; an edited one
+    re-synthesizes only its changed sections. A document that fails is
+    reported and the others still build (exit 1 if any failed).
+
+    \b
+    Examples:
+      narrator batch show/ -o public/ --engine espeak
+      narrator batch show/ -o public/ --feed public/feed.xml \\
+          --base-url https://example.org/podcast/
+      narrator batch show/ --scheduler tcp://10.0.0.5:8786 --json
+    """
+    from narrator.batch import run_batch
+
+    feed = _feed_target(folder, feed_path, base_url, config_path, site)
+    # narrator.toml in FOLDER applies to every document (paths relative to it).
+    settings = settings_from(folder / "narrator.toml", {**opts, "output_path": None})
+    quiet, as_json = bool(opts.get("quiet")), bool(opts.get("as_json"))
+    bar = _ProgressBar(enabled=not quiet and not as_json)
+
+    def note(message: str) -> None:
+        if not quiet:
+            bar.close()
+            click.echo(f"narrator: {message}", err=True)
+
+    runner = None
+    if scheduler is not None:
+        from narrator.distributed import DaskRunner
+
+        runner = DaskRunner(scheduler)
+    try:
+        result = run_batch(
+            folder,
+            settings,
+            outdir=outdir,
+            runner=runner,
+            feed=feed,
+            report=bar,
+            note=note,
+        )
+    finally:
+        bar.close()
+        if runner is not None:
+            runner.close()
+    for episode in result.episodes:
+        if episode.error is not None:
+            named = str(episode.source) in episode.error
+            where = "" if named else f"{episode.source}: "
+            click.echo(f"narrator: error: {where}{episode.error}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    elif not quiet:
+        for episode in result.episodes:
+            if episode.error is None:
+                click.echo(_batch_line(episode))
+        click.echo(
+            f"{result.built} built, {result.up_to_date} up to date, "
+            f"{result.failed} failed"
+        )
+    if result.failed:
+        sys.exit(1)

@@ -133,6 +133,7 @@ class Environment:
     voices_url: str | None = None  # NARRATOR_VOICES_URL: a mirror of Piper voices
     data_dir: Path | None = None  # NARRATOR_DATA_DIR: installed voices
     ffmpeg: str | None = None  # NARRATOR_FFMPEG: a system ffmpeg instead
+    worker_cache_dir: Path | None = None  # NARRATOR_WORKER_CACHE_DIR: a Dask worker's
     debug: bool = False  # NARRATOR_DEBUG=1: tracebacks
 
 
@@ -164,6 +165,7 @@ def environment(environ: Mapping[str, str] | None = None) -> Environment:
         voices_url=text("NARRATOR_VOICES_URL"),
         data_dir=path("NARRATOR_DATA_DIR"),
         ffmpeg=text("NARRATOR_FFMPEG"),
+        worker_cache_dir=path("NARRATOR_WORKER_CACHE_DIR"),
         debug=env.get("NARRATOR_DEBUG") == "1",
     )
 

@@ -288,6 +288,22 @@ def run_plan(
         NarratorError: a failure while building; the previous output is left
             intact and finished sections stay cached.
     """
+    current = check_current(plan, settings)
+    if current is not None:
+        return current
+    return commit(plan, settings, lambda locked: _produce(locked, settings, report))
+
+
+def check_current(plan: BuildPlan, settings: Settings) -> BuildResult | None:
+    """The existing episode if it is up to date (unless ``force``), else None.
+
+    Creates the output folder. Checked before locking too: an unchanged episode
+    in a folder we cannot write (or that another build is rewriting) is still
+    up to date.
+
+    Raises:
+        InputError: the output folder cannot be created.
+    """
     out = plan.output_path
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -295,12 +311,57 @@ def run_plan(
         raise InputError(
             f"{out.parent}: cannot create the output folder: {exc.strerror}."
         ) from exc
-    if not settings.force:
-        # Checked before locking too: an unchanged episode in a folder we
-        # cannot write (or that another build is rewriting) is still up to date.
-        current = _up_to_date(plan, plan.previous, settings)
-        if current is not None:
-            return current
+    if settings.force:
+        return None
+    return _up_to_date(plan, plan.previous, settings)
+
+
+Produce = Callable[[BuildPlan], list[SegmentRecord]]
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a build makes besides its sections: the generated cover, the jingles."""
+
+    cover: bytes | None
+    intro: SegmentRecord | None
+    outro: SegmentRecord | None
+
+
+def make_extras(plan: BuildPlan, settings: Settings) -> Extras:
+    """The generated cover and the intro/outro segments (cached).
+
+    Made before the sections run: the 3000 px cover while memory is low, and
+    a jingle ffmpeg cannot read fails before any synthesis.
+
+    Raises:
+        InputError: ffmpeg cannot read the intro or outro.
+    """
+    cover = generated_cover(plan.info, plan.cache) if plan.info.cover is None else None
+    intro = outro = None
+    if settings.intro_path is not None:
+        intro = produce_jingle(plan.cache, settings, settings.intro_path, "intro")
+    if settings.outro_path is not None:
+        outro = produce_jingle(plan.cache, settings, settings.outro_path, "outro")
+    return Extras(cover, intro, outro)
+
+
+def commit(
+    plan: BuildPlan,
+    settings: Settings,
+    produce: Produce,
+    extras: Extras | None = None,
+) -> BuildResult:
+    """Under the output's lock, unless up to date: produce the segments and write.
+
+    ``produce`` gives the plan's segment records, one per section in order
+    (a batch passes records it produced beforehand).
+
+    Raises:
+        NarratorError: a failure while building; the previous output is left
+            intact and finished sections stay cached.
+    """
+    out = plan.output_path
     with output_lock(out, settings.lock_dir):
         clean_stale_temps(out, plan.cache.tmp_dir())
         previous = read_previous(out)  # another build may have written it
@@ -309,7 +370,7 @@ def run_plan(
             if current is not None:
                 return current
         plan.cache.clean_tmp()
-        return _run(replace(plan, previous=previous), settings, report)
+        return _run(replace(plan, previous=previous), settings, produce, extras)
 
 
 def _up_to_date(
@@ -337,23 +398,18 @@ def _up_to_date(
     )
 
 
-def _run(plan: BuildPlan, settings: Settings, report: Report | None) -> BuildResult:
+def _run(
+    plan: BuildPlan, settings: Settings, produce: Produce, extras: Extras | None
+) -> BuildResult:
     """Produce the segments, place them, tag the episode and write it."""
     from narrator.audio import PRESETS
     from narrator.mp3 import plan_splice
 
     fmt = PRESETS[settings.preset].fmt
-    # The generated cover is drawn before the sections run, while memory is low
-    # (a 3000 px image), instead of on top of what they leave behind.
-    cover = generated_cover(plan.info, plan.cache) if plan.info.cover is None else None
-    # Intro and outro first: a file ffmpeg cannot read fails before any synthesis.
-    intro = outro = None
-    if settings.intro_path is not None:
-        intro = produce_jingle(plan.cache, settings, settings.intro_path, "intro")
-    if settings.outro_path is not None:
-        outro = produce_jingle(plan.cache, settings, settings.outro_path, "outro")
-
-    records = _produce(plan, settings, report)
+    if extras is None:
+        extras = make_extras(plan, settings)
+    cover, intro, outro = extras.cover, extras.intro, extras.outro
+    records = produce(plan)
     segments = [r for r in (intro, *records, outro) if r is not None]
     placed = plan_splice([s.encoded() for s in segments], fmt)
     timeline = _timeline(plan, records, placed, first=int(intro is not None), fmt=fmt)

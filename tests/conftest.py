@@ -156,6 +156,14 @@ def _resolver(getaddrinfo: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _own_user_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test never reads or writes the real user cache or data folders: a build
+    that forgets its cache_dir would otherwise share (and reuse) one across runs."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reaches the network: `auto` resolves to espeak unless a test says
     otherwise, any gTTS request goes to a closed port on this machine, and a

@@ -1,0 +1,519 @@
+"""Build a show folder in one run: every document, one pool of sections, one feed.
+
+A batch plans every document first (``pipeline.plan_build``), so an
+unchanged one costs a tag read and an edited one keys only its changed
+sections. The sections of all documents that need work then go to one
+*runner*: a thread pool here (``LocalRunner``), or a Dask cluster
+(``narrator.distributed``). One pool for everything means one document's
+synthesis overlaps another's encoding, and a network engine's request limit
+holds for the whole batch rather than per document. As soon as every section
+of a document is ready, it is placed, tagged and written with the pipeline's
+own steps (``pipeline.commit``), while the runner keeps working on the rest.
+
+A document that fails (bad input, an engine error) is reported and the
+others still build. With a feed, every new or changed episode is then
+published into it (``publish.publish_episode``), in episode order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from narrator.cache import Cache
+from narrator.config import Settings, default_jobs
+from narrator.engines import Engine, choose_engine
+from narrator.episode import Note
+from narrator.errors import InputError, NarratorError
+from narrator.output import read_previous
+from narrator.pipeline import (
+    BuildPlan,
+    BuildResult,
+    Extras,
+    Progress,
+    Report,
+    check_current,
+    commit,
+    make_extras,
+    plan_build,
+)
+from narrator.segments import Cancelled, SectionPlan, SegmentRecord, produce_section
+
+DOCUMENT_SUFFIXES = (".txt", ".md")
+SETTINGS_FILES = ("podcast.toml", "narrator.toml")
+
+
+@dataclass(frozen=True)
+class FeedTarget:
+    """Where a batch publishes: the feed file, its URL, the show's settings."""
+
+    feed_path: Path
+    base_url: str
+    config_path: Path | None = None  # default: podcast.toml beside the feed
+    site: bool = True
+    feed_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One document's outcome: its build result, or the error that stopped it."""
+
+    source: Path
+    output: Path
+    result: BuildResult | None = None
+    error: str | None = None
+    published: str | None = None  # "added" or "updated" when published
+
+    def to_json(self) -> dict[str, object]:
+        r = self.result
+        return {
+            "source": str(self.source),
+            "output": str(self.output),
+            "up_to_date": bool(r and r.up_to_date),
+            "sections_synthesized": r.sections_synthesized if r else 0,
+            "sections_reused": r.sections_reused if r else 0,
+            "duration_s": round(r.duration_s, 3) if r else None,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    episodes: tuple[Episode, ...]
+    workers: int  # the workers (threads' process, or Dask workers) that did work
+
+    @property
+    def failed(self) -> int:
+        return sum(e.error is not None for e in self.episodes)
+
+    @property
+    def up_to_date(self) -> int:
+        return sum(
+            e.error is None and e.result is not None and e.result.up_to_date
+            for e in self.episodes
+        )
+
+    @property
+    def built(self) -> int:
+        return len(self.episodes) - self.failed - self.up_to_date
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "episodes": [e.to_json() for e in self.episodes],
+            "built": self.built,
+            "up_to_date": self.up_to_date,
+            "failed": self.failed,
+            "workers": self.workers,
+        }
+
+
+@dataclass(frozen=True)
+class SectionTask:
+    """One segment to produce, for every document section that needs it.
+
+    Identical sections (same segment key) across the batch are produced once.
+    """
+
+    key: str
+    plan: BuildPlan  # the first document that needs it: its engine and cache
+    section: SectionPlan
+    settings: Settings
+    users: tuple[tuple[int, int], ...]  # (document, section index) pairs
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+
+
+Outcome = SegmentRecord | NarratorError
+
+
+class Runner(Protocol):
+    """Produces segments, yielding each task as soon as it is done (any order)."""
+
+    def run(
+        self, tasks: Sequence[SectionTask]
+    ) -> Iterator[tuple[SectionTask, Outcome]]:
+        """Every task once, with its record or the error that stopped it."""
+        ...
+
+    def workers(self) -> int:
+        """How many workers did work."""
+        ...
+
+
+class LocalRunner:
+    """A thread pool over the sections of every document (``jobs`` at a time)."""
+
+    def __init__(self, jobs: int):
+        self.jobs = max(1, jobs)
+        self._worked = False
+
+    def run(
+        self, tasks: Sequence[SectionTask]
+    ) -> Iterator[tuple[SectionTask, Outcome]]:
+        pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="narrator-batch")
+        futures: dict[Future[SegmentRecord], SectionTask] = {}
+        try:
+            for task in tasks:
+                job = pool.submit(
+                    produce_section,
+                    task.plan.cache,
+                    task.plan.engine,
+                    task.section,
+                    task.settings,
+                    task.cancel,
+                )
+                futures[job] = task
+            for job in as_completed(futures):
+                error = job.exception()
+                if error is None:
+                    self._worked = True
+                    yield futures[job], job.result()
+                elif isinstance(error, NarratorError | Cancelled):
+                    yield futures[job], _as_narrator_error(error)
+                else:
+                    raise error
+        finally:
+            for task in tasks:
+                task.cancel.set()  # no-op for finished ones; stops the rest on errors
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def workers(self) -> int:
+        return int(self._worked)
+
+
+def _as_narrator_error(error: BaseException) -> NarratorError:
+    if isinstance(error, NarratorError):
+        return error
+    return NarratorError("cancelled: another section of this document failed.")
+
+
+# -- finding and planning documents ------------------------------------------------
+
+
+def find_documents(folder: Path) -> list[Path]:
+    """The folder's episodes: every visible ``*.txt`` and ``*.md`` but the settings.
+
+    Raises:
+        InputError: the folder does not exist or holds no document.
+    """
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder; give the show's folder.")
+    found = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix.lower() in DOCUMENT_SUFFIXES
+        and p.name not in SETTINGS_FILES
+    )
+    if not found:
+        raise InputError(f"{folder}: no .txt or .md document to build.")
+    return found
+
+
+@dataclass
+class _Doc:
+    """A document during the batch: its plan, then its records as they arrive."""
+
+    source: Path
+    output: Path
+    settings: Settings
+    plan: BuildPlan | None = None
+    extras: Extras | None = None
+    records: dict[int, SegmentRecord] = field(default_factory=dict)
+    episode: Episode | None = None  # set once it is done (built, current, failed)
+
+    def fail(self, error: NarratorError | str) -> None:
+        if self.episode is None:
+            message = str(error)
+            self.episode = Episode(self.source, self.output, error=message)
+
+
+class _Engines:
+    """One engine per (pinned engine, voice): ``auto`` probes once, not per file."""
+
+    def __init__(self, settings: Settings, note: Note | None):
+        self.settings = settings
+        self.note = note
+        self.made: dict[tuple[str | None, str | None], Engine] = {}
+        self.lock = threading.Lock()
+
+    def for_output(self, output: Path) -> Engine:
+        from narrator.tags import TXXX_ENGINE, TXXX_VOICE
+
+        previous = read_previous(output)
+        pinned = previous.get(TXXX_ENGINE) if previous is not None else None
+        voice = previous.get(TXXX_VOICE) if previous is not None else None
+        key = (pinned, voice) if self.settings.engine == "auto" else (None, None)
+        with self.lock:
+            if key not in self.made:
+                self.made[key] = choose_engine(
+                    self.settings.engine,
+                    self.settings.engine_options,
+                    pinned=pinned,
+                    pinned_voice=voice,
+                    output_path=output,
+                    note=self.note,
+                )
+            return self.made[key]
+
+
+def _plan(
+    docs: list[_Doc], settings: Settings, engine: Engine | None, note: Note | None
+) -> None:
+    """Plan every document; settle those that are up to date or fail to plan."""
+    engines = _Engines(settings, note)
+    outputs: dict[Path, Path] = {}
+    for doc in docs:
+        other = outputs.setdefault(doc.output, doc.source)
+        if other != doc.source:
+            doc.fail(f"{doc.source}: same output {doc.output} as {other}; rename one.")
+            continue
+        try:
+            chosen = engine or engines.for_output(doc.output)
+            plan = plan_build(doc.source, doc.settings, chosen, _named(note, doc))
+            current = check_current(plan, doc.settings)
+            if current is not None:
+                doc.episode = Episode(doc.source, doc.output, result=current)
+                continue
+            doc.plan, doc.extras = plan, make_extras(plan, doc.settings)
+        except NarratorError as exc:
+            doc.fail(exc)
+
+
+def _named(note: Note | None, doc: _Doc) -> Note | None:
+    """The note callback, naming the document (warnings of many files interleave)."""
+    if note is None:
+        return None
+    say, name = note, doc.source.name
+    return lambda message: say(message if name in message else f"{name}: {message}")
+
+
+def _tasks(docs: list[_Doc]) -> list[SectionTask]:
+    """One task per distinct segment of the documents still to build."""
+    tasks: dict[str, SectionTask] = {}
+    for i, doc in enumerate(docs):
+        if doc.plan is None or doc.episode is not None:
+            continue
+        for sp in doc.plan.sections:
+            task = tasks.get(sp.segment_key)
+            if task is None:
+                tasks[sp.segment_key] = SectionTask(
+                    sp.segment_key, doc.plan, sp, doc.settings, ((i, sp.index),)
+                )
+            else:
+                tasks[sp.segment_key] = replace(
+                    task, users=(*task.users, (i, sp.index)), cancel=task.cancel
+                )
+    return list(tasks.values())
+
+
+# -- the batch ---------------------------------------------------------------------
+
+
+def run_batch(
+    folder: Path,
+    settings: Settings,
+    *,
+    outdir: Path,
+    runner: Runner | None = None,
+    engine: Engine | None = None,
+    feed: FeedTarget | None = None,
+    report: Report | None = None,
+    note: Note | None = None,
+    now: datetime | None = None,
+) -> BatchResult:
+    """Build every document of ``folder`` into ``outdir``, then publish to ``feed``.
+
+    ``engine`` speaks every document (default: chosen per output, as ``build``
+    does, one engine per pinned engine and voice).
+
+    Failures of single documents are in the result (``Episode.error``); only
+    a failure of the whole batch raises.
+
+    Raises:
+        InputError: no such folder, or no document in it.
+        NarratorError: the runner failed as a whole (e.g. a refused worker).
+    """
+    docs = [
+        _Doc(source, out, replace(settings, output_path=out))
+        for source in find_documents(folder)
+        for out in [outdir / f"{source.stem}.mp3"]
+    ]
+    _plan(docs, settings, engine, note)
+    tasks = _tasks(docs)
+    if runner is None:
+        engines = [d.plan.engine for d in docs if d.plan is not None]
+        local = all(e.local for e in engines)
+        runner = LocalRunner(settings.jobs or default_jobs(local))
+    if tasks:
+        _produce(docs, tasks, runner, report)
+    for doc in docs:
+        doc.fail("not built")  # cannot happen; a document is never left unsettled
+    episodes = [d.episode for d in docs if d.episode is not None]
+    if feed is not None:
+        episodes = publish_all(episodes, feed, now=now)
+    return BatchResult(tuple(episodes), runner.workers())
+
+
+def _produce(
+    docs: list[_Doc],
+    tasks: list[SectionTask],
+    runner: Runner,
+    report: Report | None,
+) -> None:
+    """Run every task; write each document as soon as its last section is in."""
+    total = sum(len(t.users) for t in tasks)
+    done = 0
+    for task, outcome in runner.run(tasks):
+        for n, (i, index) in enumerate(task.users):
+            doc = docs[i]
+            done += 1
+            if isinstance(outcome, NarratorError):
+                action = "failed"
+                if doc.episode is None:
+                    doc.fail(outcome)
+                    _cancel_orphans(docs, tasks)
+            else:
+                fresh = outcome.synthesized and n == 0
+                doc.records[index] = replace(outcome, synthesized=fresh)
+                action = "synthesized" if fresh else "reused"
+            if report is not None:
+                report(Progress(done, total, task.section.title, action))
+            plan = doc.plan
+            if doc.episode is None and plan and len(doc.records) == len(plan.sections):
+                _finish(doc)
+
+
+def _cancel_orphans(docs: list[_Doc], tasks: list[SectionTask]) -> None:
+    """Stop the tasks that only failed documents still need."""
+    for task in tasks:
+        if all(docs[i].episode is not None for i, _ in task.users):
+            task.cancel.set()
+
+
+def _finish(doc: _Doc) -> None:
+    """Place, tag and write the document's episode from its produced records."""
+    plan = doc.plan
+    assert plan is not None
+
+    def records(locked: BuildPlan) -> list[SegmentRecord]:
+        return [_reread(plan.cache, sp, doc.records[sp.index]) for sp in plan.sections]
+
+    try:
+        result = commit(plan, doc.settings, records, doc.extras)
+    except NarratorError as exc:
+        doc.fail(exc)
+        return
+    doc.episode = Episode(doc.source, doc.output, result=result)
+
+
+def _reread(cache: Cache, sp: SectionPlan, record: SegmentRecord) -> SegmentRecord:
+    """The section's segment as the cache holds it now (another build may have
+    rewritten the entry since it was produced).
+
+    Raises:
+        NarratorError: the entry vanished (a cache prune?).
+    """
+    entry = cache.get("segments", sp.segment_key, verify=False)
+    if entry is None:
+        raise NarratorError(
+            f'the cached audio of section "{sp.title}" disappeared during the batch '
+            "(a cache prune?); run the batch again."
+        )
+    return SegmentRecord.from_entry(entry, record.synthesized)
+
+
+# -- publishing --------------------------------------------------------------------
+
+
+def episode_order(episode: Episode) -> tuple[float, str, str]:
+    """Front matter ``episode``, then ``date``, then the file name."""
+    from narrator.tags import read_episode
+
+    number: float = float("inf")
+    date = "\uffff"
+    try:
+        tags = read_episode(episode.output)
+    except NarratorError:
+        return number, date, episode.source.name
+    if tags.episode:
+        try:
+            number = int(tags.episode.split("/")[0])
+        except ValueError:
+            pass
+    return number, tags.date or date, episode.source.name
+
+
+def publish_all(
+    episodes: Sequence[Episode], feed: FeedTarget, *, now: datetime | None = None
+) -> list[Episode]:
+    """Publish every new or changed episode into the feed, in episode order.
+
+    An episode is published when it was built in this batch or its guid is
+    not in the feed yet. New items get dates one second apart in episode
+    order, so the feed lists them in that order.
+    """
+    from narrator.publish import publish_episode
+
+    in_feed = _feed_guids(feed.feed_path)
+    start = now or datetime.now(tz=UTC)
+    ready = sorted(
+        (e for e in episodes if e.error is None and e.result is not None),
+        key=episode_order,
+    )
+    published: dict[Path, Episode] = {}
+    for n, episode in enumerate(ready):
+        assert episode.result is not None
+        if episode.result.up_to_date and _guid(episode.output) in in_feed:
+            continue
+        try:
+            result = publish_episode(
+                episode.output,
+                feed_path=feed.feed_path,
+                base_url=feed.base_url,
+                config_path=feed.config_path,
+                now=start + timedelta(seconds=n),
+                feed_url=feed.feed_url,
+                site=feed.site,
+            )
+        except NarratorError as exc:
+            published[episode.source] = replace(episode, error=f"publish: {exc}")
+            continue
+        published[episode.source] = replace(episode, published=result.action)
+    return [published.get(e.source, e) for e in episodes]
+
+
+def _feed_guids(feed_path: Path) -> set[str]:
+    from narrator.feed import parse_existing_feed
+
+    if not feed_path.is_file():
+        return set()
+    try:
+        return {i.guid for i in parse_existing_feed(feed_path).items}
+    except NarratorError:
+        return set()  # publish reports the unreadable feed
+
+
+def _guid(output: Path) -> str | None:
+    from narrator.tags import TXXX_GUID
+
+    previous = read_previous(output)
+    return previous.get(TXXX_GUID) if previous is not None else None
+
+
+__all__ = [
+    "BatchResult",
+    "Episode",
+    "FeedTarget",
+    "LocalRunner",
+    "Runner",
+    "SectionTask",
+    "find_documents",
+    "publish_all",
+    "run_batch",
+]
