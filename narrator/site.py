@@ -39,6 +39,7 @@ from urllib.parse import quote, unquote, urlsplit
 from narrator.atomic import write_bytes_atomic
 from narrator.errors import InputError
 from narrator.feed import FeedChapter, FeedItem
+from narrator.speech.normalize import MONTHS
 
 logger = logging.getLogger(__name__)
 
@@ -53,20 +54,6 @@ _MARKER_SCAN_BYTES = 4096
 # default pauses are 0.3 s between sentences and 0.7 s between paragraphs.
 PARAGRAPH_GAP_S = 0.5
 
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 # C0 controls other than tab and newlines are not allowed in HTML text.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _VTT_TIME = re.compile(
@@ -568,7 +555,7 @@ def _duration(seconds: float) -> str:
 
 def _time(moment: datetime) -> str:
     day = moment.date()
-    label = f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    label = f"{day.day} {MONTHS[day.month - 1]} {day.year}"
     if day.day == 1:
         label = "1er" + label[1:]
     return f'<time datetime="{day.isoformat()}">{label}</time>'

@@ -46,8 +46,13 @@ from narrator.engines.pieces import (
     GAP_MS,
     INNER_KEEP_MS,
     OUTER_KEEP_MS,
+    Breaker,
+    Failure,
     Piece,
+    backoff_s,
+    breaker_error,
     decode_mp3s,
+    give_up,
     http_phrase,
     looks_like_mp3,
     parse_retry_after,
@@ -184,14 +189,6 @@ def _communicate_class(url: str | None) -> type[edge_tts.Communicate]:
 # Failures and the circuit breaker
 
 
-@dataclass(frozen=True)
-class _Failure:
-    cause: str
-    hint: str
-    retryable: bool = True
-    retry_after_s: float | None = None
-
-
 _HINT_RATE = (
     "the Edge speech service is throttling; wait and re-run "
     "(finished sections are cached)"
@@ -214,66 +211,43 @@ _HINT_REFUSED = (
 _HINT_URL = f"check {URL_ENV}, or upgrade edge-tts"
 
 
-class _Breaker:
-    """Count consecutive failed attempts engine-wide and trip at a threshold."""
-
-    def __init__(self, threshold: int):
-        self.threshold = threshold
-        self._lock = threading.Lock()
-        self._consecutive = 0
-        self.tripped = threading.Event()
-        self.last: _Failure | None = None
-
-    def success(self) -> None:
-        with self._lock:
-            self._consecutive = 0
-
-    def failure(self, failure: _Failure) -> bool:
-        with self._lock:
-            self._consecutive += 1
-            self.last = failure
-            if self._consecutive >= self.threshold:
-                self.tripped.set()
-        return self.tripped.is_set()
-
-
 def _retry_after(exc: aiohttp.ClientResponseError) -> float | None:
     """Read Retry-After from a refused handshake's headers (a multidict)."""
     headers = cast("Mapping[str, str] | None", exc.headers)
     return parse_retry_after(headers.get("Retry-After") if headers else None)
 
 
-def _classify(exc: BaseException, host: str) -> _Failure:
+def _classify(exc: BaseException, host: str) -> Failure:
     """Say what an exception from one request means and whether to retry."""
     if isinstance(exc, aiohttp.ClientResponseError):
         status = exc.status
         cause = f"HTTP {status} {http_phrase(status)}".rstrip() + " on connect"
         if status == 429:
-            return _Failure(cause, _HINT_RATE, True, _retry_after(exc))
+            return Failure(cause, _HINT_RATE, True, _retry_after(exc))
         if status >= 500:
-            return _Failure(cause, _HINT_SERVER, True, _retry_after(exc))
+            return Failure(cause, _HINT_SERVER, True, _retry_after(exc))
         if status == 408:
-            return _Failure(cause, _HINT_NETWORK, True)
+            return Failure(cause, _HINT_NETWORK, True)
         if status in (401, 403):
-            return _Failure(cause, _HINT_REFUSED, False)
+            return Failure(cause, _HINT_REFUSED, False)
         if 400 <= status < 500:
-            return _Failure(cause, _HINT_URL, False)
+            return Failure(cause, _HINT_URL, False)
         # A handshake that answered but did not upgrade (e.g. 200 from a proxy).
-        return _Failure(cause, _HINT_PROTOCOL, True)
+        return Failure(cause, _HINT_PROTOCOL, True)
     if isinstance(exc, edge_errors.SkewAdjustmentError):
-        return _Failure(f"HTTP 403 on connect ({exc})", _HINT_REFUSED, False)
+        return Failure(f"HTTP 403 on connect ({exc})", _HINT_REFUSED, False)
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        return _Failure(str(exc) or "timed out", _HINT_NETWORK, True)
+        return Failure(str(exc) or "timed out", _HINT_NETWORK, True)
     if isinstance(exc, aiohttp.ClientConnectionError | OSError):
-        return _Failure(
+        return Failure(
             f"cannot reach {host} ({type(exc).__name__})", _HINT_NETWORK, True
         )
     if isinstance(exc, edge_errors.NoAudioReceived):
-        return _Failure("the service closed the stream without audio", _HINT_RATE)
+        return Failure("the service closed the stream without audio", _HINT_RATE)
     if isinstance(exc, edge_errors.EdgeTTSException):
-        return _Failure(f"unexpected reply ({exc})", _HINT_PROTOCOL, True)
+        return Failure(f"unexpected reply ({exc})", _HINT_PROTOCOL, True)
     # edge-tts parses frames without guarding against malformed ones.
-    return _Failure(
+    return Failure(
         f"unreadable reply ({type(exc).__name__}: {exc})"[:200], _HINT_PROTOCOL, True
     )
 
@@ -408,7 +382,7 @@ class EdgeEngine:
         self.max_piece_chars = max_piece_chars
         self._communicate = _communicate_class(self.url)
         self._rng = rng or random.Random()
-        self._breaker = _Breaker(breaker_threshold)
+        self._breaker = Breaker(breaker_threshold)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -524,7 +498,7 @@ class EdgeEngine:
 
     async def _attempt(
         self, text: str, section: str | None
-    ) -> tuple[_Failure | None, _Fetched | None]:
+    ) -> tuple[Failure | None, _Fetched | None]:
         """Send once under the engine-wide bound; return (failure, result)."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_in_flight)
@@ -554,22 +528,17 @@ class EdgeEngine:
                 self._breaker.success()
                 return fetched
             assert failure is not None
-            if self._breaker.failure(failure):
-                raise self._breaker_error(section)
-            if not failure.retryable:
-                raise EngineError(
-                    f"{failure.cause} (not retried); {failure.hint}",
-                    engine=ENGINE_NAME,
-                    section=section,
-                    retryable=False,
-                )
-            if attempt >= self.max_attempts:
-                raise EngineError(
-                    f"{failure.cause} after {attempt} attempts; {failure.hint}",
-                    engine=ENGINE_NAME,
-                    section=section,
-                    retryable=True,
-                )
+            error = give_up(
+                failure,
+                attempt,
+                self.max_attempts,
+                self._breaker,
+                engine=ENGINE_NAME,
+                section=section,
+                default_hint=_HINT_NETWORK,
+            )
+            if error is not None:
+                raise error
             delay = self._delay(attempt, failure)
             log.info(
                 "edge: %s; retry %d/%d in %.2f s",
@@ -588,23 +557,18 @@ class EdgeEngine:
                 raise self._breaker_error(section)
             await asyncio.sleep(min(left, 0.05))
 
-    def _delay(self, attempt: int, failure: _Failure) -> float:
-        if failure.retry_after_s is not None:
-            return min(failure.retry_after_s, self.retry_after_max_s)
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-        return self._rng.uniform(0.0, ceiling)  # full jitter; loop thread only
+    def _delay(self, attempt: int, failure: Failure) -> float:
+        return backoff_s(  # the rng is used on the loop thread only
+            attempt,
+            failure,
+            base_s=self.backoff_base_s,
+            max_s=self.backoff_max_s,
+            retry_after_max_s=self.retry_after_max_s,
+            uniform=self._rng.uniform,
+        )
 
     def _breaker_error(self, section: str | None) -> EngineError:
-        last = self._breaker.last
-        cause = f" (last: {last.cause})" if last else ""
-        hint = last.hint if last else _HINT_NETWORK
-        return EngineError(
-            f"stopped after {self._breaker.threshold} consecutive "
-            f"failed requests{cause}; {hint}",
-            engine=ENGINE_NAME,
-            section=section,
-            retryable=True,
-        )
+        return breaker_error(self._breaker, ENGINE_NAME, section, _HINT_NETWORK)
 
     async def _fetch_all(
         self, texts: Sequence[str], section: str | None

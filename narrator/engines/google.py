@@ -32,8 +32,13 @@ from gtts.version import __version__ as GTTS_VERSION
 from narrator.engines.base import Audio, SectionRef
 from narrator.engines.pieces import (
     OUTER_KEEP_MS,
+    Breaker,
+    Failure,
     Piece,
+    backoff_s,
+    breaker_error,
     decode_mp3s,
+    give_up,
     http_phrase,
     join_pieces,
     looks_like_mp3,
@@ -188,14 +193,6 @@ def extract_audio(body: bytes) -> bytes:
 # Failures, retries and the circuit breaker
 
 
-@dataclass(frozen=True)
-class _Failure:
-    cause: str
-    hint: str
-    retryable: bool = True
-    retry_after_s: float | None = None
-
-
 _HINT_RATE = "Google is rate-limiting, wait and re-run (finished sections are cached)"
 _HINT_SERVER = (
     "Google's speech service is failing, re-run later (finished sections are cached)"
@@ -210,51 +207,28 @@ _HINT_PROTOCOL = (
 )
 
 
-def _classify(response: HttpResponse, tld: str) -> _Failure:
+def _classify(response: HttpResponse, tld: str) -> Failure:
     reason = response.reason or http_phrase(response.status)
     cause = f"HTTP {response.status} {reason}".rstrip()
     if response.status == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return _Failure(cause, _HINT_RATE, True, retry_after)
+        return Failure(cause, _HINT_RATE, True, retry_after)
     if response.status >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return _Failure(cause, _HINT_SERVER, True, retry_after)
+        return Failure(cause, _HINT_SERVER, True, retry_after)
     if response.status == 408:
-        return _Failure(cause, _HINT_NETWORK, True)
+        return Failure(cause, _HINT_NETWORK, True)
     if response.status == 403:
         hint = "Google refused the request (a protocol change?); upgrade gTTS"
     elif response.status == 404:
         hint = f"translate.google.{tld} has no speech endpoint; check --gtts-tld"
     else:
         hint = "Google refused the request; upgrade gTTS or report it"
-    return _Failure(cause, hint, False)
+    return Failure(cause, hint, False)
 
 
 class _Cancelled(Exception):
     """The call already failed elsewhere; stop quietly."""
-
-
-class _Breaker:
-    """Count consecutive failed attempts engine-wide and trip at a threshold."""
-
-    def __init__(self, threshold: int):
-        self.threshold = threshold
-        self._lock = threading.Lock()
-        self._consecutive = 0
-        self.tripped = threading.Event()
-        self.last: _Failure | None = None
-
-    def success(self) -> None:
-        with self._lock:
-            self._consecutive = 0
-
-    def failure(self, failure: _Failure) -> bool:
-        with self._lock:
-            self._consecutive += 1
-            self.last = failure
-            if self._consecutive >= self.threshold:
-                self.tripped.set()
-        return self.tripped.is_set()
 
 
 # --------------------------------------------------------------------------
@@ -312,7 +286,7 @@ class GoogleEngine:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_in_flight)
-        self._breaker = _Breaker(breaker_threshold)
+        self._breaker = Breaker(breaker_threshold)
 
     def identity(self) -> Mapping[str, str]:
         """Return what changes the sound: engine, gTTS version, lang, tld, slow."""
@@ -486,27 +460,20 @@ class GoogleEngine:
                 if looks_like_mp3(audio):
                     self._breaker.success()
                     return audio
-                failure = _Failure(
-                    "HTTP 200 with audio that is not MP3", _HINT_PROTOCOL
-                )
+                failure = Failure("HTTP 200 with audio that is not MP3", _HINT_PROTOCOL)
             if failure is None:  # pragma: no cover - _attempt returns one of both
-                failure = _Failure("no reply", _HINT_PROTOCOL)
-            if self._breaker.failure(failure):
-                raise self._breaker_error(section)
-            if not failure.retryable:
-                raise EngineError(
-                    f"{failure.cause} (not retried); {failure.hint}",
-                    engine=ENGINE_NAME,
-                    section=section,
-                    retryable=False,
-                )
-            if attempt >= self.max_attempts:
-                raise EngineError(
-                    f"{failure.cause} after {attempt} attempts; {failure.hint}",
-                    engine=ENGINE_NAME,
-                    section=section,
-                    retryable=True,
-                )
+                failure = Failure("no reply", _HINT_PROTOCOL)
+            error = give_up(
+                failure,
+                attempt,
+                self.max_attempts,
+                self._breaker,
+                engine=ENGINE_NAME,
+                section=section,
+                default_hint=_HINT_NETWORK,
+            )
+            if error is not None:
+                raise error
             delay = self._delay(attempt, failure)
             log.info(
                 "gtts: %s; retry %d/%d in %.2f s",
@@ -519,7 +486,7 @@ class GoogleEngine:
 
     def _attempt(
         self, request: HttpRequest, cancel: threading.Event, section: str | None
-    ) -> tuple[_Failure | None, bytes | None]:
+    ) -> tuple[Failure | None, bytes | None]:
         """Send once under the engine-wide bound; return (failure, mp3)."""
         while not self._slots.acquire(timeout=0.05):
             self._check(cancel, section)
@@ -527,7 +494,7 @@ class GoogleEngine:
             self._check(cancel, section)
             response = self._transport(request)
         except TransportError as exc:
-            return _Failure(str(exc), _HINT_NETWORK, True), None
+            return Failure(str(exc), _HINT_NETWORK, True), None
         finally:
             self._slots.release()
         if response.status != 200:
@@ -535,14 +502,18 @@ class GoogleEngine:
         try:
             return None, extract_audio(response.body)
         except _NoAudio as exc:
-            return _Failure(str(exc), _HINT_PROTOCOL, True), None
+            return Failure(str(exc), _HINT_PROTOCOL, True), None
 
-    def _delay(self, attempt: int, failure: _Failure) -> float:
-        if failure.retry_after_s is not None:
-            return min(failure.retry_after_s, self.retry_after_max_s)
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+    def _delay(self, attempt: int, failure: Failure) -> float:
         with self._rng_lock:
-            return self._rng.uniform(0.0, ceiling)  # full jitter
+            return backoff_s(
+                attempt,
+                failure,
+                base_s=self.backoff_base_s,
+                max_s=self.backoff_max_s,
+                retry_after_max_s=self.retry_after_max_s,
+                uniform=self._rng.uniform,
+            )
 
     def _wait(
         self, delay_s: float, cancel: threading.Event, section: str | None
@@ -565,16 +536,7 @@ class GoogleEngine:
             raise _Cancelled()
 
     def _breaker_error(self, section: str | None) -> EngineError:
-        last = self._breaker.last
-        cause = f" (last: {last.cause})" if last else ""
-        hint = last.hint if last else _HINT_NETWORK
-        return EngineError(
-            f"stopped after {self._breaker.threshold} consecutive "
-            f"failed requests{cause}; {hint}",
-            engine=ENGINE_NAME,
-            section=section,
-            retryable=True,
-        )
+        return breaker_error(self._breaker, ENGINE_NAME, section, _HINT_NETWORK)
 
 
 def _no_split(text: str) -> list[str]:

@@ -1,5 +1,5 @@
-"""What network voices share: text cut into request-sized pieces, and their audio
-joined back into one utterance.
+"""What network voices share: text cut into request-sized pieces, their audio
+joined back into one utterance, and how failed requests are retried.
 
 A network voice (gTTS, Edge) refuses long texts and pads each answer with
 uneven silence. ``split_pieces`` cuts an utterance where a French reader takes
@@ -16,15 +16,16 @@ import email.utils
 import http
 import math
 import re
+import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
 from narrator import dsp
-from narrator.errors import AudioError
+from narrator.errors import AudioError, EngineError
 
 # Silence kept at the start and end of an utterance, and at the inner edges of
 # pieces (before the gap that replaces the service's own uneven padding).
@@ -257,3 +258,111 @@ def http_phrase(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+# --------------------------------------------------------------------------
+# Retrying
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What one failed request means: the cause, the user's next step, whether
+    the same request may succeed later, and how long the service asked to wait."""
+
+    cause: str
+    hint: str
+    retryable: bool = True
+    retry_after_s: float | None = None
+
+
+class Breaker:
+    """Count consecutive failed attempts engine-wide and trip at a threshold.
+
+    Shared by every section an engine serves at once: when a service is down,
+    the build stops after ``threshold`` failures instead of retrying each piece.
+    """
+
+    def __init__(self, threshold: int):
+        self.threshold = threshold
+        self._lock = threading.Lock()
+        self._consecutive = 0
+        self.tripped = threading.Event()
+        self.last: Failure | None = None
+
+    def success(self) -> None:
+        with self._lock:
+            self._consecutive = 0
+
+    def failure(self, failure: Failure) -> bool:
+        with self._lock:
+            self._consecutive += 1
+            self.last = failure
+            if self._consecutive >= self.threshold:
+                self.tripped.set()
+        return self.tripped.is_set()
+
+
+def backoff_s(
+    attempt: int,
+    failure: Failure,
+    *,
+    base_s: float,
+    max_s: float,
+    retry_after_max_s: float,
+    uniform: Callable[[float, float], float],
+) -> float:
+    """How long to wait before attempt ``attempt + 1``: the service's Retry-After
+    (capped), else exponential backoff with full jitter."""
+    if failure.retry_after_s is not None:
+        return min(failure.retry_after_s, retry_after_max_s)
+    ceiling = min(max_s, base_s * 2 ** (attempt - 1))
+    return uniform(0.0, ceiling)
+
+
+def breaker_error(
+    breaker: Breaker, engine: str, section: str | None, default_hint: str
+) -> EngineError:
+    """The error a tripped breaker raises: how many failures, the last cause."""
+    last = breaker.last
+    cause = f" (last: {last.cause})" if last else ""
+    hint = last.hint if last else default_hint
+    return EngineError(
+        f"stopped after {breaker.threshold} consecutive failed requests{cause}; {hint}",
+        engine=engine,
+        section=section,
+        retryable=True,
+    )
+
+
+def give_up(
+    failure: Failure,
+    attempt: int,
+    max_attempts: int,
+    breaker: Breaker,
+    *,
+    engine: str,
+    section: str | None,
+    default_hint: str,
+) -> EngineError | None:
+    """After a failed attempt: the error to raise, or None to retry.
+
+    Stops when the breaker trips, when the failure is not worth retrying, and
+    when the attempts are spent.
+    """
+    if breaker.failure(failure):
+        return breaker_error(breaker, engine, section, default_hint)
+    if not failure.retryable:
+        return EngineError(
+            f"{failure.cause} (not retried); {failure.hint}",
+            engine=engine,
+            section=section,
+            retryable=False,
+        )
+    if attempt >= max_attempts:
+        return EngineError(
+            f"{failure.cause} after {attempt} attempts; {failure.hint}",
+            engine=engine,
+            section=section,
+            retryable=True,
+        )
+    return None
