@@ -1,14 +1,18 @@
-"""Content-addressed cache of synthesized clips and encoded segments.
+"""Content-addressed cache of what a build makes, so a rebuild makes only what changed.
 
-Two kinds of entries live side by side:
+Four kinds of entries live side by side:
 
 * ``clips``: the utterances of one section as the engine spoke them (trimmed
-  16-bit PCM) plus their loudness. Keyed by the engine identity and the exact
-  text sent to it, so an entry is shared by every document that says the same
-  thing with the same voice.
+  16-bit PCM, and the engine's word timings when it gives them). Keyed by the
+  engine identity and the exact text sent to it, so an entry is shared by every
+  document that says the same thing with the same voice.
 * ``segments``: one section mastered and encoded to raw CBR MP3 frames, keyed
   by its clip key and every rendering parameter. Reusing them is what makes a
   one-section edit re-encode one section.
+* ``covers``: generated cover art (drawing 3000 px costs ~0.5 s).
+* ``speech``: one section made speakable (its utterances), keyed by the
+  section, the normalization profile, the lexicon and the normalizer's own
+  code, so a rebuild normalizes only the sections that changed.
 
 Every entry is one file: magic, header length, JSON header (payload length and
 sha256, metadata), payload. Writes go to a temporary file that is renamed into
@@ -36,7 +40,7 @@ log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 _MAGIC = b"NRC1"
-_KINDS = ("clips", "segments", "covers")
+_KINDS = ("clips", "segments", "covers", "speech")
 _TMP_MAX_AGE_S = 24 * 3600
 
 
@@ -123,11 +127,14 @@ class Cache:
         """Cheap existence test (no verification), for dry runs and plans."""
         return self._path(kind, key).is_file()
 
-    def get(self, kind: str, key: str, *, verify: bool = True) -> Entry | None:
+    def get(
+        self, kind: str, key: str, *, verify: bool = True, touch: bool = True
+    ) -> Entry | None:
         """Return the verified entry, or None when missing or damaged.
 
         ``verify=False`` checks the header and the length but skips hashing the
         payload, for an entry whose payload was verified moments ago.
+        ``touch=False`` leaves its last-use time alone (a dry run changes nothing).
         """
         path = self._path(kind, key)
         try:
@@ -153,10 +160,11 @@ class Cache:
             except OSError:
                 pass
             return None
-        try:
-            os.utime(path)  # last use, for prune --older-than
-        except OSError:
-            pass
+        if touch:
+            try:
+                os.utime(path)  # last use, for prune --older-than
+            except OSError:
+                pass
         return Entry(path, header.get("meta", {}), 8 + header_len, size)
 
     def put(

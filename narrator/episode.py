@@ -8,16 +8,23 @@ the file is written, and cached.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from narrator.cache import Cache, make_key
 from narrator.config import Settings, check_date
 from narrator.errors import ConfigError, SummaryError
-from narrator.model import Document, EpisodeInfo, Utterance
+from narrator.model import Document, EpisodeInfo, Section, Utterance
 from narrator.output import PreviousBuild
+
+if TYPE_CHECKING:
+    from narrator.speech import SpokenSection
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 
@@ -57,7 +64,11 @@ def read_document(source_path: Path) -> Document:
 
 
 def prepare(
-    document: Document, profile: str, lexicon: dict[str, str]
+    document: Document,
+    profile: str,
+    lexicon: dict[str, str],
+    cache: Cache | None = None,
+    new_entries: list[tuple[str, bytes]] | None = None,
 ) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[str]]:
     """Each section's title and utterances, as they will be sent to the engine.
 
@@ -65,13 +76,15 @@ def prepare(
     Text in a script the French voice cannot read is left out of the speech
     and a section left with nothing to speak is skipped (an engine given
     nothing returns no audio); both come back as warnings, one per section.
+    With a ``cache``, a section already made speakable is read back instead
+    of normalized again: a one-section edit re-normalizes that section only.
+    The sections made now are stored in it, or, when ``new_entries`` is given,
+    appended there for the caller to store (planning alone writes nothing).
     """
-    from narrator.speech import speak_section
-
     prepared = []
     warnings = []
     for number, section in enumerate(document.sections, start=1):
-        spoken = speak_section(section, engine=profile, lexicon=lexicon)
+        spoken = _speak(section, profile, lexicon, cache, new_entries)
         where = f"section {number} «{section.title}»"
         if spoken.dropped:
             warnings.append(
@@ -83,6 +96,75 @@ def prepare(
             continue
         prepared.append((section.title, spoken.utterances))
     return prepared, warnings
+
+
+@functools.cache
+def _speech_code_digest() -> str:
+    """SHA-256 of the code and data that make text speakable: a cached section
+    is only valid for the normalizer that made it."""
+    import narrator.speech
+
+    h = hashlib.sha256()
+    root = Path(narrator.speech.__file__).parent
+    for path in sorted([*root.glob("*.py"), *(root.parent / "data").glob("*.toml")]):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _speak(
+    section: Section,
+    profile: str,
+    lexicon: dict[str, str],
+    cache: Cache | None,
+    new_entries: list[tuple[str, bytes]] | None,
+) -> SpokenSection:
+    from narrator.speech import speak_section
+
+    if cache is None:
+        return speak_section(section, engine=profile, lexicon=lexicon)
+    key = make_key(
+        {
+            "kind": "speech",
+            "code": _speech_code_digest(),
+            "profile": profile,
+            "lexicon": sorted(lexicon.items()),
+            "title": section.title,
+            "heading": section.has_heading,
+            "paragraphs": [[p.text, p.bullet] for p in section.paragraphs],
+        }
+    )
+    # Not touched: planning changes nothing on disk (a dry run stops there); an
+    # entry pruned for looking unused is only made again, in milliseconds.
+    entry = cache.get("speech", key, touch=False)
+    if entry is not None:
+        try:
+            return _spoken_from(json.loads(entry.read_payload()))
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable: make it again
+    spoken = speak_section(section, engine=profile, lexicon=lexicon)
+    payload = {
+        "utterances": [[u.text, u.display, u.pause] for u in spoken.utterances],
+        "has_speech": spoken.has_speech,
+        "dropped": [list(d) for d in spoken.dropped],
+    }
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    if new_entries is None:
+        cache.put("speech", key, data)
+    else:
+        new_entries.append((key, data))
+    return spoken
+
+
+def _spoken_from(payload: dict[str, object]) -> SpokenSection:
+    from narrator.speech import SpokenSection
+
+    utterances = cast("list[list[str]]", payload["utterances"])
+    dropped = cast("list[list[object]]", payload["dropped"])
+    return SpokenSection(
+        utterances=tuple(Utterance(str(t), str(d), str(k)) for t, d, k in utterances),
+        has_speech=bool(payload["has_speech"]),
+        dropped=tuple((str(a), int(cast(int, b))) for a, b in dropped),
+    )
 
 
 # -- metadata ----------------------------------------------------------------

@@ -36,7 +36,7 @@ from narrator.episode import (
     read_document,
     transcript,
 )
-from narrator.errors import ConfigError, InputError, SummaryError
+from narrator.errors import ConfigError, InputError, NarratorError, SummaryError
 from narrator.model import Chapter, Document, EpisodeInfo, Timeline, Utterance
 from narrator.output import (
     PreviousBuild,
@@ -90,6 +90,8 @@ class BuildPlan:
     build_key: str
     cache: Cache
     previous: PreviousBuild | None  # what the MP3 already at the output says
+    # Sections made speakable while planning, stored when the plan is run.
+    speech: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,9 @@ def plan_episode(
             note=note,
         )
     lexicon = load_lexicon(source_path, settings.lexicon_path)
-    prepared, warnings = prepare(document, engine.profile, lexicon)
+    cache = Cache(settings.cache_dir or default_cache_dir())
+    speech: list[tuple[str, bytes]] = []
+    prepared, warnings = prepare(document, engine.profile, lexicon, cache, speech)
     if not prepared:
         unread = "; ".join(w.split(": ", 1)[1] for w in warnings if "left out" in w)
         raise SummaryError(
@@ -197,7 +201,6 @@ def plan_episode(
     for warning in warnings:
         if note is not None:
             note(warning)
-    cache = Cache(settings.cache_dir or default_cache_dir())
     params = segment_params(settings)
     sections = plan_sections(prepared, engine.identity(), params, cache)
     info = episode_info(source_path, document, settings, note)
@@ -212,6 +215,7 @@ def plan_episode(
         build_key,
         cache,
         previous,
+        tuple(speech),
     )
 
 
@@ -304,6 +308,13 @@ def check_current(plan: BuildPlan, settings: Settings) -> BuildResult | None:
     Raises:
         InputError: the output folder cannot be created.
     """
+    # The plan is being carried out: keep the sections planning made speakable
+    # (a dry run, which stops at the plan, writes nothing).
+    for key, data in plan.speech:
+        try:
+            plan.cache.put("speech", key, data)
+        except (NarratorError, OSError):
+            break  # a cache we cannot write only costs speed
     out = plan.output_path
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

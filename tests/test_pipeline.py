@@ -329,3 +329,40 @@ def test_edge_word_timings_time_the_transcript_cues(
         assert abs((a.end_ms - a.start_ms) - 1060) <= 12
         assert abs((b.end_ms - b.start_ms) - 850) <= 2
         assert abs((b.start_ms - a.start_ms) - 80) <= 12
+
+
+def test_only_edited_sections_are_made_speakable_again(
+    doc: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The speech cache: a rebuild normalizes only what changed, and a change
+    of the normalizer's own code invalidates everything."""
+    import narrator.episode
+    import narrator.speech
+
+    real = narrator.speech.speak_section
+    calls: list[str] = []
+
+    def counting(section: object, **kwargs: object) -> object:
+        calls.append(section.title)
+        return real(section, **kwargs)
+
+    monkeypatch.setattr(narrator.speech, "speak_section", counting)
+    first = plan_build(doc, settings, engine=FakeEngine())
+    assert len(calls) == 11
+    calls.clear()
+    plan_build(doc, settings, engine=FakeEngine())
+    assert len(calls) == 11  # planning alone (a dry run) stores nothing
+    calls.clear()
+    build(doc, settings, engine=FakeEngine())
+    assert len(calls) == 11  # the build planned, then stored what it made
+    calls.clear()
+    again = plan_build(doc, settings, engine=FakeEngine())
+    assert calls == [] and again.build_key == first.build_key
+    edit_section(doc, 4, "ressources", "moyens")
+    plan_build(doc, settings, engine=FakeEngine())
+    assert calls == [SEED_TITLES[4]]
+    calls.clear()
+    narrator.episode._speech_code_digest.cache_clear()
+    monkeypatch.setattr(narrator.episode, "_speech_code_digest", lambda: "changed")
+    plan_build(doc, settings, engine=FakeEngine())
+    assert len(calls) == 11
