@@ -249,8 +249,10 @@ def timelines(draw: st.DrawFn) -> Timeline:
         length = draw(st.integers(min_value=1, max_value=20_000))
         text = " ".join(draw(st.lists(_word, min_size=1, max_size=40)))
         cues.append(Cue(cursor, cursor + length, text, 0))
-        # Allow a small overlap, as rounding of sample offsets can produce.
-        cursor += length - draw(st.integers(min_value=0, max_value=3))
+        # Allow a small overlap, as rounding of sample offsets can produce, but
+        # never one that reaches back before the cue's own start: real cues are
+        # in order and times are never negative.
+        cursor += length - draw(st.integers(min_value=0, max_value=min(3, length - 1)))
     duration = cursor + draw(st.integers(min_value=0, max_value=1000))
     return Timeline((Chapter("Un", 0, duration),), tuple(cues), duration)
 

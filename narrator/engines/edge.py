@@ -29,7 +29,6 @@ import re
 import threading
 import time
 import types
-from array import array
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -38,13 +37,10 @@ from urllib.parse import urlsplit
 import aiohttp
 import edge_tts
 import edge_tts.exceptions as edge_errors
-import numpy as np
 from edge_tts.version import __version__ as EDGE_TTS_VERSION
 
 from narrator.engines.base import Audio, SectionRef, WordTiming
 from narrator.engines.pieces import (
-    GAP_MS,
-    INNER_KEEP_MS,
     OUTER_KEEP_MS,
     Breaker,
     Failure,
@@ -54,9 +50,9 @@ from narrator.engines.pieces import (
     decode_mp3s,
     give_up,
     http_phrase,
+    join_pieces_placed,
     looks_like_mp3,
     parse_retry_after,
-    sound_bounds,
     split_pieces,
 )
 from narrator.errors import AudioError, EngineError, EngineUnavailable, InputError
@@ -283,26 +279,14 @@ def join_timed(
     audio kept from their piece. ``pcms`` are decoded as ffmpeg gives them,
     codec delay included (MP3_DELAY_SAMPLES).
     """
-    out = array("h")
-    timings: list[WordTiming] = []
+    delay = MP3_DELAY_SAMPLES * 2  # bytes of 16-bit mono
+    joined, placed = join_pieces_placed(
+        [pcm[delay:] for pcm in pcms], breaks, SAMPLE_RATE
+    )
     per_ms = SAMPLE_RATE // 1000
-    last = len(pcms) - 1
-    for index, pcm in enumerate(pcms):
-        samples = array("h")
-        samples.frombytes(pcm)
-        del samples[: min(MP3_DELAY_SAMPLES, len(samples))]
-        bounds = sound_bounds(
-            np.frombuffer(samples.tobytes(), dtype=np.int16), SAMPLE_RATE
-        )
-        if bounds is None:
-            start = end = 0
-        else:
-            keep_before = (OUTER_KEEP_MS if index == 0 else INNER_KEEP_MS) * per_ms
-            keep_after = (OUTER_KEEP_MS if index == last else INNER_KEEP_MS) * per_ms
-            start = max(0, bounds[0] - keep_before)
-            end = min(len(samples), bounds[1] + keep_after)
-        base_ms = len(out) / per_ms
-        start_ms = start / per_ms
+    timings: list[WordTiming] = []
+    for index, (start, end, base) in enumerate(placed):
+        base_ms, start_ms = base / per_ms, start / per_ms
         kept_ms = (end - start) / per_ms
         for offset, duration, text in words[index] if index < len(words) else ():
             begin = min(max(offset / TICKS_PER_MS - start_ms, 0.0), kept_ms)
@@ -312,11 +296,7 @@ def join_timed(
             timings.append(
                 WordTiming(round(base_ms + begin), round(base_ms + finish), text)
             )
-        out.extend(samples[start:end])
-        if index < last:
-            gap_ms = GAP_MS.get(breaks[index], GAP_MS["word"])
-            out.extend(array("h", bytes(2 * gap_ms * per_ms)))
-    return out.tobytes(), tuple(timings)
+    return joined, tuple(timings)
 
 
 # --------------------------------------------------------------------------

@@ -183,11 +183,20 @@ def join_pieces(
 ) -> bytes:
     """Join the PCM of one utterance's pieces into one flowing PCM run.
 
-    Each piece loses Google's padding: OUTER_KEEP_MS of silence stays at the
-    utterance's edges, INNER_KEEP_MS at the inner edges, and a pause chosen by
-    the kind of break (GAP_MS) goes between pieces.
+    Each piece loses the service's padding: OUTER_KEEP_MS of silence stays at
+    the utterance's edges, INNER_KEEP_MS at the inner edges, and a pause chosen
+    by the kind of break (GAP_MS) goes between pieces.
     """
+    return join_pieces_placed(pcms, breaks, sample_rate)[0]
+
+
+def join_pieces_placed(
+    pcms: Sequence[bytes], breaks: Sequence[str], sample_rate: int
+) -> tuple[bytes, list[tuple[int, int, int]]]:
+    """``join_pieces``, and where each piece went: (kept start, kept end, offset
+    in the joined audio), in samples, so timings given per piece can follow."""
     out = array("h")
+    placed: list[tuple[int, int, int]] = []
     per_ms = sample_rate // 1000
     last = len(pcms) - 1
     for index, pcm in enumerate(pcms):
@@ -202,11 +211,12 @@ def join_pieces(
             keep_after = (OUTER_KEEP_MS if index == last else INNER_KEEP_MS) * per_ms
             start = max(0, bounds[0] - keep_before)
             end = min(len(samples), bounds[1] + keep_after)
+        placed.append((start, end, len(out)))
         out.extend(samples[start:end])
         if index < last:
             gap_ms = GAP_MS.get(breaks[index], GAP_MS["word"])
             out.extend(array("h", bytes(2 * gap_ms * per_ms)))
-    return out.tobytes()
+    return out.tobytes(), placed
 
 
 # --------------------------------------------------------------------------
