@@ -102,6 +102,9 @@ def handle_errors(func: F) -> F:
 @click.pass_context
 def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """Turn a French summary document into a podcast episode."""
+    from narrator.heap import bound_heap
+
+    bound_heap()  # process-wide: see narrator/heap.py
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING

@@ -145,6 +145,9 @@ def produce_remote(work: SectionWork) -> SectionBytes:
         WorkerMismatch: this worker runs another narrator.
         NarratorError: the engine differs here, or synthesis failed.
     """
+    from narrator.heap import bound_heap
+
+    bound_heap()  # the worker's process is narrator's only while it runs this
     address, cache_dir = _worker()
     check_fingerprint(work.version, work.code, address)
     engine = _engine(work.engine, work.options)
