@@ -111,6 +111,11 @@ class StoredUtterances(Sequence[np.ndarray]):
     def __len__(self) -> int:
         return len(self._lengths)
 
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        """Each utterance's sample count, without reading any."""
+        return self._lengths
+
     @overload
     def __getitem__(self, index: int) -> np.ndarray: ...
 
@@ -169,6 +174,12 @@ class Clip:
     sample_rate: int
     utterances: Sequence[np.ndarray]
     words: tuple[tuple[WordTiming, ...], ...] = ()
+
+    def utterance_lengths(self) -> list[int]:
+        """Each utterance's sample count (a stored clip reads none for it)."""
+        if isinstance(self.utterances, StoredUtterances):
+            return list(self.utterances.lengths)
+        return [int(u.shape[0]) for u in self.utterances]
 
     def payload_parts(self) -> tuple[list[memoryview], dict[str, object]]:
         """The payload as views on the utterances (no joined copy), and its meta."""
@@ -478,6 +489,133 @@ def _tail_samples(pos: int, wanted: int, fmt: Mp3Format) -> int:
     return end - pos + fill_to_frame(end, fmt)
 
 
+@dataclass(frozen=True)
+class RenderPlan:
+    """How a section's clip becomes PCM: its silences, its gain and its parts.
+
+    ``silences[i]`` is the silence before utterance ``i`` (output samples) and
+    the last one the tail. A long section is encoded as several parts, each
+    its own LAME stream, so two cores can encode one section (an edit of one
+    section used to run on a single core). ``cuts`` are the utterances that
+    start a part. The parts depend only on the clip, never on how many run at
+    once, so a section gives the same bytes whatever the build's load.
+    """
+
+    silences: tuple[int, ...]
+    gain_db: float
+    cuts: tuple[int, ...] = ()
+
+    @property
+    def parts(self) -> list[tuple[int, int]]:
+        """Each part's utterances, as ``(first, stop)``."""
+        bounds = [0, *self.cuts, len(self.silences) - 1]
+        return list(zip(bounds, bounds[1:], strict=False))
+
+
+def plan_render(
+    clip: Clip,
+    pauses_after: Sequence[str],
+    preset: Preset,
+    pauses: Pauses,
+    *,
+    lead_ms: int,
+    tail_ms: int,
+    target_lufs: float | None,
+    part_s: float | None = None,
+) -> RenderPlan:
+    """Measure the section laid out with its pauses: silences, gain and parts.
+
+    Silences are what a listener hears: ``lead_ms`` from the segment's start
+    to the first utterance's sound, each pause from the end of one
+    utterance's sound to the start of the next, ``tail_ms`` after the last
+    one (the silence trimming left around each utterance counts toward them).
+    The gain brings the whole section, laid out with these pauses, to the
+    target, whatever its parts. With ``part_s``, the section is cut into
+    parts of about that many seconds, at pauses long enough to hold LAME's
+    delay and padding.
+    """
+    rate = preset.fmt.sample_rate
+    if len(pauses_after) != len(clip.utterances):
+        raise AudioError(
+            f"{len(pauses_after)} pauses for {len(clip.utterances)} utterances"
+        )
+    wanted = [lead_ms] + [pauses.after(p) for p in pauses_after][:-1] + [tail_ms]
+    silences, _, meter = _layout(clip, wanted, rate)
+    gain = _target_gain(meter, preset, target_lufs)
+    cuts: tuple[int, ...] = ()
+    if part_s is not None:
+        cuts = _cuts(clip, silences, rate, part_s)
+    return RenderPlan(tuple(silences), gain, cuts)
+
+
+def _cuts(
+    clip: Clip, silences: Sequence[int], rate: int, part_s: float
+) -> tuple[int, ...]:
+    """The utterances nearest each multiple of the section's length / parts.
+
+    Only a pause that can give up ``SEGMENT_OVERHEAD`` samples (and a frame to
+    round to) is a cut: the next part then starts where it would have.
+    """
+    lengths = clip.utterance_lengths()
+    ratio = rate / clip.sample_rate
+    starts = []
+    pos = 0.0
+    for i, n in enumerate(lengths):
+        starts.append(pos + silences[i])
+        pos += silences[i] + n * ratio
+    total = pos + silences[-1]
+    count = max(1, round(total / (part_s * rate)))
+    usable = [i for i in range(1, len(lengths)) if silences[i] >= 2 * SEGMENT_OVERHEAD]
+    cuts: list[int] = []
+    for k in range(1, count):
+        goal = total * k / count
+        later = [i for i in usable if not cuts or i > cuts[-1]]
+        if later:
+            cuts.append(min(later, key=lambda i: abs(starts[i] - goal)))
+    return tuple(sorted(set(cuts)))
+
+
+def render_part(
+    clip: Clip,
+    plan: RenderPlan,
+    part: int,
+    preset: Preset,
+    layout: SegmentLayout,
+) -> Iterator[bytes]:
+    """Yield one part's PCM (s16le, interleaved), one utterance at a time.
+
+    A part that is not the section's last ends with the pause before the
+    next part, less ``SEGMENT_OVERHEAD`` and on a frame boundary (like a
+    section's end): spliced, the next part's first sound then comes where it
+    would in one stream, within half a frame. ``layout`` gets the part's
+    utterances, in samples from the part's start.
+    """
+    fmt = preset.fmt
+    rate_in = clip.sample_rate
+    first, stop = plan.parts[part]
+    utterances = layout.utterances
+    if utterances is None:
+        utterances = layout.utterances = []
+    pos = 0
+    for i in range(first, stop):
+        samples = clip.utterances[i]
+        silence = plan.silences[i] if i > first or part == 0 else 0
+        if silence:
+            pos += silence
+            yield _silence(silence, fmt.channels)
+        if samples.size:
+            y = _master(dsp.from_int16(samples), rate_in, preset, plan.gain_db)
+            utterances.append((pos, pos + y.shape[0]))
+            pos += y.shape[0]
+            yield _emit(y, fmt.channels)
+        else:
+            utterances.append((pos, pos))
+    tail = _tail_samples(pos, plan.silences[stop], fmt)
+    pos += tail
+    yield _silence(tail, fmt.channels)
+    layout.samples = pos
+
+
 def render_clip(
     clip: Clip,
     pauses_after: Sequence[str],
@@ -489,43 +627,17 @@ def render_clip(
     target_lufs: float | None,
     layout: SegmentLayout,
 ) -> Iterator[bytes]:
-    """Yield the segment's PCM (s16le, interleaved), one utterance at a time.
-
-    Silences are what a listener hears: ``lead_ms`` from the segment's start
-    to the first utterance's sound, each pause from the end of one
-    utterance's sound to the start of the next, ``tail_ms`` after the last
-    one (the silence trimming left around each utterance counts toward them).
-    The gain brings the section, laid out with these pauses, to the target.
-    """
-    fmt = preset.fmt
-    rate = fmt.sample_rate
-    rate_in = clip.sample_rate
-    if len(pauses_after) != len(clip.utterances):
-        raise AudioError(
-            f"{len(pauses_after)} pauses for {len(clip.utterances)} utterances"
-        )
-    wanted = [lead_ms] + [pauses.after(p) for p in pauses_after][:-1] + [tail_ms]
-    silences, _, meter = _layout(clip, wanted, rate)
-    gain = _target_gain(meter, preset, target_lufs)
-    utterances = layout.utterances
-    if utterances is None:
-        utterances = layout.utterances = []
-    pos = 0
-    for samples, silence in zip(clip.utterances, silences, strict=False):
-        if silence:
-            pos += silence
-            yield _silence(silence, fmt.channels)
-        if samples.size:
-            y = _master(dsp.from_int16(samples), rate_in, preset, gain)
-            utterances.append((pos, pos + y.shape[0]))
-            pos += y.shape[0]
-            yield _emit(y, fmt.channels)
-        else:
-            utterances.append((pos, pos))
-    tail = _tail_samples(pos, silences[-1], fmt)
-    pos += tail
-    yield _silence(tail, fmt.channels)
-    layout.samples = pos
+    """Yield the segment's PCM in one part (see :func:`plan_render`)."""
+    plan = plan_render(
+        clip,
+        pauses_after,
+        preset,
+        pauses,
+        lead_ms=lead_ms,
+        tail_ms=tail_ms,
+        target_lufs=target_lufs,
+    )
+    yield from render_part(clip, plan, 0, preset, layout)
 
 
 def load_jingle(path: Path, preset: Preset, target_lufs: float | None) -> np.ndarray:

@@ -30,12 +30,12 @@ from narrator.model import Utterance
 from narrator.mp3 import EncodedSegment
 
 if TYPE_CHECKING:
-    from narrator.audio import Clip, SegmentLayout
+    from narrator.audio import Clip, RenderPlan, SegmentLayout
 
 log = logging.getLogger(__name__)
 
 # Bump when rendering/encoding changes the bytes of a segment.
-RENDER_VERSION = 3  # 3: exact K-weighting in the section meter; cues on words
+RENDER_VERSION = 4  # 4: long sections in parts; 3: exact K-weighting, word cues
 CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
 
 
@@ -315,24 +315,34 @@ def _encode_and_store(
     tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
     try:
         encoded = encode_segment(render(layout), PRESETS[settings.preset].fmt, tmp)
-        return cache.put(
-            "segments",
-            key,
-            payload_path=tmp,
-            meta=SegmentRecord.meta(
-                encoded.frames,
-                encoded.samples,
-                encoded.crc16,
-                _word_spans(
-                    layout.utterances or [],
-                    words,
-                    PRESETS[settings.preset].fmt.sample_rate,
-                ),
-            ),
-        )
+        return _store(cache, key, encoded, layout.utterances or [], words, settings)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def _store(
+    cache: Cache,
+    key: str,
+    encoded: EncodedSegment,
+    spans: Sequence[tuple[int, int]],
+    words: Sequence[Sequence[WordTiming]],
+    settings: Settings,
+) -> Entry:
+    from narrator.audio import PRESETS
+
+    rate = PRESETS[settings.preset].fmt.sample_rate
+    return cache.put(
+        "segments",
+        key,
+        payload_path=encoded.path,
+        meta=SegmentRecord.meta(
+            encoded.frames,
+            encoded.samples,
+            encoded.crc16,
+            _word_spans(spans, words, rate),
+        ),
+    )
 
 
 def _word_spans(
@@ -359,8 +369,13 @@ def produce_section(
     sp: SectionPlan,
     settings: Settings,
     cancel: threading.Event,
+    spare: threading.Semaphore | None = None,
 ) -> SegmentRecord:
     """One section's segment: from the cache, else (synthesize,) master and encode.
+
+    A long section is encoded in parts (see ``audio.RenderPlan``); a part
+    runs on a thread of its own while ``spare`` lends one (a core the build
+    does not use), else after the previous part.
 
     Raises:
         EngineError: synthesis failed.
@@ -378,33 +393,159 @@ def produce_section(
             clip = _synthesize(cache, engine, sp, cancel, stack)
         if cancel.is_set():
             raise Cancelled()
-        entry = _render_section(cache, sp, clip, settings)
+        entry = _render_section(cache, sp, clip, settings, cancel, spare)
     return SegmentRecord.from_entry(entry, synthesized)
 
 
+# About this many seconds of a section per part: the edit of one ordinary
+# section (~3 minutes) keeps two cores busy, and a part costs one ffmpeg start.
+PART_S = 90.0
+
+
 def _render_section(
-    cache: Cache, sp: SectionPlan, clip: Clip, settings: Settings
+    cache: Cache,
+    sp: SectionPlan,
+    clip: Clip,
+    settings: Settings,
+    cancel: threading.Event,
+    spare: threading.Semaphore | None,
 ) -> Entry:
-    """Master and encode the section's clip; store the segment."""
-    from narrator.audio import PRESETS, render_clip
+    """Master and encode the section's clip, in parts when long; store the segment."""
+    from narrator.audio import PRESETS, plan_render, render_part
 
     pauses = settings.pauses
-    tail = pauses.tail_ms if sp.last else max(0, pauses.section_ms - pauses.lead_ms)
-    ready = clip
+    preset = PRESETS[settings.preset]
+    plan = plan_render(
+        clip,
+        [u.pause for u in sp.utterances],
+        preset,
+        pauses,
+        lead_ms=pauses.lead_ms,
+        tail_ms=(
+            pauses.tail_ms if sp.last else max(0, pauses.section_ms - pauses.lead_ms)
+        ),
+        target_lufs=settings.loudness_lufs,
+        part_s=PART_S,
+    )
+    if len(plan.parts) > 1:
+        return _render_parts(cache, sp, clip, plan, settings, cancel, spare)
 
     def render(layout: SegmentLayout) -> Iterator[bytes]:
-        return render_clip(
-            ready,
-            [u.pause for u in sp.utterances],
-            PRESETS[settings.preset],
-            pauses,
-            lead_ms=pauses.lead_ms,
-            tail_ms=tail,
-            target_lufs=settings.loudness_lufs,
-            layout=layout,
-        )
+        return render_part(clip, plan, 0, preset, layout)
 
     return _encode_and_store(cache, sp.segment_key, render, settings, clip.words)
+
+
+def _render_parts(
+    cache: Cache,
+    sp: SectionPlan,
+    clip: Clip,
+    plan: RenderPlan,
+    settings: Settings,
+    cancel: threading.Event,
+    spare: threading.Semaphore | None,
+) -> Entry:
+    """Encode each part to its own file, then join them into the segment.
+
+    Within the segment a part spans ``SEGMENT_OVERHEAD`` samples more than
+    its PCM (its own LAME delay and padding): the spans of later parts move
+    by that much, and the segment's length counts it.
+    """
+    from narrator.audio import PRESETS, SEGMENT_OVERHEAD, SegmentLayout, render_part
+    from narrator.mp3 import encode_segment, join_parts
+
+    preset = PRESETS[settings.preset]
+    stem = f"seg-{sp.segment_key[:16]}-{uuid.uuid4().hex[:8]}"
+    paths = [cache.tmp_dir() / f"{stem}.{k}.mp3" for k in range(len(plan.parts))]
+    joined = cache.tmp_dir() / f"{stem}.mp3"
+    layouts = [SegmentLayout() for _ in plan.parts]
+
+    def encode(k: int) -> EncodedSegment:
+        pcm = render_part(clip, plan, k, preset, layouts[k])
+        return encode_segment(pcm, preset.fmt, paths[k])
+
+    try:
+        parts = _run_parts(encode, len(plan.parts), cancel, spare)
+        spans: list[tuple[int, int]] = []
+        offset = 0
+        for part, layout in zip(parts, layouts, strict=True):
+            spans += [(a + offset, b + offset) for a, b in layout.utterances or []]
+            offset += part.samples + SEGMENT_OVERHEAD
+        segment = join_parts(parts, preset.fmt, joined, offset - SEGMENT_OVERHEAD)
+        return _store(cache, sp.segment_key, segment, spans, clip.words, settings)
+    finally:
+        for path in (*paths, joined):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _run_parts(
+    encode: Callable[[int], EncodedSegment],
+    count: int,
+    cancel: threading.Event,
+    spare: threading.Semaphore | None,
+) -> list[EncodedSegment]:
+    """``encode(k)`` for every part, borrowing a thread whenever one is spare.
+
+    The calling thread takes parts in order; before each, while parts are
+    left for another thread, it borrows one from ``spare`` if it can. So a
+    build never runs more encoders than its jobs, and the bytes do not depend
+    on how many ran.
+
+    Raises:
+        Cancelled: another section failed meanwhile.
+        Exception: the first part that failed.
+    """
+    results: dict[int, EncodedSegment] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    pending = iter(range(count))
+    left = [count]
+
+    def take() -> int | None:
+        with lock:
+            if errors or cancel.is_set():
+                return None
+            k = next(pending, None)
+            if k is not None:
+                left[0] -= 1
+            return k
+
+    def work() -> None:
+        while (k := take()) is not None:
+            try:
+                results[k] = encode(k)
+            except BaseException as exc:  # re-raised by the part's owner
+                with lock:
+                    errors.append(exc)
+                return
+
+    def borrowed() -> None:
+        try:
+            work()
+        finally:
+            if spare is not None:
+                spare.release()
+
+    helpers: list[threading.Thread] = []
+    while (k := take()) is not None:
+        if left[0] and spare is not None and spare.acquire(blocking=False):
+            helper = threading.Thread(target=borrowed, name="narrator-part")
+            helper.start()
+            helpers.append(helper)
+        try:
+            results[k] = encode(k)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+            break
+    for helper in helpers:
+        helper.join()
+    if errors:
+        raise errors[0]
+    if cancel.is_set() or len(results) != count:
+        raise Cancelled()
+    return [results[k] for k in range(count)]
 
 
 def produce_jingle(
@@ -478,8 +619,21 @@ def produce_sections(
     for sp in sections:
         copies.setdefault(sp.segment_key, []).append(sp)
 
+    # A core with no section left to run is lent to a long section's parts.
+    spare = threading.Semaphore(max(0, jobs - len(copies)))
+    started = 0
+
     def task(sp: SectionPlan) -> None:
-        record = produce_section(cache, engine, sp, settings, cancel)
+        nonlocal started
+        with lock:
+            started += 1
+        try:
+            record = produce_section(cache, engine, sp, settings, cancel, spare)
+        finally:
+            with lock:
+                idle = started == len(copies)
+            if idle:
+                spare.release()  # this thread has no section left to run
         with lock:
             for i, same in enumerate(copies[sp.segment_key]):
                 fresh = record.synthesized and i == 0
@@ -489,7 +643,10 @@ def produce_sections(
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="narrator")
     try:
-        futures = [pool.submit(task, group[0]) for group in copies.values()]
+        # Longest first: the last section to finish then is a short one, so
+        # neither core idles long at the end (a cold build's tail).
+        first = sorted(copies.values(), key=_cost, reverse=True)
+        futures = [pool.submit(task, group[0]) for group in first]
         wait(futures, return_when=FIRST_EXCEPTION)
         failed = [
             error
@@ -515,6 +672,11 @@ def produce_sections(
     # cache may have rewritten one meanwhile, so offsets and frame counts must
     # come from the file as it is now.
     return [_reread(cache, sp, results[sp.index]) for sp in sections]
+
+
+def _cost(group: Sequence[SectionPlan]) -> int:
+    """How long a section takes to produce, roughly: its characters."""
+    return sum(len(u.text) for u in group[0].utterances)
 
 
 def _reread(cache: Cache, sp: SectionPlan, record: SegmentRecord) -> SegmentRecord:

@@ -1,0 +1,156 @@
+"""A long section is encoded in parts, on two cores when a build has them.
+
+The parts are cut at pauses and joined into one segment; the listener must
+not be able to tell: every transcript cue lands on its speech, the section
+keeps one loudness, and the bytes do not depend on how many parts ran at once.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from narrator import mp3, segments
+from narrator.audio import PRESETS, SEGMENT_OVERHEAD, Clip, plan_render
+from narrator.config import Pauses, Settings
+from narrator.ffmpeg import decode_file
+from narrator.mp3 import EncodedSegment
+from narrator.pipeline import build
+
+RATE = PRESETS["phone"].fmt.sample_rate
+
+SENTENCES = [
+    "Les modèles de langage apprennent à partir de très grands corpus de textes.",
+    "Leur entraînement demande une puissance de calcul considérable et coûteuse.",
+    "Les chercheurs comparent leurs résultats sur des bancs d'essai publics.",
+    "Certaines entreprises publient leurs poids, d'autres les gardent secrets.",
+    "La régulation européenne impose désormais des obligations de transparence.",
+    "Les usages se multiplient dans les écoles, les hôpitaux et les administrations.",
+]
+
+
+def _document(path: Path, repeats: int) -> Path:
+    body = " ".join(SENTENCES * repeats)
+    path.write_text(
+        f"# Essai\n\n## Une longue partie\n\n{body}\n\n## Une courte partie\n\n"
+        "Elle tient en une phrase.\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _settings(tmp_path: Path, name: str, jobs: int) -> Settings:
+    return Settings(
+        output_path=tmp_path / name / "episode.mp3",
+        cache_dir=tmp_path / f"cache-{name}",
+        engine="espeak",
+        jobs=jobs,
+    )
+
+
+def _rms_db(pcm: np.ndarray, start_ms: int, end_ms: int) -> float:
+    part = pcm[start_ms * RATE // 1000 : end_ms * RATE // 1000].astype(np.float64)
+    return float(10 * np.log10(np.mean(np.square(part / 32768.0)) + 1e-12))
+
+
+def test_cuts_fall_on_pauses_that_can_hold_the_overhead() -> None:
+    rate = 22050
+    voice = np.full(rate * 5, 3000, dtype=np.int16)  # 5 s "utterances"
+    clip = Clip(sample_rate=rate, utterances=tuple(voice for _ in range(20)))
+    plan = plan_render(
+        clip,
+        ["sentence"] * 20,
+        PRESETS["phone"],
+        Pauses(),
+        lead_ms=300,
+        tail_ms=1300,
+        target_lufs=None,
+        part_s=30.0,
+    )
+    parts = plan.parts
+    assert len(parts) >= 3
+    assert parts[0][0] == 0 and parts[-1][1] == 20
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert all(plan.silences[cut] >= 2 * SEGMENT_OVERHEAD for cut in plan.cuts)
+    one = plan_render(
+        clip,
+        ["sentence"] * 20,
+        PRESETS["phone"],
+        Pauses(),
+        lead_ms=300,
+        tail_ms=1300,
+        target_lufs=None,
+    )
+    assert one.parts == [(0, 20)] and one.gain_db == plan.gain_db
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Parts of ~12 s: a test-sized section is cut four or five times.
+    monkeypatch.setattr(segments, "PART_S", 12.0)
+
+
+def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
+    tmp_path: Path, small_parts: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = _document(tmp_path / "doc.md", repeats=2)
+    joined: list[int] = []
+    join = mp3.join_parts
+
+    def counting(
+        parts: Sequence[EncodedSegment], *args: Any, **kwargs: Any
+    ) -> EncodedSegment:
+        joined.append(len(parts))
+        return join(parts, *args, **kwargs)
+
+    monkeypatch.setattr(mp3, "join_parts", counting)
+    result = build(doc, _settings(tmp_path, "a", jobs=2))
+    pcm = np.frombuffer(decode_file(result.output, rate=RATE), dtype="<i2")
+    assert abs(len(pcm) / RATE - result.duration_s) < 0.03
+    assert result.timeline is not None
+    cues = [c for c in result.timeline.cues if c.chapter == 0]
+    assert len(cues) == 1 + 2 * len(SENTENCES)  # the title is spoken first
+    assert len(joined) == 1 and joined[0] >= 4  # the long section, in parts
+    # The same clips in one part: each pause differs by at most half a frame
+    # (13 ms, where a cut rounds it to a frame), each cue's length not at all.
+    monkeypatch.setattr(segments, "PART_S", 1e9)
+    whole = _settings(tmp_path, "whole", jobs=2)
+    shutil.copytree(tmp_path / "cache-a", whole.cache_dir)
+    shutil.rmtree(whole.cache_dir / "segments")
+    single = build(doc, whole)
+    assert len(joined) == 1
+    assert single.timeline is not None
+    plain = [c for c in single.timeline.cues if c.chapter == 0]
+    for a, b, c, d in zip(cues, cues[1:], plain, plain[1:], strict=False):
+        assert abs((a.end_ms - a.start_ms) - (c.end_ms - c.start_ms)) <= 1
+        assert abs((b.start_ms - a.end_ms) - (d.start_ms - c.end_ms)) <= 14
+    for before, cue in zip(cues, cues[1:], strict=False):
+        # Speech inside each cue, near-silence in the pause before it.
+        assert _rms_db(pcm, cue.start_ms + 40, cue.end_ms - 40) > -40, cue.text
+        gap = cue.start_ms - before.end_ms
+        assert gap > 150
+        assert _rms_db(pcm, before.end_ms + 60, cue.start_ms - 60) < -55, cue.text
+
+
+def test_the_bytes_do_not_depend_on_how_many_parts_ran_at_once(
+    tmp_path: Path, small_parts: None
+) -> None:
+    doc = _document(tmp_path / "doc.md", repeats=2)
+    two = _settings(tmp_path, "two", jobs=2)
+    first = build(doc, two)
+    # The same clips (espeak-ng is not bit-reproducible), segments made again
+    # one part after the other.
+    one = _settings(tmp_path, "one", jobs=1)
+    shutil.copytree(two.cache_dir, one.cache_dir)
+    shutil.rmtree(one.cache_dir / "segments")
+    second = build(doc, one)
+    assert first.sections_synthesized == 2 and second.sections_synthesized == 0
+    a = decode_file(first.output, rate=RATE)
+    b = decode_file(second.output, rate=RATE)
+    assert a == b
+    assert first.chapters == second.chapters
