@@ -62,6 +62,9 @@ def run_build(
         " 'out': p.stdout, 'err': p.stderr[-800:]}))"
     )
     env = {**os.environ, "NARRATOR_CACHE_DIR": str(cache), "NARRATOR_ENGINE": "espeak"}
+    # Bytecode is cached as on any ordinary install (some sandboxes turn it
+    # off for every process, which recompiles narrator on each run).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [
         sys.executable,
         "-c",
