@@ -553,8 +553,12 @@ def _cuts(
 ) -> tuple[int, ...]:
     """The utterances nearest each multiple of the section's length / parts.
 
-    Only a pause that can give up ``SEGMENT_OVERHEAD`` samples (and a frame to
-    round to) is a cut: the next part then starts where it would have.
+    A cut gives up ``SEGMENT_OVERHEAD`` samples of the pause before it (the
+    next part starts where it would have, within half a frame), so a pause
+    that can hold them is taken when one lies within half a part of the
+    goal. A section without one there (one endless sentence cut at words)
+    is cut at an utterance boundary all the same: that pause grows by 26 to
+    52 ms, once per part.
     """
     lengths = clip.utterance_lengths()
     ratio = rate / clip.sample_rate
@@ -565,14 +569,16 @@ def _cuts(
         pos += silences[i] + n * ratio
     total = pos + silences[-1]
     count = max(1, round(total / (part_s * rate)))
-    usable = [i for i in range(1, len(lengths)) if silences[i] >= 2 * SEGMENT_OVERHEAD]
+    reach = part_s * rate / 2
     cuts: list[int] = []
     for k in range(1, count):
         goal = total * k / count
-        later = [i for i in usable if not cuts or i > cuts[-1]]
-        if later:
-            cuts.append(min(later, key=lambda i: abs(starts[i] - goal)))
-    return tuple(sorted(set(cuts)))
+        first = cuts[-1] + 1 if cuts else 1
+        near = [i for i in range(first, len(lengths)) if abs(starts[i] - goal) <= reach]
+        roomy = [i for i in near if silences[i] >= 2 * SEGMENT_OVERHEAD]
+        if roomy or near:
+            cuts.append(min(roomy or near, key=lambda i: abs(starts[i] - goal)))
+    return tuple(cuts)
 
 
 def render_part(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -59,6 +60,7 @@ _METER_WINDOWS_PER_STEP = 5  # meter windows per 100 ms step (20 ms each)
 _TP_MIN_RATE = 176_400  # oversampled rate for true peak (4x 44.1 kHz)
 _LIMITER_PASSES = 8  # detect-and-reduce rounds; two suffice in practice
 _RELEASE_FLOOR_DB = 1e-3  # attenuation below this snaps back to unity gain
+_LIMITER_CHUNK = 1 << 16  # samples of gain curve computed at once
 _TP_HALF_TAPS = 6  # input samples each side of the interpolated point
 _TP_CUTOFF = 1.0  # interpolator cutoff, fraction of the input Nyquist
 _TP_BETA = 5.0  # Kaiser window shape of the interpolator
@@ -548,19 +550,28 @@ def _hold_max(values: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def _release(hold_db: np.ndarray, release_samples: float) -> np.ndarray:
+def _release(
+    hold_db: np.ndarray, release_samples: float, carry: float = 0.0, at: int = -1
+) -> tuple[np.ndarray, float]:
     """Let attenuation decay exponentially (time constant in samples).
 
     ``out[n] = max_k hold[k] * exp(-(n-k)/tau)`` is a running maximum in the
-    log domain, so it needs no Python loop.
+    log domain, so it needs no Python loop. ``carry`` is the curve's value
+    just before ``hold_db`` starts (when computed a chunk at a time); the
+    value at the last sample is returned for the next chunk, before the
+    floor snaps small values to zero (``at`` picks another sample for it).
     """
     n = hold_db.size
     ramp = np.arange(n) / release_samples
     with np.errstate(divide="ignore"):
         logs = np.log(hold_db)
-    decayed = np.exp(np.maximum.accumulate(logs + ramp) - ramp)
+        acc = np.maximum.accumulate(logs + ramp)
+        if carry > 0.0:
+            np.maximum(acc, math.log(carry) - 1.0 / release_samples, out=acc)
+    decayed = np.exp(acc - ramp)
+    last = float(decayed[at]) if n else carry
     decayed[decayed < _RELEASE_FLOOR_DB] = 0.0
-    return decayed
+    return decayed, last
 
 
 def _box_forward(values: np.ndarray, length: int) -> np.ndarray:
@@ -579,7 +590,7 @@ def _gain_reduction_db(
     needs_db: np.ndarray,
     lookahead: int,
     release_samples: float,
-) -> list[tuple[int, np.ndarray]]:
+) -> Iterator[tuple[int, np.ndarray]]:
     """Build the attenuation curve (dB) around each event, as disjoint pieces.
 
     Each event ``n`` needing ``A`` dB gets a curve that is >= ``A`` from ``n``
@@ -587,7 +598,9 @@ def _gain_reduction_db(
     exponential release, then a forward moving average of ``lookahead``
     samples that turns the step into a ramp starting ``lookahead`` samples
     early. Only stretches near events are computed, so the cost follows the
-    number of peaks, not the length of the clip.
+    number of peaks, not the length of the clip; a stretch is computed
+    ``_LIMITER_CHUNK`` samples at a time, so memory does not follow it either
+    (a 45 s utterance of dense peaks held ~150 MB of curves at once).
     """
     tails = np.ceil(
         release_samples
@@ -597,16 +610,41 @@ def _gain_reduction_db(
     ends = np.minimum(events + 2 * lookahead + tails + 2, n)
     reach = np.maximum.accumulate(ends)
     breaks = np.flatnonzero(starts[1:] > reach[:-1]) + 1
-    pieces: list[tuple[int, np.ndarray]] = []
     for group in np.split(np.arange(events.size), breaks):
         lo = int(starts[group].min())
         hi = int(reach[group[-1]])
-        required = np.zeros(hi - lo)
-        np.maximum.at(required, events[group] - lo, needs_db[group])
-        held = _hold_max(required, lookahead)
-        released = np.maximum(_release(held, release_samples), held)
-        pieces.append((lo, _box_forward(released, lookahead)))
-    return pieces
+        yield from _group_curve(
+            lo, hi, events[group], needs_db[group], lookahead, release_samples
+        )
+
+
+def _group_curve(
+    lo: int,
+    hi: int,
+    events: np.ndarray,
+    needs_db: np.ndarray,
+    lookahead: int,
+    release_samples: float,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """One group's curve over ``[lo, hi)``, a chunk at a time.
+
+    A chunk ``[a, b)`` needs the events ``lookahead - 1`` samples before it
+    (the hold), ``lookahead - 1`` samples of curve after it (the moving
+    average; at the group's end the curve is held flat, as in one piece),
+    and the release's value just before it (carried).
+    """
+    reach = lookahead - 1
+    carry = 0.0
+    for a in range(lo, hi, _LIMITER_CHUNK):
+        b = min(a + _LIMITER_CHUNK, hi)
+        left, right = max(lo, a - reach), min(hi, b + reach)
+        i0, i1 = np.searchsorted(events, [left, right])
+        required = np.zeros(right - left)
+        np.maximum.at(required, events[i0:i1] - left, needs_db[i0:i1])
+        held = _hold_max(required, lookahead)[a - left :]
+        decayed, carry = _release(held, release_samples, carry, at=b - a - 1)
+        released = np.maximum(decayed, held)
+        yield a, _box_forward(released, lookahead)[: b - a]
 
 
 def limit_true_peak(

@@ -385,3 +385,19 @@ def test_kaiser_lowpass_matches_firwin() -> None:
     ours = dsp.kaiser_lowpass(97, 0.2, 8.0)
     reference = signal.firwin(97, 0.2, window=("kaiser", 8.0))
     assert np.max(np.abs(ours - reference)) < 1e-12
+
+
+def test_limiter_curve_in_chunks_is_the_curve_in_one_piece(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Dense peaks: one stretch of gain reduction covering the whole clip.
+    rate = 44100
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(rate * 3) * 0.5).astype(np.float32)
+    monkeypatch.setattr(dsp, "_LIMITER_CHUNK", 1 << 30)
+    whole = dsp.limit_true_peak(x, rate, ceiling_dbtp=-2.0)
+    monkeypatch.setattr(dsp, "_LIMITER_CHUNK", 997)
+    chunked = dsp.limit_true_peak(x, rate, ceiling_dbtp=-2.0)
+    assert not np.array_equal(whole, x)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6)
+    assert dsp.true_peak_dbtp(chunked, rate) <= -2.0

@@ -89,6 +89,25 @@ def test_cuts_fall_on_pauses_that_can_hold_the_overhead() -> None:
     assert one.parts == [(0, 20)] and one.gain_db == plan.gain_db
 
 
+def test_a_section_without_pauses_is_cut_all_the_same() -> None:
+    # One endless sentence cut at words: no pause anywhere, still parts.
+    rate = 22050
+    voice = np.full(rate * 5, 3000, dtype=np.int16)
+    clip = Clip(sample_rate=rate, utterances=tuple(voice for _ in range(20)))
+    plan = plan_render(
+        clip,
+        [""] * 20,
+        PRESETS["phone"],
+        Pauses(),
+        lead_ms=300,
+        tail_ms=1300,
+        target_lufs=None,
+        part_s=30.0,
+    )
+    assert len(plan.parts) == 3
+    assert all(plan.silences[cut] < SEGMENT_OVERHEAD for cut in plan.cuts)
+
+
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     # Parts of ~12 s: a test-sized section is cut four or five times.
