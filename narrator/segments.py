@@ -487,10 +487,9 @@ def _run_parts(
 ) -> list[EncodedSegment]:
     """``encode(k)`` for every part, borrowing a thread whenever one is spare.
 
-    The calling thread takes parts in order; before each, while parts are
-    left for another thread, it borrows one from ``spare`` if it can. So a
-    build never runs more encoders than its jobs, and the bytes do not depend
-    on how many ran.
+    Before each part, the calling thread borrows from ``spare`` a thread per
+    part left beyond its own: a build never runs more encoders than its jobs,
+    and the bytes do not depend on how many ran.
 
     Raises:
         Cancelled: another section failed meanwhile.
@@ -528,19 +527,33 @@ def _run_parts(
                 spare.release()
 
     helpers: list[threading.Thread] = []
-    while (k := take()) is not None:
-        if left[0] and spare is not None and spare.acquire(blocking=False):
+
+    def borrow() -> None:
+        while (
+            spare is not None
+            and sum(h.is_alive() for h in helpers) < left[0]
+            and spare.acquire(blocking=False)
+        ):
             helper = threading.Thread(target=borrowed, name="narrator-part")
-            helper.start()
+            try:
+                helper.start()
+            except RuntimeError:  # no thread to be had: carry on alone
+                spare.release()
+                return
             helpers.append(helper)
-        try:
-            results[k] = encode(k)
-        except BaseException as exc:
-            with lock:
-                errors.append(exc)
-            break
-    for helper in helpers:
-        helper.join()
+
+    try:
+        while (k := take()) is not None:
+            borrow()
+            try:
+                results[k] = encode(k)
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+                break
+    finally:
+        for helper in helpers:
+            helper.join()
     if errors:
         raise errors[0]
     if cancel.is_set() or len(results) != count:

@@ -8,6 +8,7 @@ keeps one loudness, and the bytes do not depend on how many parts ran at once.
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,6 @@ from narrator.config import Pauses, Settings
 from narrator.ffmpeg import decode_file
 from narrator.mp3 import EncodedSegment
 from narrator.pipeline import build
-
-RATE = PRESETS["phone"].fmt.sample_rate
 
 SENTENCES = [
     "Les modèles de langage apprennent à partir de très grands corpus de textes.",
@@ -44,17 +43,18 @@ def _document(path: Path, repeats: int) -> Path:
     return path
 
 
-def _settings(tmp_path: Path, name: str, jobs: int) -> Settings:
+def _settings(tmp_path: Path, name: str, jobs: int, preset: str = "phone") -> Settings:
     return Settings(
         output_path=tmp_path / name / "episode.mp3",
         cache_dir=tmp_path / f"cache-{name}",
         engine="espeak",
         jobs=jobs,
+        preset=preset,
     )
 
 
-def _rms_db(pcm: np.ndarray, start_ms: int, end_ms: int) -> float:
-    part = pcm[start_ms * RATE // 1000 : end_ms * RATE // 1000].astype(np.float64)
+def _rms_db(pcm: np.ndarray, rate: int, start_ms: int, end_ms: int) -> float:
+    part = pcm[start_ms * rate // 1000 : end_ms * rate // 1000].astype(np.float64)
     return float(10 * np.log10(np.mean(np.square(part / 32768.0)) + 1e-12))
 
 
@@ -114,9 +114,11 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(segments, "PART_S", 12.0)
 
 
+@pytest.mark.parametrize("preset", ["phone", "small"])  # 1152- and 576-sample frames
 def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
-    tmp_path: Path, small_parts: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_parts: None, monkeypatch: pytest.MonkeyPatch, preset: str
 ) -> None:
+    rate = PRESETS[preset].fmt.sample_rate
     doc = _document(tmp_path / "doc.md", repeats=2)
     joined: list[int] = []
     join = mp3.join_parts
@@ -128,9 +130,9 @@ def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
         return join(parts, *args, **kwargs)
 
     monkeypatch.setattr(mp3, "join_parts", counting)
-    result = build(doc, _settings(tmp_path, "a", jobs=2))
-    pcm = np.frombuffer(decode_file(result.output, rate=RATE), dtype="<i2")
-    assert abs(len(pcm) / RATE - result.duration_s) < 0.03
+    result = build(doc, _settings(tmp_path, "a", jobs=2, preset=preset))
+    pcm = np.frombuffer(decode_file(result.output, rate=rate), dtype="<i2")
+    assert abs(len(pcm) / rate - result.duration_s) < 0.03
     assert result.timeline is not None
     cues = [c for c in result.timeline.cues if c.chapter == 0]
     assert len(cues) == 1 + 2 * len(SENTENCES)  # the title is spoken first
@@ -138,7 +140,7 @@ def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
     # The same clips in one part: each pause differs by at most half a frame
     # (13 ms, where a cut rounds it to a frame), each cue's length not at all.
     monkeypatch.setattr(segments, "PART_S", 1e9)
-    whole = _settings(tmp_path, "whole", jobs=2)
+    whole = _settings(tmp_path, "whole", jobs=2, preset=preset)
     shutil.copytree(tmp_path / "cache-a", whole.cache_dir)
     shutil.rmtree(whole.cache_dir / "segments")
     single = build(doc, whole)
@@ -150,26 +152,46 @@ def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
         assert abs((b.start_ms - a.end_ms) - (d.start_ms - c.end_ms)) <= 14
     for before, cue in zip(cues, cues[1:], strict=False):
         # Speech inside each cue, near-silence in the pause before it.
-        assert _rms_db(pcm, cue.start_ms + 40, cue.end_ms - 40) > -40, cue.text
+        assert _rms_db(pcm, rate, cue.start_ms + 40, cue.end_ms - 40) > -40, cue.text
         gap = cue.start_ms - before.end_ms
         assert gap > 150
-        assert _rms_db(pcm, before.end_ms + 60, cue.start_ms - 60) < -55, cue.text
+        assert _rms_db(pcm, rate, before.end_ms + 60, cue.start_ms - 60) < -55
 
 
 def test_the_bytes_do_not_depend_on_how_many_parts_ran_at_once(
-    tmp_path: Path, small_parts: None
+    tmp_path: Path, small_parts: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     doc = _document(tmp_path / "doc.md", repeats=2)
+    threads: list[str] = []
+    encode = mp3.encode_segment
+
+    def recording(*args: Any, **kwargs: Any) -> EncodedSegment:
+        threads.append(threading.current_thread().name)
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(mp3, "encode_segment", recording)
     two = _settings(tmp_path, "two", jobs=2)
     first = build(doc, two)
+    # The short section's thread, done, was lent to the long one's parts.
+    assert "narrator-part" in threads
     # The same clips (espeak-ng is not bit-reproducible), segments made again
     # one part after the other.
+    threads.clear()
     one = _settings(tmp_path, "one", jobs=1)
     shutil.copytree(two.cache_dir, one.cache_dir)
     shutil.rmtree(one.cache_dir / "segments")
     second = build(doc, one)
+    assert "narrator-part" not in threads and len(threads) >= 5
     assert first.sections_synthesized == 2 and second.sections_synthesized == 0
-    a = decode_file(first.output, rate=RATE)
-    b = decode_file(second.output, rate=RATE)
-    assert a == b
+    assert _audio_bytes(first.output) == _audio_bytes(second.output)
     assert first.chapters == second.chapters
+
+
+def _audio_bytes(path: Path) -> bytes:
+    """The MP3 after its ID3 tag: the Info frame and every audio frame."""
+    data = path.read_bytes()
+    assert data[:3] == b"ID3"
+    size = 0
+    for byte in data[6:10]:
+        size = size << 7 | byte
+    return data[10 + size :]
