@@ -423,9 +423,7 @@ def join_parts(
             for part in parts:
                 if part.crc16 is None:
                     raise AudioError(f"{part.path.name} has no CRC to join with.")
-                with part.path.open("rb") as f:
-                    f.seek(part.offset)
-                    _copy_exactly(f, out, part.size_bytes, part.path.name)
+                _copy_segment(part, out)
                 crc = crc16_combine(crc, part.crc16, part.size_bytes)
                 frames += part.frames
                 size += part.size_bytes
@@ -439,14 +437,21 @@ def join_parts(
     )
 
 
-def _copy_exactly(src: BinaryIO, dst: BinaryIO, size: int, name: str) -> None:
-    left = size
-    while left:
-        chunk = src.read(min(left, _VALIDATE_CHUNK))
-        if not chunk:
-            raise AudioError(f"{name} is shorter than its {size} bytes.")
-        dst.write(chunk)
-        left -= len(chunk)
+def _copy_segment(segment: EncodedSegment, out: BinaryIO) -> None:
+    """Copy a segment's frames to ``out`` in chunks (a segment may be hours long).
+
+    Raises:
+        AudioError: the file holds fewer bytes than its record says.
+    """
+    with segment.path.open("rb") as source:
+        source.seek(segment.offset)
+        remaining = segment.size_bytes
+        while remaining:
+            chunk = source.read(min(remaining, _COPY_CHUNK_BYTES))
+            if not chunk:
+                raise AudioError(f"MP3 segment {segment.path} is truncated.")
+            out.write(chunk)
+            remaining -= len(chunk)
 
 
 def _check_first_frame(data: bytes, name: str) -> None:
@@ -895,15 +900,7 @@ def splice(
         out.write(id3)
         out.write(frame)
         for segment in segments:
-            with segment.path.open("rb") as source:
-                source.seek(segment.offset)
-                remaining = segment.size_bytes
-                while remaining:
-                    chunk = source.read(min(remaining, _COPY_CHUNK_BYTES))
-                    if not chunk:
-                        raise AudioError(f"MP3 segment {segment.path} is truncated.")
-                    out.write(chunk)
-                    remaining -= len(chunk)
+            _copy_segment(segment, out)
     except OSError as exc:
         raise AudioError(f"cannot write the episode MP3: {exc}") from exc
     return plan

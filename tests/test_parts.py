@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from narrator import mp3, segments
-from narrator.audio import PRESETS, SEGMENT_OVERHEAD, Clip, plan_render
+from narrator.audio import PRESETS, SEGMENT_OVERHEAD, Clip, RenderPlan, plan_render
 from narrator.config import Pauses, Settings
 from narrator.ffmpeg import decode_file
 from narrator.mp3 import EncodedSegment
@@ -58,34 +58,30 @@ def _rms_db(pcm: np.ndarray, rate: int, start_ms: int, end_ms: int) -> float:
     return float(10 * np.log10(np.mean(np.square(part / 32768.0)) + 1e-12))
 
 
-def test_cuts_fall_on_pauses_that_can_hold_the_overhead() -> None:
-    rate = 22050
-    voice = np.full(rate * 5, 3000, dtype=np.int16)  # 5 s "utterances"
-    clip = Clip(sample_rate=rate, utterances=tuple(voice for _ in range(20)))
-    plan = plan_render(
+def _plan(clip: Clip, pause: str, part_s: float | None) -> RenderPlan:
+    return plan_render(
         clip,
-        ["sentence"] * 20,
+        [pause] * len(clip.utterances),
         PRESETS["phone"],
         Pauses(),
         lead_ms=300,
         tail_ms=1300,
         target_lufs=None,
-        part_s=30.0,
+        part_s=part_s,
     )
+
+
+def test_cuts_fall_on_pauses_that_can_hold_the_overhead() -> None:
+    rate = 22050
+    voice = np.full(rate * 5, 3000, dtype=np.int16)  # 5 s "utterances"
+    clip = Clip(sample_rate=rate, utterances=tuple(voice for _ in range(20)))
+    plan = _plan(clip, "sentence", 30.0)
     parts = plan.parts
     assert len(parts) >= 3
     assert parts[0][0] == 0 and parts[-1][1] == 20
     assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
     assert all(plan.silences[cut] >= 2 * SEGMENT_OVERHEAD for cut in plan.cuts)
-    one = plan_render(
-        clip,
-        ["sentence"] * 20,
-        PRESETS["phone"],
-        Pauses(),
-        lead_ms=300,
-        tail_ms=1300,
-        target_lufs=None,
-    )
+    one = _plan(clip, "sentence", None)
     assert one.parts == [(0, 20)] and one.gain_db == plan.gain_db
 
 
@@ -94,16 +90,7 @@ def test_a_section_without_pauses_is_cut_all_the_same() -> None:
     rate = 22050
     voice = np.full(rate * 5, 3000, dtype=np.int16)
     clip = Clip(sample_rate=rate, utterances=tuple(voice for _ in range(20)))
-    plan = plan_render(
-        clip,
-        [""] * 20,
-        PRESETS["phone"],
-        Pauses(),
-        lead_ms=300,
-        tail_ms=1300,
-        target_lufs=None,
-        part_s=30.0,
-    )
+    plan = _plan(clip, "", 30.0)
     assert len(plan.parts) == 3
     assert all(plan.silences[cut] < SEGMENT_OVERHEAD for cut in plan.cuts)
 
