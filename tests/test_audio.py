@@ -278,11 +278,15 @@ def chapter_loudness(path: Path, channels: int) -> list[float]:
     return out
 
 
-def check_loudness(path: Path, preset: str, target: float) -> None:
+def check_loudness(
+    path: Path, preset: str, target: float, tolerance: float = 0.3
+) -> None:
     lufs, peak = ebur128(path)
     # ±0.3 LU (ffmpeg prints 0.1 LU steps, hence the epsilon): a real gain error
     # shows; ±1 LU let a +0.8 LU mistake through.
-    assert abs(lufs - target) <= 0.3 + 1e-6, f"{preset}: {lufs} LUFS, target {target}"
+    assert abs(lufs - target) <= tolerance + 1e-6, (
+        f"{preset}: {lufs} LUFS, target {target}"
+    )
     assert peak <= -1.0, f"{preset}: true peak {peak} dBTP"
     levels = chapter_loudness(path, PRESETS[preset].fmt.channels)
     assert max(levels) - min(levels) <= 1.5, f"{preset}: chapters at {levels}"
@@ -303,10 +307,15 @@ def test_loud_quiet_and_peaky_sections_land_on_target(
 
 
 def test_loudness_option_overrides_the_target(work: Path, mix_doc: Path) -> None:
+    # -16 LUFS in mono under a -2 dBTP ceiling: the limiter takes ~1.2 LU and
+    # the meter's model of it (whole windows attenuated by their peak's excess)
+    # overstates that loss a little, so the seed lands at -15.6 to -15.7
+    # depending on espeak-ng's run-to-run sample differences. ±0.5 LU here (the
+    # issue asks ±1); the default targets keep ±0.3.
     path = build_seed(work, "phone", loudness=-16.0)
-    check_loudness(path, "phone", -16.0)
+    check_loudness(path, "phone", -16.0, tolerance=0.5)
     path, _ = build_mix(mix_doc, work / "mix-16.mp3", "phone", loudness_lufs=-16.0)
-    check_loudness(path, "phone", -16.0)
+    check_loudness(path, "phone", -16.0, tolerance=0.5)
 
 
 # -- chapters against the audio -----------------------------------------------
