@@ -653,6 +653,8 @@ def limit_true_peak(
     ceiling_dbtp: float = -1.5,
     lookahead_ms: float = 2.0,
     release_ms: float = 60.0,
+    *,
+    inplace: bool = False,
 ) -> np.ndarray:
     """Reduce gain so the oversampled true peak stays at or below the ceiling.
 
@@ -660,11 +662,13 @@ def limit_true_peak(
     and recovers with an exponential release of time constant ``release_ms``.
     Channels share one gain so the stereo image does not move. Away from peaks
     the gain is exactly 1.0, so material that needs no limiting is untouched.
-    Returns a new array of the input's float dtype.
+    Returns a new array of the input's float dtype; with ``inplace`` (``x`` a
+    float array) ``x`` itself is limited and returned: a mastering chain that
+    owns its arrays need not pay for a fresh one per step.
     """
     audio = _as_2d(x)
     dtype = _float_dtype(np.asarray(x))
-    out = np.array(x, dtype=dtype, copy=True)
+    out = _owned(x, dtype, inplace)
     n = audio.shape[0]
     if n == 0:
         return out
@@ -792,15 +796,21 @@ def _rms_bounds(
 
 
 def fade(
-    x: np.ndarray, sample_rate: int, in_ms: float = 5.0, out_ms: float = 5.0
+    x: np.ndarray,
+    sample_rate: int,
+    in_ms: float = 5.0,
+    out_ms: float = 5.0,
+    *,
+    inplace: bool = False,
 ) -> np.ndarray:
     """Return ``x`` with raised-cosine fades at both edges so joins never click.
 
     When the clip is shorter than both fades, they are shortened in proportion.
+    With ``inplace`` (``x`` a float array) ``x`` itself is faded and returned.
     """
     arr = np.asarray(x)
     dtype = _float_dtype(arr)
-    out = np.array(arr, dtype=dtype, copy=True)
+    out = _owned(arr, dtype, inplace)
     n = out.shape[0]
     n_in = max(0, round(in_ms * sample_rate / 1000.0))
     n_out = max(0, round(out_ms * sample_rate / 1000.0))
@@ -814,6 +824,14 @@ def fade(
         ramp = 0.5 + 0.5 * np.cos(np.pi * (np.arange(n_out) + 0.5) / n_out)
         out[n - n_out :] *= ramp.astype(dtype).reshape((n_out,) + (1,) * (out.ndim - 1))
     return out
+
+
+def _owned(x: np.ndarray, dtype: np.dtype, inplace: bool) -> np.ndarray:
+    """``x`` itself when it may be changed in place (a float array of
+    ``dtype``), else a copy of it in ``dtype``."""
+    if inplace and isinstance(x, np.ndarray) and x.dtype == dtype:
+        return x
+    return np.array(x, dtype=dtype, copy=True)
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:

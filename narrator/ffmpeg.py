@@ -207,8 +207,11 @@ def encode_mp3(
     sample_rate: int,
     channels: int,
     bitrate_kbps: int,
+    sample_format: str = "s16le",
 ) -> int:
-    """Encode streamed s16le PCM to raw CBR MP3 frames (no tag, no Xing frame).
+    """Encode streamed PCM to raw CBR MP3 frames (no tag, no Xing frame).
+
+    ``sample_format`` is ffmpeg's name of the raw PCM: ``s16le`` or ``f32le``.
 
     The chunks are fed to ffmpeg's stdin as they come, so memory stays
     bounded by a chunk; stderr goes to a temporary file, so ffmpeg can never
@@ -222,7 +225,7 @@ def encode_mp3(
         ffmpeg_exe(),
         *_QUIET,
         "-nostdin",
-        *("-f", "s16le", "-ar", str(sample_rate), "-ac", str(channels)),
+        *("-f", sample_format, "-ar", str(sample_rate), "-ac", str(channels)),
         *("-i", "pipe:0", "-map_metadata", "-1"),
         *("-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"),
         *("-write_xing", "0", "-id3v2_version", "0"),

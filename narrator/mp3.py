@@ -350,10 +350,20 @@ def _main_data_begin(data: bytes | memoryview, offset: int, header: _Header) -> 
     return word >> 7 if header.version == 1 else word >> 8
 
 
+_SAMPLE_BYTES = {"s16le": 2, "f32le": 4}
+
+
 def encode_segment(
-    pcm_chunks: Iterable[bytes], fmt: Mp3Format, out_path: Path
+    pcm_chunks: Iterable[bytes],
+    fmt: Mp3Format,
+    out_path: Path,
+    *,
+    sample_format: str = "s16le",
 ) -> EncodedSegment:
-    """Encode s16le interleaved PCM to raw CBR MP3 frames at ``out_path``.
+    """Encode interleaved PCM to raw CBR MP3 frames at ``out_path``.
+
+    ``sample_format`` is ``s16le`` or ``f32le`` (float full scale, what the
+    build's mastering emits: LAME works in float, so nothing is rounded).
 
     The chunks are streamed into ffmpeg's stdin, so memory stays bounded by a
     chunk. The file is written under a temporary name in the same directory
@@ -367,7 +377,10 @@ def encode_segment(
     """
     out_path = Path(out_path)
     tmp_path = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    bytes_per_frame = 2 * fmt.channels
+    width = _SAMPLE_BYTES.get(sample_format)
+    if width is None:
+        raise ValueError(f"unknown PCM sample format {sample_format!r}")
+    bytes_per_frame = width * fmt.channels
     try:
         fed = encode_mp3(
             pcm_chunks,
@@ -375,11 +388,12 @@ def encode_segment(
             sample_rate=fmt.sample_rate,
             channels=fmt.channels,
             bitrate_kbps=fmt.bitrate_kbps,
+            sample_format=sample_format,
         )
         if fed % bytes_per_frame:
             raise AudioError(
                 f"PCM for {out_path.name} is {fed} bytes, not whole "
-                f"{fmt.channels}-channel 16-bit sample frames."
+                f"{fmt.channels}-channel {8 * width}-bit sample frames."
             )
         samples = fed // bytes_per_frame
         if samples == 0:

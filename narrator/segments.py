@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when rendering/encoding changes the bytes of a segment.
-RENDER_VERSION = 4  # 4: long sections in parts; 3: exact K-weighting, word cues
+# 5: float32 PCM to LAME; 4: long sections in parts; 3: exact K-weighting, word cues
+RENDER_VERSION = 5
 CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
 
 
@@ -308,13 +309,14 @@ def _encode_and_store(
     the engine gave word timings, the span is narrowed to the first word's
     start and the last word's end, so transcript cues follow the voice.
     """
-    from narrator.audio import PRESETS, SegmentLayout
+    from narrator.audio import PCM_FORMAT, PRESETS, SegmentLayout
     from narrator.mp3 import encode_segment
 
     layout = SegmentLayout()
     tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
     try:
-        encoded = encode_segment(render(layout), PRESETS[settings.preset].fmt, tmp)
+        fmt = PRESETS[settings.preset].fmt
+        encoded = encode_segment(render(layout), fmt, tmp, sample_format=PCM_FORMAT)
         return _store(cache, key, encoded, layout.utterances or [], words, settings)
     finally:
         with contextlib.suppress(OSError):
@@ -451,7 +453,13 @@ def _render_parts(
     its PCM (its own LAME delay and padding): the spans of later parts move
     by that much, and the segment's length counts it.
     """
-    from narrator.audio import PRESETS, SEGMENT_OVERHEAD, SegmentLayout, render_part
+    from narrator.audio import (
+        PCM_FORMAT,
+        PRESETS,
+        SEGMENT_OVERHEAD,
+        SegmentLayout,
+        render_part,
+    )
     from narrator.mp3 import encode_segment, join_parts
 
     preset = PRESETS[settings.preset]
@@ -462,7 +470,7 @@ def _render_parts(
 
     def encode(k: int) -> EncodedSegment:
         pcm = render_part(clip, plan, k, preset, layouts[k])
-        return encode_segment(pcm, preset.fmt, paths[k])
+        return encode_segment(pcm, preset.fmt, paths[k], sample_format=PCM_FORMAT)
 
     try:
         parts = _run_parts(encode, len(plan.parts), cancel, spare)

@@ -256,7 +256,13 @@ def cost_shares(doc: Path, work: Path) -> dict:
     """Time each step of a cold build, sequentially in this process (one thread),
     to show where build time goes: synthesis, clip decode/trim/loudness,
     mastering (resample, gain, true-peak limiter, fades), MP3 encoding."""
-    from narrator.audio import PRESETS, SegmentLayout, make_clip, render_clip
+    from narrator.audio import (
+        PCM_FORMAT,
+        PRESETS,
+        SegmentLayout,
+        make_clip,
+        render_clip,
+    )
     from narrator.config import Pauses
     from narrator.engines.espeak import EspeakEngine
     from narrator.episode import prepare, read_document
@@ -285,7 +291,9 @@ def cost_shares(doc: Path, work: Path) -> dict:
             )
         )
         t3 = time.perf_counter()
-        encode_segment(iter(chunks), preset.fmt, work / "share.mp3")
+        encode_segment(
+            iter(chunks), preset.fmt, work / "share.mp3", sample_format=PCM_FORMAT
+        )
         t4 = time.perf_counter()
         t["synthesis"] += t1 - t0
         t["clip"] += t2 - t1

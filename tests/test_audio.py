@@ -23,7 +23,15 @@ import pytest
 from mutagen.id3 import ID3
 
 from narrator import dsp
-from narrator.audio import PRESETS, Clip, Pauses, SegmentLayout, make_clip, render_clip
+from narrator.audio import (
+    PCM_SAMPLE_BYTES,
+    PRESETS,
+    Clip,
+    Pauses,
+    SegmentLayout,
+    make_clip,
+    render_clip,
+)
 from narrator.config import Settings
 from narrator.engines.base import Audio, SectionRef
 from narrator.ffmpeg import ffmpeg_exe
@@ -455,7 +463,8 @@ def render(
             layout=layout,
         )
     )
-    return np.frombuffer(pcm, dtype="<i2").astype(np.int32), layout
+    y = np.frombuffer(pcm, dtype="<f4")
+    return np.round(y.astype(np.float64) * 32768).astype(np.int32), layout
 
 
 def test_utterance_edges_do_not_click() -> None:
@@ -505,8 +514,11 @@ def test_render_clip_masters_one_utterance_at_a_time() -> None:
     lead = next(chunks)
     assert not any(lead)
     first = next(chunks)
-    assert len(first) > 0.25 * 44100 * 2
-    assert layout.utterances == [(len(lead) // 2, (len(lead) + len(first)) // 2)]
+    width = PCM_SAMPLE_BYTES
+    assert len(first) > 0.25 * 44100 * width
+    assert layout.utterances == [
+        (len(lead) // width, (len(lead) + len(first)) // width)
+    ]
     next(chunks)  # the pause after it
     next(chunks)
     assert len(layout.utterances) == 2
@@ -533,7 +545,7 @@ def peak_while_rendering(clip: Clip) -> int:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert size == layout.samples * 2
+    assert size == layout.samples * PCM_SAMPLE_BYTES
     return peak
 
 
@@ -542,12 +554,12 @@ def test_rendering_memory_does_not_grow_with_length() -> None:
     the loudness meter's 50 numbers per second, not the rendered samples.
 
     The clips are built before measuring: what is traced is what rendering
-    holds. Holding the long segment's output would take 11 MB more.
+    holds. Holding the long segment's output would take 22 MB more.
     """
     short = peak_while_rendering(long_clip(25, 0.5))
     long = peak_while_rendering(long_clip(250, 0.5))
-    extra_output = 225 * (0.5 + Pauses().sentence_ms / 1000) * 44100 * 2
-    assert long - short < 0.05 * extra_output
+    extra_output = 225 * (0.5 + Pauses().sentence_ms / 1000) * 44100 * PCM_SAMPLE_BYTES
+    assert long - short < 0.025 * extra_output
     # A fixed working set: one utterance mastered in float, and the loudness
     # meter's FFT block.
     assert short < 16_000_000
