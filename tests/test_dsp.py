@@ -401,3 +401,23 @@ def test_limiter_curve_in_chunks_is_the_curve_in_one_piece(
     assert not np.array_equal(whole, x)
     np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6)
     assert dsp.true_peak_dbtp(chunked, rate) <= -2.0
+
+
+def test_limiter_and_fade_in_place_match_their_copies() -> None:
+    """Mastering limits and fades the utterance's own array (no copy per step):
+    the same samples as the copying calls, and the caller's other arrays (an
+    int16 input) are never written."""
+    rate = 44100
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal(rate) * 0.5).astype(np.float32)
+    limited = dsp.limit_true_peak(x, rate, ceiling_dbtp=-2.0)
+    own = x.copy()
+    assert dsp.limit_true_peak(own, rate, ceiling_dbtp=-2.0, inplace=True) is own
+    assert np.array_equal(own, limited)
+    faded = dsp.fade(limited, rate, 8.0, 8.0)
+    assert dsp.fade(own, rate, 8.0, 8.0, inplace=True) is own
+    assert np.array_equal(own, faded)
+    ints = (x * 1000).astype(np.int16)
+    before = ints.copy()
+    assert dsp.fade(ints, rate, inplace=True) is not ints
+    assert np.array_equal(ints, before)

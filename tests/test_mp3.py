@@ -27,7 +27,7 @@ from mutagen.mp3 import MP3, BitrateMode
 
 from narrator import mp3
 from narrator.errors import AudioError, ConfigError
-from narrator.ffmpeg import ffmpeg_exe
+from narrator.ffmpeg import decode_file, ffmpeg_exe
 from narrator.mp3 import (
     EncodedSegment,
     Mp3Format,
@@ -644,3 +644,29 @@ def test_a_segment_is_checked_in_chunks_as_it_would_be_whole(
     damaged.write_bytes((tmp_path / "s.mp3").read_bytes()[:-100])
     with pytest.raises(AudioError):
         mp3._validate_segment_file(damaged, fmt, len(pcm) // 2, name="damaged")
+
+
+def test_float_pcm_encodes_what_16_bit_pcm_encodes(tmp_path: Path) -> None:
+    """The build feeds LAME float32 (no rounding to 16 bits first): the segment
+    holds as many samples, and decodes to the same tone, as from s16le."""
+    fmt = FORMATS["phone"]
+    rate = fmt.sample_rate
+    t = np.arange(rate) / rate
+    x = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    as_float = encode_segment(
+        [x.astype("<f4").tobytes()], fmt, tmp_path / "f.mp3", sample_format="f32le"
+    )
+    pcm16 = np.round(x * 32767).astype("<i2").tobytes()
+    as_int = encode_segment([pcm16], fmt, tmp_path / "i.mp3")
+    assert as_float.samples == as_int.samples == rate
+    assert as_float.frames == as_int.frames
+    decoded = [
+        np.frombuffer(decode_file(path, rate=rate), dtype="<i2") / 32768.0
+        for path in (as_float.path, as_int.path)
+    ]
+    assert np.max(np.abs(decoded[0] - decoded[1])) < 0.01
+    with pytest.raises(AudioError, match="32-bit"):
+        encode_segment([bytes(1002)], fmt, tmp_path / "odd.mp3", sample_format="f32le")
+    with pytest.raises(ValueError, match="sample format"):
+        encode_segment([pcm16], fmt, tmp_path / "x.mp3", sample_format="s24le")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.mp3", "i.mp3"]
