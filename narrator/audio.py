@@ -40,7 +40,7 @@ from narrator import dsp
 from narrator.config import Pauses
 from narrator.engines.base import Audio, WordTiming
 from narrator.errors import AudioError
-from narrator.ffmpeg import decode_file
+from narrator.ffmpeg import SAMPLE_BYTES, PcmFormat, decode_file
 from narrator.mp3 import LAME_ENCODER_DELAY, Mp3Format, fill_to_frame, frame_samples
 
 # Silence kept around each utterance after trimming, so consonants are not cut.
@@ -52,8 +52,8 @@ FADE_MS = 8.0
 SEGMENT_OVERHEAD = LAME_ENCODER_DELAY + 576
 # Rendered PCM is float32, LAME's own working format: the mastered samples
 # reach the encoder without a 16-bit rounding pass (and its copies).
-PCM_FORMAT = "f32le"
-PCM_SAMPLE_BYTES = 4
+PCM_FORMAT: PcmFormat = "f32le"
+PCM_SAMPLE_BYTES = SAMPLE_BYTES[PCM_FORMAT]
 LIMITER_RELEASE_MS = 60.0
 # Most gain added to make up for what the limiter takes (dB).
 MAX_MAKEUP_DB = 6.0
@@ -467,7 +467,7 @@ def _master(x: np.ndarray, rate_in: int, preset: Preset, gain_db: float) -> np.n
     """
     fmt = preset.fmt
     y = dsp.resample(x, rate_in, fmt.sample_rate)
-    y *= y.dtype.type(10.0 ** (gain_db / 20.0))
+    dsp.apply_gain_db(y, gain_db, inplace=True)
     dsp.limit_true_peak(
         y,
         fmt.sample_rate,

@@ -718,11 +718,17 @@ def limit_true_peak(
     return out
 
 
-def apply_gain_db(x: np.ndarray, gain_db: float) -> np.ndarray:
-    """Return ``x`` scaled by ``gain_db`` decibels, keeping its float dtype."""
+def apply_gain_db(
+    x: np.ndarray, gain_db: float, *, inplace: bool = False
+) -> np.ndarray:
+    """Return ``x`` scaled by ``gain_db`` decibels, keeping its float dtype.
+
+    With ``inplace`` (``x`` a float array) ``x`` itself is scaled and returned.
+    """
     arr = np.asarray(x)
     dtype = _float_dtype(arr)
-    scaled: np.ndarray = (arr * (10.0 ** (gain_db / 20.0))).astype(dtype, copy=False)
+    scaled = _owned(arr, dtype, inplace)
+    scaled *= dtype.type(10.0 ** (gain_db / 20.0))
     return scaled
 
 

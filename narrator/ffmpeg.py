@@ -18,8 +18,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 from narrator.errors import AudioError
+
+# Raw PCM as ffmpeg names it, and the bytes of one sample of each.
+PcmFormat = Literal["s16le", "f32le"]
+SAMPLE_BYTES: dict[str, int] = {"s16le": 2, "f32le": 4}
 
 _CHUNK_BYTES = 1 << 20
 _QUIET = ["-hide_banner", "-loglevel", "error"]
@@ -207,7 +212,7 @@ def encode_mp3(
     sample_rate: int,
     channels: int,
     bitrate_kbps: int,
-    sample_format: str = "s16le",
+    sample_format: PcmFormat = "s16le",
 ) -> int:
     """Encode streamed PCM to raw CBR MP3 frames (no tag, no Xing frame).
 

@@ -49,7 +49,7 @@ from typing import BinaryIO
 import numpy as np
 
 from narrator.errors import AudioError, ConfigError
-from narrator.ffmpeg import encode_mp3, stream_pcm
+from narrator.ffmpeg import SAMPLE_BYTES, PcmFormat, encode_mp3, stream_pcm
 
 log = logging.getLogger(__name__)
 
@@ -350,15 +350,12 @@ def _main_data_begin(data: bytes | memoryview, offset: int, header: _Header) -> 
     return word >> 7 if header.version == 1 else word >> 8
 
 
-_SAMPLE_BYTES = {"s16le": 2, "f32le": 4}
-
-
 def encode_segment(
     pcm_chunks: Iterable[bytes],
     fmt: Mp3Format,
     out_path: Path,
     *,
-    sample_format: str = "s16le",
+    sample_format: PcmFormat = "s16le",
 ) -> EncodedSegment:
     """Encode interleaved PCM to raw CBR MP3 frames at ``out_path``.
 
@@ -377,7 +374,7 @@ def encode_segment(
     """
     out_path = Path(out_path)
     tmp_path = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    width = _SAMPLE_BYTES.get(sample_format)
+    width = SAMPLE_BYTES.get(sample_format)
     if width is None:
         raise ValueError(f"unknown PCM sample format {sample_format!r}")
     bytes_per_frame = width * fmt.channels
