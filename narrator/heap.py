@@ -1,14 +1,19 @@
 """Keep the process's heap from creeping: a process-wide malloc setting.
 
-glibc's malloc serves blocks of 128 KiB and more with their own ``mmap`` and
-gives them back on ``free``, but each time such a block is freed it raises
-that threshold to the block's size (up to 32 MiB). From then on, the
-megabyte-sized arrays mastering makes for every utterance come from the heap
-instead, and a heap shared by threads keeps the holes they leave: a long
-build's resident memory grew by ~20 MB per section in flight, with nothing
-alive to show for it. Fixing the threshold at 1 MiB gives every array of a
-megabyte or more back to the system as soon as it dies, for no measurable
-time (BENCHMARKS.md, issue 11).
+glibc's malloc gives each thread that allocates while another holds the
+lock an arena of its own (up to eight per core), and memory freed in one
+arena serves only the threads attached to it. Mastering makes megabyte-sized
+arrays for every utterance on every worker thread (and glibc soon serves
+those from the arenas rather than from their own mappings, raising its mmap
+threshold each time such a block is freed), so each arena kept its own
+high-water mark: a long build's resident memory grew by ~20 MB per section
+in flight, with nothing alive to show for it. One arena for the process lets
+every thread reuse what any other freed.
+
+An earlier version fixed the mmap threshold at 1 MiB instead (every big
+array its own mapping, returned at once): the same peak on the long document
+(88 MB), but each fresh mapping is paid in page faults, ~0.4 CPU-s of system
+time on the seed, 8 % of its build (BENCHMARKS.md, issue 11).
 
 The setting is process-wide, so it is made at the edges: the command line
 and a Dask worker, not a library function.
@@ -19,17 +24,18 @@ from __future__ import annotations
 import ctypes
 import sys
 
-M_MMAP_THRESHOLD = -3  # glibc <malloc.h>
-MMAP_THRESHOLD_BYTES = 1 << 20
+M_ARENA_MAX = -8  # glibc <malloc.h>
+ARENAS = 1
 
 _done = False
 
 
 def bound_heap() -> bool:
-    """Fix glibc's mmap threshold at 1 MiB; True when the setting took.
+    """Give the process one malloc arena; True when the setting took.
 
     Elsewhere (macOS, musl) there is nothing to do and this returns False.
-    Calling it again is harmless.
+    Calling it again is harmless. Call it before starting threads: a thread
+    that already has an arena keeps it.
     """
     global _done
     if _done:
@@ -42,5 +48,5 @@ def bound_heap() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    _done = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1)
+    _done = bool(mallopt(M_ARENA_MAX, ARENAS) == 1)
     return _done
