@@ -47,15 +47,15 @@ def load_sections(path: Path) -> tuple[list[tuple[str, list[str]]], str]:
     """
     text = path.read_text(encoding="utf-8")
     try:
-        from narrator.parse import parse_summary
         from narrator.speech import prepare_section
+        from narrator.text.parse import parse_summary
 
         document = parse_summary(text, path=str(path))
         made = [
             (s.title, [u.text for u in prepare_section(s, engine="gtts")])
             for s in document.sections
         ]
-        return made, "narrator.parse + narrator.speech"
+        return made, "narrator.text.parse + narrator.speech"
     except (ImportError, NarratorError) as exc:  # being written concurrently
         print(f"narrator.parse/speech unusable ({exc}); plain split", file=sys.stderr)
     sections: list[tuple[str, list[str]]] = []

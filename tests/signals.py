@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 from scipy import signal
 
-from narrator import dsp
+from narrator.audio import dsp
 from narrator.ffmpeg import ffmpeg_exe
 
 RATES = [22050, 24000, 44100, 48000]

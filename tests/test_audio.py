@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from mutagen.id3 import ID3
 
-from narrator import dsp
-from narrator.audio import (
+from narrator.audio import dsp
+from narrator.audio.clips import (
     PCM_SAMPLE_BYTES,
     PRESETS,
     Clip,
@@ -32,11 +32,11 @@ from narrator.audio import (
     make_clip,
     render_clip,
 )
+from narrator.build.pipeline import build
 from narrator.config import Settings
+from narrator.container.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
 from narrator.engines.base import Audio, SectionRef
 from narrator.ffmpeg import ffmpeg_exe
-from narrator.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
-from narrator.pipeline import build
 
 from . import loudness_ref
 from .conftest import SEED, ffmpeg_chapters
@@ -188,7 +188,8 @@ def chap_frames(path: Path) -> list[Chap]:
 
 def stream_delay_ms(rate: int) -> float:
     """How far CHAP times (counted in the MP3 stream) run ahead of the gapless
-    decoded timeline: the encoder plus decoder delay (see ``narrator.mp3``)."""
+    decoded timeline: the encoder plus decoder delay (see
+    ``narrator.container.mp3``)."""
     return (LAME_ENCODER_DELAY + DECODER_DELAY) * 1000 / rate
 
 
@@ -622,7 +623,7 @@ def test_a_clip_written_batch_by_batch_renders_as_the_clip_in_memory(
     """The build writes a section's clip to a file a batch at a time and
     renders it reading one utterance at a time: the same PCM, the same layout
     as the whole clip in memory."""
-    from narrator.audio import ClipWriter
+    from narrator.audio.clips import ClipWriter
 
     texts = ["Section normale", "Une phrase.", "Une autre phrase suit ici."]
     audios = LevelEngine().synthesize(texts)

@@ -15,11 +15,11 @@ import podcastparser
 import pytest
 from click.testing import CliRunner, Result
 
-from narrator.batch import find_documents, run_batch
+from narrator.build.batch import find_documents, run_batch
+from narrator.build.pipeline import Progress
 from narrator.cli import main
 from narrator.config import Settings
-from narrator.pipeline import Progress
-from narrator.tags import read_episode
+from narrator.container.tags import read_episode
 
 from .conftest import DATA, SEED, SEED_TITLES
 from .fakes import FakeEngine

@@ -25,9 +25,9 @@ from click.testing import CliRunner, Result
 from mutagen.mp3 import MP3
 from PIL import Image
 
+from narrator.build.episode import read_document
+from narrator.build.output import output_lock
 from narrator.cli import main
-from narrator.episode import read_document
-from narrator.output import output_lock
 from narrator.speech import normalize, prepare_section, split_sentences
 
 from .conftest import DATA, REPO, SEED_TITLES, decode_stats

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from narrator.cover import generate_cover, validate_cover
+from narrator.container.cover import generate_cover, validate_cover
 from narrator.errors import InputError
 
 

@@ -17,18 +17,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from narrator.batch import run_batch
-from narrator.cli import main
-from narrator.config import Settings
-from narrator.distributed import (
+from narrator.build.batch import run_batch
+from narrator.build.distributed import (
     DaskRunner,
     SectionWork,
     WorkerMismatch,
     fingerprint,
     produce_remote,
 )
-from narrator.pipeline import Progress, build
-from narrator.tags import read_episode
+from narrator.build.pipeline import Progress, build
+from narrator.cli import main
+from narrator.config import Settings
+from narrator.container.tags import read_episode
 
 from .conftest import DATA, SEED
 

@@ -1,5 +1,5 @@
-"""Tests for narrator.dsp, checked against ffmpeg's ebur128 filter where it counts,
-and against the time-domain reference in tests/loudness_ref.py."""
+"""Tests for narrator.audio.dsp, checked against ffmpeg's ebur128 filter where it
+counts, and against the time-domain reference in tests/loudness_ref.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from narrator import dsp
+from narrator.audio import dsp
 
 from . import loudness_ref
 from .signals import RATES, ebur128, pink_noise, speech_like, tone

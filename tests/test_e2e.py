@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from mutagen.id3 import CTOCFlags
 from mutagen.mp3 import MP3, BitrateMode
 
-from narrator.audio import PRESETS
+from narrator.audio.clips import PRESETS
 from narrator.cli import main
-from narrator.mp3 import crc16, info_frame_size, scan_frames
+from narrator.container.mp3 import crc16, info_frame_size, scan_frames
 
 from .conftest import DATA, SEED_TITLES, decode_stats, ffmpeg_chapters
 from .test_mp3 import eyed3_lame
@@ -167,7 +167,7 @@ def test_seed_lame_tag_reads_back_in_every_reader(
 def test_other_formats_build(
     name: str, titles, tmp_path: Path, cache_dir: Path
 ) -> None:
-    from narrator.episode import read_document
+    from narrator.build.episode import read_document
 
     src = DATA / "parse" / name
     expected = [s.title for s in read_document(src).sections]

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from edge_tts.drm import DRM
 
 from narrator.cli import main
+from narrator.container.tags import TXXX_ENGINE, read_extra
 from narrator.ffmpeg import ffmpeg_exe
-from narrator.tags import TXXX_ENGINE, read_extra
 
 from .conftest import SEED_TITLES, decode_stats, ffmpeg_chapters
 from .fake_edge import FakeEdge

@@ -36,9 +36,12 @@ from mutagen.id3 import (
 )
 from mutagen.mp3 import MP3
 
-from narrator.cover import generate_cover
+from narrator.container.cover import generate_cover
+from narrator.container.sidecars import write_sidecars
 from narrator.errors import ConfigError, FeedError, InputError
-from narrator.feed import (
+from narrator.ffmpeg import ffmpeg_exe
+from narrator.model import Chapter, Cue, Timeline
+from narrator.publish.feed import (
     PODCAST_NS,
     FeedChapter,
     FeedItem,
@@ -49,10 +52,7 @@ from narrator.feed import (
     render_feed,
     starter_config,
 )
-from narrator.ffmpeg import ffmpeg_exe
-from narrator.model import Chapter, Cue, Timeline
-from narrator.publish import fallback_guid, init_podcast, publish_episode
-from narrator.sidecars import write_sidecars
+from narrator.publish.podcast import fallback_guid, init_podcast, publish_episode
 
 BASE = "https://example.org/podcast/"
 FEED_URL = BASE + "feed.xml"

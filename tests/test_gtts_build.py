@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from narrator.cli import main
-from narrator.tags import TXXX_ENGINE, read_extra
+from narrator.container.tags import TXXX_ENGINE, read_extra
 
 from .conftest import SEED_TITLES, decode_stats, ffmpeg_chapters
 from .fake_google import FakeGoogle

@@ -2,7 +2,7 @@
 
 Each episode here is three short segments of silence with a 1 kHz tone burst
 at a known sample; after splicing, the bursts must be found where the timing
-contract of ``narrator.mp3`` says (segment k starts at the sum of the frames
+contract of ``narrator.container.mp3`` says (segment k starts at the sum of the frames
 before it times the frame size).
 """
 
@@ -25,10 +25,8 @@ from eyed3.mp3.headers import LameHeader
 from mutagen.id3 import ID3, TIT2
 from mutagen.mp3 import MP3, BitrateMode
 
-from narrator import mp3
-from narrator.errors import AudioError, ConfigError
-from narrator.ffmpeg import decode_file, ffmpeg_exe
-from narrator.mp3 import (
+from narrator.container import mp3
+from narrator.container.mp3 import (
     EncodedSegment,
     Mp3Format,
     SpliceResult,
@@ -48,6 +46,8 @@ from narrator.mp3 import (
     scan_frames,
     splice,
 )
+from narrator.errors import AudioError, ConfigError
+from narrator.ffmpeg import decode_file, ffmpeg_exe
 
 FORMATS = {
     "phone": Mp3Format(44100, 1, 64),

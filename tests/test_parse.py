@@ -1,4 +1,4 @@
-"""Tests for narrator.parse: bytes -> text -> Document."""
+"""Tests for narrator.text.parse: bytes -> text -> Document."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from narrator.errors import SummaryError
 from narrator.model import Document
-from narrator.parse import (
+from narrator.text.parse import (
     decode_bytes,
     first_words,
     parse_front_matter,

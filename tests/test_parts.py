@@ -16,12 +16,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from narrator import mp3, segments
-from narrator.audio import PRESETS, SEGMENT_OVERHEAD, Clip, RenderPlan, plan_render
+from narrator.audio.clips import (
+    PRESETS,
+    SEGMENT_OVERHEAD,
+    Clip,
+    RenderPlan,
+    plan_render,
+)
+from narrator.build import segments
+from narrator.build.pipeline import build
 from narrator.config import Pauses, Settings
+from narrator.container import mp3
+from narrator.container.mp3 import EncodedSegment
 from narrator.ffmpeg import decode_file
-from narrator.mp3 import EncodedSegment
-from narrator.pipeline import build
 
 SENTENCES = [
     "Les modèles de langage apprennent à partir de très grands corpus de textes.",

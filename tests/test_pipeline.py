@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from narrator.build.output import output_lock
+from narrator.build.pipeline import build, dry_run, plan_build
 from narrator.cache import Cache
 from narrator.config import Settings
 from narrator.errors import EngineError, LockError
-from narrator.output import output_lock
-from narrator.pipeline import build, dry_run, plan_build
 
 from .conftest import SEED_TITLES
 from .fakes import FakeEngine
@@ -233,7 +233,7 @@ def test_sidecars_are_written_before_the_mp3(
 ) -> None:
     """A build interrupted while writing sidecars must not leave an MP3 that
     claims to be up to date next to stale sidecars."""
-    import narrator.sidecars
+    import narrator.container.sidecars
 
     build(doc, settings, engine=FakeEngine())
     before = settings.output_path.read_bytes()
@@ -241,7 +241,7 @@ def test_sidecars_are_written_before_the_mp3(
     def boom(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(narrator.sidecars, "render_sidecars", boom)
+    monkeypatch.setattr(narrator.container.sidecars, "render_sidecars", boom)
     slower = replace(settings, pauses=replace(settings.pauses, section_ms=3000))
     with pytest.raises(KeyboardInterrupt):
         build(doc, slower, engine=FakeEngine())
@@ -253,7 +253,7 @@ def test_sidecars_are_written_before_the_mp3(
 def test_guid_survives_rename_and_retitle_but_not_another_document(
     doc: Path, settings: Settings, tmp_path: Path
 ) -> None:
-    from narrator.tags import TXXX_GUID, read_extra
+    from narrator.container.tags import TXXX_GUID, read_extra
 
     def guid() -> str:
         return read_extra(settings.output_path)[TXXX_GUID]
@@ -277,7 +277,7 @@ def test_guid_survives_rename_and_retitle_but_not_another_document(
     [(None, "fra"), ("fr", "fra"), ("fr-CA", "fra"), ("en", "eng"), ("oci", "oci")],
 )
 def test_front_matter_language_becomes_tlan(language, tlan) -> None:
-    from narrator.episode import iso639_2 as _iso639_2
+    from narrator.build.episode import iso639_2 as _iso639_2
 
     assert _iso639_2(language) == tlan
 
@@ -336,7 +336,7 @@ def test_only_edited_sections_are_made_speakable_again(
 ) -> None:
     """The speech cache: a rebuild normalizes only what changed, and a change
     of the normalizer's own code invalidates everything."""
-    import narrator.episode
+    import narrator.build.episode
     import narrator.speech
 
     real = narrator.speech.speak_section
@@ -362,7 +362,8 @@ def test_only_edited_sections_are_made_speakable_again(
     plan_build(doc, settings, engine=FakeEngine())
     assert calls == [SEED_TITLES[4]]
     calls.clear()
-    narrator.episode._speech_code_digest.cache_clear()
-    monkeypatch.setattr(narrator.episode, "_speech_code_digest", lambda: "changed")
+    narrator.build.episode._speech_code_digest.cache_clear()
+    episode = narrator.build.episode
+    monkeypatch.setattr(episode, "_speech_code_digest", lambda: "changed")
     plan_build(doc, settings, engine=FakeEngine())
     assert len(calls) == 11

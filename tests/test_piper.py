@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from narrator import voices
+from narrator.build import voices
 from narrator.cli import main
+from narrator.container.tags import TXXX_ENGINE, read_extra
 from narrator.engines import get_engine
 from narrator.engines.base import SectionRef
 from narrator.engines.piper import (
@@ -31,7 +32,6 @@ from narrator.engines.piper import (
     sentence_phonemes,
 )
 from narrator.errors import EngineUnavailable, InputError
-from narrator.tags import TXXX_ENGINE, read_extra
 
 from .conftest import REPO, SEED_TITLES, decode_stats, ffmpeg_chapters
 
@@ -336,7 +336,7 @@ def test_piper_auto_prefers_an_installed_voice_and_pins_it(
     tiny_voice: Path, voice_dir: Path, tmp_path: Path, cache_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from narrator.tags import TXXX_VOICE
+    from narrator.container.tags import TXXX_VOICE
 
     doc = tmp_path / "court.md"
     doc.write_text("## Un titre\n\nUne phrase courte. Une autre.\n", encoding="utf-8")
@@ -358,7 +358,7 @@ def test_piper_auto_prefers_an_installed_voice_and_pins_it(
     other = make_voice(tmp_path / "other", "--ms-per-id", "7")
     installed = cli("voices", "install", "fr_FR-aaa-autre", "--from", str(other))
     assert installed.exit_code == 0, installed.stderr
-    from narrator.voices import installed_voices
+    from narrator.build.voices import installed_voices
 
     assert installed_voices("piper", "fr")[0].name == "fr_FR-aaa-autre"
     third = cli("build", str(doc), "-o", str(out), "--json")

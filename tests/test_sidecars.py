@@ -14,9 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mutagen.id3 import CHAP, CTOC, ID3, TIT2, CTOCFlags
 
-from narrator.ffmpeg import ffmpeg_exe
-from narrator.model import Chapter, Cue, Timeline
-from narrator.sidecars import (
+from narrator.container.sidecars import (
     SRT_LINE_CHARS,
     VTT_LINE_CHARS,
     render_chapters_json,
@@ -24,6 +22,8 @@ from narrator.sidecars import (
     render_vtt,
     write_sidecars,
 )
+from narrator.ffmpeg import ffmpeg_exe
+from narrator.model import Chapter, Cue, Timeline
 
 LONG = (
     "Aujourd’hui, nous parlons de l’économie française et de ses « grandes "

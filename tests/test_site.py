@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from narrator.container.sidecars import render_vtt
 from narrator.errors import ConfigError, InputError
-from narrator.feed import FeedChapter, FeedItem, parse_existing_feed
 from narrator.model import Chapter, Cue, Timeline
-from narrator.publish import publish_episode
-from narrator.sidecars import render_vtt
-from narrator.site import (
+from narrator.publish.feed import FeedChapter, FeedItem, parse_existing_feed
+from narrator.publish.podcast import publish_episode
+from narrator.publish.site import (
     Site,
     SiteCue,
     SiteEpisode,

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from narrator.errors import ConfigError
 from narrator.model import Paragraph, Section
-from narrator.parse import decode_bytes, parse_summary
 from narrator.speech import (
     load_lexicon,
     normalize,
@@ -24,6 +23,7 @@ from narrator.speech import (
     split_sentences,
     strip_unreadable,
 )
+from narrator.text.parse import decode_bytes, parse_summary
 
 DATA = Path(__file__).resolve().parent / "data" / "speech"
 SEED = Path(__file__).resolve().parent / "data" / "seed" / "000_4308e03e8e9adbfa.txt"

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3, CTOCFlags
 
+from narrator.container.tags import TXXX_GUID, read_episode, read_extra, render_id3
 from narrator.errors import TaggingError
 from narrator.model import Chapter, EpisodeInfo
-from narrator.tags import TXXX_GUID, read_episode, read_extra, render_id3
 
 from .conftest import DATA, ffmetadata, ffmpeg_chapters
 
@@ -123,7 +123,7 @@ def test_the_cheap_readers_skip_the_cover_and_read_what_mutagen_reads(
 ) -> None:
     """A rebuild reads the TXXX frames, chapters and duration of the previous
     output without its cover or transcript: the same values as a full read."""
-    from narrator.tags import read_chapters, read_episode, read_extra
+    from narrator.container.tags import read_chapters, read_episode, read_extra
 
     out = tmp_path / "ep.mp3"
     chapters = (Chapter("Un", 0, 1000), Chapter("Deux", 1000, 2000))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from narrator import voices
+from narrator.build import voices
 from narrator.cli import main
 from narrator.errors import InputError
 

@@ -179,7 +179,7 @@ def _installed_piper(options: Mapping[str, str]) -> Engine | None:
     A ``--voice`` meant for another engine (``fr`` for espeak) is not a Piper
     voice: the installed one is used instead.
     """
-    from narrator.voices import installed_voices
+    from narrator.build.voices import installed_voices
 
     if not installed_voices("piper", "fr"):
         return None

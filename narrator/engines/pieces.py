@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from narrator import dsp
+from narrator.audio import dsp
 from narrator.errors import AudioError, EngineError
 
 # Silence kept at the start and end of an utterance, and at the inner edges of

@@ -401,7 +401,7 @@ def resolve_voice(value: str | None) -> tuple[Path, str | None]:
         InputError: no such file or voice name.
         EngineUnavailable: the voice is known but not installed, or none is.
     """
-    from narrator import voices
+    from narrator.build import voices
 
     if not value:
         found = voices.installed_voices("piper", "fr")
@@ -492,7 +492,7 @@ class PiperEngine:
         threads: int = 1,
         max_phonemes: int = MAX_PHONEMES,
     ):
-        from narrator import voices
+        from narrator.build import voices
 
         self.model_path = model
         self.voice = model.stem

@@ -21,9 +21,9 @@ def say_text(text: str, settings: Settings) -> tuple[str, float]:
     Raises:
         NarratorError: empty text, engine or audio failure.
     """
+    from narrator.build.pipeline import plan_episode, run_plan
     from narrator.model import Document, Paragraph, Section
-    from narrator.parse import first_words
-    from narrator.pipeline import plan_episode, run_plan
+    from narrator.text.parse import first_words
 
     phrase = " ".join(text.split())
     if not phrase:

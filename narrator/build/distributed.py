@@ -30,14 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import narrator
+from narrator.build.segments import SectionPlan, SegmentRecord, produce_section
 from narrator.cache import Cache
 from narrator.config import Settings, environment
 from narrator.engines import Engine, get_engine
 from narrator.errors import ConfigError, NarratorError
-from narrator.segments import SectionPlan, SegmentRecord, produce_section
 
 if TYPE_CHECKING:
-    from narrator.batch import Outcome, SectionTask
+    from narrator.build.batch import Outcome, SectionTask
 
 # Where a worker keeps its clips and segments: NARRATOR_WORKER_CACHE_DIR
 # (config.environment), else the worker's own scratch folder (dropped when the

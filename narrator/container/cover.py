@@ -28,7 +28,7 @@ MIN_COVER_PX = 1400
 MAX_COVER_PX = 3000
 _MIMES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
-_DATA_DIR = Path(__file__).resolve().parent / "data"
+_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 _BOLD_FONT = "DejaVuSans-Bold-Latin.ttf"
 _REGULAR_FONT = "DejaVuSans-Latin.ttf"
 # Wrap at ordinary spaces only; no-break spaces tie French punctuation.

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, cast
 
 from narrator.cache import Cache, Entry, make_key
 from narrator.config import Settings
+from narrator.container.mp3 import EncodedSegment
 from narrator.engines import Engine, SectionRef, WordTiming
 from narrator.errors import ConfigError, EngineError, InputError, NarratorError
 from narrator.model import Utterance
-from narrator.mp3 import EncodedSegment
 
 if TYPE_CHECKING:
-    from narrator.audio import Clip, RenderPlan, SegmentLayout
+    from narrator.audio.clips import Clip, RenderPlan, SegmentLayout
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Cancelled(Exception):
 
 def segment_params(settings: Settings) -> dict[str, object]:
     """Every rendering parameter that changes a segment's bytes."""
-    from narrator.audio import ENCODING_LOSS_LU, PRESETS
+    from narrator.audio.clips import ENCODING_LOSS_LU, PRESETS
 
     preset = PRESETS[settings.preset]
     return {
@@ -209,7 +209,7 @@ def _open_clip(stack: contextlib.ExitStack, entry: Entry) -> Clip:
         NarratorError: the entry's metadata does not describe its payload.
         OSError: the entry cannot be opened.
     """
-    from narrator.audio import Clip
+    from narrator.audio.clips import Clip
 
     handle = stack.enter_context(entry.path.open("rb"))
     # Another build may have replaced the entry since it was read: the same
@@ -265,7 +265,7 @@ def _synthesize(
         EngineError: the engine failed (named after the section).
         Cancelled: another section failed meanwhile.
     """
-    from narrator.audio import ClipWriter
+    from narrator.audio.clips import ClipWriter
 
     tmp = cache.tmp_dir() / f"clip-{sp.clip_key[:16]}-{uuid.uuid4().hex[:8]}.pcm"
     try:
@@ -309,8 +309,8 @@ def _encode_and_store(
     the engine gave word timings, the span is narrowed to the first word's
     start and the last word's end, so transcript cues follow the voice.
     """
-    from narrator.audio import PCM_FORMAT, PRESETS, SegmentLayout
-    from narrator.mp3 import encode_segment
+    from narrator.audio.clips import PCM_FORMAT, PRESETS, SegmentLayout
+    from narrator.container.mp3 import encode_segment
 
     layout = SegmentLayout()
     tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
@@ -331,7 +331,7 @@ def _store(
     words: Sequence[Sequence[WordTiming]],
     settings: Settings,
 ) -> Entry:
-    from narrator.audio import PRESETS
+    from narrator.audio.clips import PRESETS
 
     rate = PRESETS[settings.preset].fmt.sample_rate
     return cache.put(
@@ -413,7 +413,7 @@ def _render_section(
     spare: threading.Semaphore | None,
 ) -> Entry:
     """Master and encode the section's clip, in parts when long; store the segment."""
-    from narrator.audio import PRESETS, plan_render, render_part
+    from narrator.audio.clips import PRESETS, plan_render, render_part
 
     pauses = settings.pauses
     preset = PRESETS[settings.preset]
@@ -453,14 +453,14 @@ def _render_parts(
     its PCM (its own LAME delay and padding): the spans of later parts move
     by that much, and the segment's length counts it.
     """
-    from narrator.audio import (
+    from narrator.audio.clips import (
         PCM_FORMAT,
         PRESETS,
         SEGMENT_OVERHEAD,
         SegmentLayout,
         render_part,
     )
-    from narrator.mp3 import encode_segment, join_parts
+    from narrator.container.mp3 import encode_segment, join_parts
 
     preset = PRESETS[settings.preset]
     stem = f"seg-{sp.segment_key[:16]}-{uuid.uuid4().hex[:8]}"
@@ -577,7 +577,7 @@ def produce_jingle(
     Raises:
         InputError: ffmpeg cannot read the file.
     """
-    from narrator.audio import PRESETS, load_jingle, render_jingle
+    from narrator.audio.clips import PRESETS, load_jingle, render_jingle
     from narrator.errors import AudioError
 
     key = make_key(

@@ -36,19 +36,24 @@ from typing import BinaryIO, cast, overload
 
 import numpy as np
 
-from narrator import dsp
+from narrator.audio import dsp
 from narrator.config import Pauses
+from narrator.container.mp3 import (
+    LAME_ENCODER_DELAY,
+    Mp3Format,
+    fill_to_frame,
+    frame_samples,
+)
 from narrator.engines.base import Audio, WordTiming
 from narrator.errors import AudioError
 from narrator.ffmpeg import SAMPLE_BYTES, PcmFormat, decode_file
-from narrator.mp3 import LAME_ENCODER_DELAY, Mp3Format, fill_to_frame, frame_samples
 
 # Silence kept around each utterance after trimming, so consonants are not cut.
 TRIM_KEEP_MS = 30.0
 TRIM_THRESHOLD_DB = -50.0
 FADE_MS = 8.0
 # A segment of whole frames spans this many samples more than its PCM in the
-# spliced episode: LAME's delay plus its minimum padding (see narrator.mp3).
+# spliced episode: LAME's delay plus its minimum padding (see narrator.container.mp3).
 SEGMENT_OVERHEAD = LAME_ENCODER_DELAY + 576
 # Rendered PCM is float32, LAME's own working format: the mastered samples
 # reach the encoder without a 16-bit rounding pass (and its copies).

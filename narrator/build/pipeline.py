@@ -24,10 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from narrator import __version__
-from narrator.cache import Cache, default_cache_dir, make_key
-from narrator.config import Settings, default_jobs, default_output, load_lexicon
-from narrator.engines import Engine, choose_engine
-from narrator.episode import (
+from narrator.build.episode import (
     Note,
     episode_guid,
     episode_info,
@@ -36,9 +33,7 @@ from narrator.episode import (
     read_document,
     transcript,
 )
-from narrator.errors import ConfigError, InputError, NarratorError, SummaryError
-from narrator.model import Chapter, Document, EpisodeInfo, Timeline, Utterance
-from narrator.output import (
+from narrator.build.output import (
     PreviousBuild,
     clean_stale_temps,
     output_lock,
@@ -47,7 +42,7 @@ from narrator.output import (
     sidecars_on_disk_digest,
     write_episode,
 )
-from narrator.segments import (
+from narrator.build.segments import (
     SectionPlan,
     SegmentRecord,
     file_digest,
@@ -56,9 +51,14 @@ from narrator.segments import (
     produce_sections,
     segment_params,
 )
+from narrator.cache import Cache, default_cache_dir, make_key
+from narrator.config import Settings, default_jobs, default_output, load_lexicon
+from narrator.engines import Engine, choose_engine
+from narrator.errors import ConfigError, InputError, NarratorError, SummaryError
+from narrator.model import Chapter, Document, EpisodeInfo, Timeline, Utterance
 
 if TYPE_CHECKING:
-    from narrator.mp3 import Mp3Format, SpliceResult
+    from narrator.container.mp3 import Mp3Format, SpliceResult
 
 # An ID3 CTOC lists at most 255 chapters (8-bit count).
 MAX_SECTIONS = 255
@@ -144,7 +144,7 @@ def plan_build(
 
 
 def _check_preset(settings: Settings) -> None:
-    from narrator.audio import PRESETS
+    from narrator.audio.clips import PRESETS
 
     if settings.preset not in PRESETS:
         raise ConfigError(
@@ -176,7 +176,7 @@ def plan_episode(
         raise InputError(f"{output} is a folder; pass -o FOLDER/NAME.mp3.")
     previous = read_previous(output)
     if engine is None:
-        from narrator.tags import TXXX_ENGINE, TXXX_VOICE
+        from narrator.container.tags import TXXX_ENGINE, TXXX_VOICE
 
         engine = choose_engine(
             settings.engine,
@@ -388,7 +388,12 @@ def _up_to_date(
     plan: BuildPlan, previous: PreviousBuild | None, settings: Settings
 ) -> BuildResult | None:
     """The existing episode, if it was built from these inputs with these sidecars."""
-    from narrator.tags import TXXX_BUILD, TXXX_ENGINE, TXXX_SIDECARS, read_chapters
+    from narrator.container.tags import (
+        TXXX_BUILD,
+        TXXX_ENGINE,
+        TXXX_SIDECARS,
+        read_chapters,
+    )
 
     out = plan.output_path
     if previous is None or previous.get(TXXX_BUILD) != plan.build_key:
@@ -413,8 +418,8 @@ def _run(
     plan: BuildPlan, settings: Settings, produce: Produce, extras: Extras | None
 ) -> BuildResult:
     """Produce the segments, place them, tag the episode and write it."""
-    from narrator.audio import PRESETS
-    from narrator.mp3 import plan_splice
+    from narrator.audio.clips import PRESETS
+    from narrator.container.mp3 import plan_splice
 
     fmt = PRESETS[settings.preset].fmt
     if extras is None:
@@ -430,7 +435,7 @@ def _run(
         info = replace(info, cover=cover, cover_mime="image/jpeg")
     sidecars: dict[Path, bytes] = {}
     if settings.sidecars:
-        from narrator.sidecars import render_sidecars
+        from narrator.container.sidecars import render_sidecars
 
         sidecars = render_sidecars(
             plan.output_path,
@@ -492,8 +497,8 @@ def _timeline(
     first: int,
     fmt: Mp3Format,
 ) -> Timeline:
-    from narrator.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
-    from narrator.timeline import PlacedSection, build_timeline
+    from narrator.container.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
+    from narrator.container.timeline import PlacedSection, build_timeline
 
     return build_timeline(
         [
@@ -516,7 +521,7 @@ def _render_tag(
     settings: Settings,
 ) -> bytes:
     """The ID3 tag: the episode's tags, its chapters, and what the next build checks."""
-    from narrator.tags import (
+    from narrator.container.tags import (
         TXXX_BUILD,
         TXXX_ENGINE,
         TXXX_GUID,
@@ -554,7 +559,7 @@ def _write(
     id3: bytes,
     sidecars: dict[Path, bytes],
 ) -> None:
-    from narrator.mp3 import splice
+    from narrator.container.mp3 import splice
 
     def write_mp3(handle: BinaryIO) -> None:
         splice([s.encoded() for s in segments], fmt, handle, id3=id3)

@@ -21,7 +21,7 @@ Rules:
   ``<stem>.jpg`` (or ``.png``) and used as the item's ``itunes:image``.
 - The channel image is the config's ``image`` (resolved against the feed
   URL), else the oldest episode's cover.
-- Unless ``site=False``, the show's web pages (``narrator.site``) are
+- Unless ``site=False``, the show's web pages (``narrator.publish.site``) are
   rewritten beside the feed on every publish and removal, and each item's
   ``<link>`` points to its page. Everything is rendered before anything is
   written, so a publish that fails leaves the previous feed and pages as
@@ -39,9 +39,10 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 from narrator.atomic import write_bytes_atomic
-from narrator.cover import validate_cover
+from narrator.container.cover import validate_cover
+from narrator.container.tags import TXXX_GUID, read_episode
 from narrator.errors import ConfigError, FeedError, InputError, TaggingError
-from narrator.feed import (
+from narrator.publish.feed import (
     FeedChapter,
     FeedItem,
     PodcastConfig,
@@ -53,7 +54,7 @@ from narrator.feed import (
     starter_config,
     write_feed,
 )
-from narrator.site import (
+from narrator.publish.site import (
     INDEX_PAGE,
     Site,
     SiteEpisode,
@@ -65,7 +66,6 @@ from narrator.site import (
     render_site,
     write_site,
 )
-from narrator.tags import TXXX_GUID, read_episode
 
 logger = logging.getLogger(__name__)
 

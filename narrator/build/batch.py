@@ -4,7 +4,7 @@ A batch plans every document first (``pipeline.plan_build``), so an
 unchanged one costs a tag read and an edited one keys only its changed
 sections. The sections of all documents that need work then go to one
 *runner*: a thread pool here (``LocalRunner``), or a Dask cluster
-(``narrator.distributed``). One pool for everything means one document's
+(``narrator.build.distributed``). One pool for everything means one document's
 synthesis overlaps another's encoding, and a network engine's request limit
 holds for the whole batch rather than per document. As soon as every section
 of a document is ready, it is placed, tagged and written with the pipeline's
@@ -25,13 +25,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from narrator.cache import Cache
-from narrator.config import Settings, default_jobs
-from narrator.engines import Engine, choose_engine
-from narrator.episode import Note
-from narrator.errors import InputError, NarratorError
-from narrator.output import read_previous
-from narrator.pipeline import (
+from narrator.build.episode import Note
+from narrator.build.output import read_previous
+from narrator.build.pipeline import (
     BuildPlan,
     BuildResult,
     Extras,
@@ -42,7 +38,16 @@ from narrator.pipeline import (
     make_extras,
     plan_build,
 )
-from narrator.segments import Cancelled, SectionPlan, SegmentRecord, produce_section
+from narrator.build.segments import (
+    Cancelled,
+    SectionPlan,
+    SegmentRecord,
+    produce_section,
+)
+from narrator.cache import Cache
+from narrator.config import Settings, default_jobs
+from narrator.engines import Engine, choose_engine
+from narrator.errors import InputError, NarratorError
 
 DOCUMENT_SUFFIXES = (".txt", ".md")
 SETTINGS_FILES = ("podcast.toml", "narrator.toml")
@@ -243,7 +248,7 @@ class _Engines:
         self.lock = threading.Lock()
 
     def for_output(self, output: Path) -> Engine:
-        from narrator.tags import TXXX_ENGINE, TXXX_VOICE
+        from narrator.container.tags import TXXX_ENGINE, TXXX_VOICE
 
         previous = read_previous(output)
         pinned = previous.get(TXXX_ENGINE) if previous is not None else None
@@ -433,7 +438,7 @@ def _reread(cache: Cache, sp: SectionPlan, record: SegmentRecord) -> SegmentReco
 
 def episode_order(episode: Episode) -> tuple[float, str, str]:
     """Front matter ``episode``, then ``date``, then the file name."""
-    from narrator.tags import read_episode
+    from narrator.container.tags import read_episode
 
     number: float = float("inf")
     date = "\uffff"
@@ -458,7 +463,7 @@ def publish_all(
     not in the feed yet. New items get dates one second apart in episode
     order, so the feed lists them in that order.
     """
-    from narrator.publish import publish_episode
+    from narrator.publish.podcast import publish_episode
 
     in_feed = _feed_guids(feed.feed_path)
     start = now or datetime.now(tz=UTC)
@@ -489,7 +494,7 @@ def publish_all(
 
 
 def _feed_guids(feed_path: Path) -> set[str]:
-    from narrator.feed import parse_existing_feed
+    from narrator.publish.feed import parse_existing_feed
 
     if not feed_path.is_file():
         return set()
@@ -500,7 +505,7 @@ def _feed_guids(feed_path: Path) -> set[str]:
 
 
 def _guid(output: Path) -> str | None:
-    from narrator.tags import TXXX_GUID
+    from narrator.container.tags import TXXX_GUID
 
     previous = read_previous(output)
     return previous.get(TXXX_GUID) if previous is not None else None

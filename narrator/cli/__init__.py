@@ -326,7 +326,7 @@ def _with_output(input_path: Path, opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_build(input_path: Path, opts: dict[str, Any]) -> Any:
-    from narrator.pipeline import build
+    from narrator.build.pipeline import build
 
     settings = settings_from(input_path, opts)
     bar = _ProgressBar(enabled=not opts.get("quiet") and not opts.get("as_json"))
@@ -376,8 +376,8 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
       narrator build examples/exemple.md --podcast "Mes résumés" --episode 1
     """
     if dry_run:
-        from narrator.pipeline import dry_run as plan_dry_run
-        from narrator.pipeline import plan_build
+        from narrator.build.pipeline import dry_run as plan_dry_run
+        from narrator.build.pipeline import plan_build
 
         def note(message: str) -> None:
             if not opts.get("quiet"):
@@ -438,9 +438,9 @@ def sections(
     Example:
       narrator sections examples/exemple.md --spoken
     """
+    from narrator.build.episode import read_document
     from narrator.config import load_lexicon
     from narrator.engines import engine_names, profile_of
-    from narrator.episode import read_document
     from narrator.speech import speak_section
 
     if spoken and engine not in engine_names():
@@ -510,8 +510,8 @@ def info(mp3_path: Path, as_json: bool) -> None:
     """
     from dataclasses import asdict
 
+    from narrator.container.tags import read_episode
     from narrator.errors import InputError, TaggingError
-    from narrator.tags import read_episode
 
     if not mp3_path.is_file():
         raise InputError(f"{mp3_path}: no such file; check the path.")
@@ -843,7 +843,7 @@ def publish(
       narrator publish output/exemple.mp3 --feed output/feed.xml \\
           --base-url https://example.org/podcast/
     """
-    from narrator.publish import publish_episode
+    from narrator.publish.podcast import publish_episode
 
     values = {
         k: ("true" if v else "false") if isinstance(v, bool) else v
@@ -895,7 +895,7 @@ def init_podcast(path: Path, force: bool) -> None:
     Example:
       narrator init-podcast output/podcast.toml
     """
-    from narrator.publish import init_podcast as write_starter
+    from narrator.publish.podcast import init_podcast as write_starter
 
     written = write_starter(path, force=force)
     click.echo(
@@ -941,8 +941,8 @@ def say(
     Example:
       narrator say "L'IA de M. Dupont coûte 1,5 M€." -o output/essai.mp3 --show
     """
+    from narrator.build.say import say_text
     from narrator.errors import InputError
-    from narrator.say import say_text
 
     if output_path.is_dir():
         output_path = output_path / "say.mp3"
@@ -988,7 +988,7 @@ def voices(ctx: click.Context, engine: str | None, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from narrator.voices import list_voices
+    from narrator.build.voices import list_voices
 
     found = list_voices(engine)
     if as_json:
@@ -1045,7 +1045,7 @@ def voices_install(name: str, source: Path | None, force: bool) -> None:
       narrator voices install fr_FR-siwis-medium
       narrator voices install fr_FR-siwis-medium --from fr_FR-siwis-medium.onnx
     """
-    from narrator.voices import install
+    from narrator.build.voices import install
 
     bars: dict[str, Any] = {}
 
@@ -1078,7 +1078,7 @@ def voices_install(name: str, source: Path | None, force: bool) -> None:
 @handle_errors
 def voices_remove(name: str) -> None:
     """Remove installed Piper voice NAME."""
-    from narrator.voices import remove
+    from narrator.build.voices import remove
 
     folder = remove(name)
     click.echo(f"{name}: removed ({folder})")
@@ -1120,9 +1120,9 @@ def _feed_target(
     """
     from urllib.parse import urlsplit
 
-    from narrator.batch import FeedTarget
+    from narrator.build.batch import FeedTarget
     from narrator.errors import InputError
-    from narrator.feed import load_podcast_config
+    from narrator.publish.feed import load_podcast_config
 
     if feed_path is None and base_url is None:
         return None
@@ -1201,7 +1201,7 @@ def batch(
           --base-url https://example.org/podcast/
       narrator batch show/ --scheduler tcp://10.0.0.5:8786 --json
     """
-    from narrator.batch import run_batch
+    from narrator.build.batch import run_batch
 
     feed = _feed_target(folder, feed_path, base_url, config_path, site)
     # narrator.toml in FOLDER applies to every document (paths relative to it).
@@ -1216,7 +1216,7 @@ def batch(
 
     runner = None
     if scheduler is not None:
-        from narrator.distributed import DaskRunner
+        from narrator.build.distributed import DaskRunner
 
         runner = DaskRunner(scheduler)
     try:

@@ -17,11 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from narrator.build.output import PreviousBuild
 from narrator.cache import Cache, make_key
 from narrator.config import Settings, check_date
 from narrator.errors import ConfigError, SummaryError
 from narrator.model import Document, EpisodeInfo, Section, Utterance
-from narrator.output import PreviousBuild
 
 if TYPE_CHECKING:
     from narrator.speech import SpokenSection
@@ -40,7 +40,7 @@ def read_document(source_path: Path) -> Document:
     Raises:
         SummaryError: unreadable, empty, binary or nothing to say.
     """
-    from narrator.parse import decode_bytes, parse_summary
+    from narrator.text.parse import decode_bytes, parse_summary
 
     name = str(source_path)
     if not source_path.exists():
@@ -220,7 +220,7 @@ def episode_info(
         cover_path = source_path.parent / meta["cover"]
     cover = cover_mime = None
     if cover_path is not None:
-        from narrator.cover import validate_cover
+        from narrator.container.cover import validate_cover
 
         try:
             cover = cover_path.read_bytes()
@@ -270,7 +270,7 @@ def iso639_2(language: str | None) -> str:
 
 def generated_cover(info: EpisodeInfo, cache: Cache) -> bytes:
     """The cover drawn from the titles, cached: drawing 3000x3000 px takes ~0.5 s."""
-    from narrator.cover import generate_cover
+    from narrator.container.cover import generate_cover
 
     key = make_key(
         {"kind": "cover", "v": 1, "title": info.title, "podcast": info.podcast}
@@ -290,7 +290,7 @@ def episode_guid(previous: PreviousBuild | None, source_name: str, title: str) -
     file or retitling the episode keeps it; another document written over the
     output gets a new one.
     """
-    from narrator.tags import TXXX_GUID, TXXX_SOURCE, TXXX_TITLE
+    from narrator.container.tags import TXXX_GUID, TXXX_SOURCE, TXXX_TITLE
 
     if previous is None:
         return str(uuid.uuid4())

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.atomic import write_bytes_atomic
+from narrator.build.output import SidecarPaths, sidecar_paths
 from narrator.model import Timeline
-from narrator.output import SidecarPaths, sidecar_paths
 
 VTT_LINE_CHARS = 65
 SRT_LINE_CHARS = 32

@@ -151,7 +151,7 @@ class PreviousBuild:
 
 def read_previous(output_path: Path) -> PreviousBuild | None:
     """The previous build's TXXX frames (not its cover or transcript); None if none."""
-    from narrator.tags import read_extra
+    from narrator.container.tags import read_extra
 
     if not output_path.is_file():
         return None
