@@ -3,8 +3,9 @@
 ``load_settings(source, options, environ)`` assembles a build's frozen
 ``Settings``: built-in defaults < the ``[build]`` table of ``narrator.toml``
 beside the document < ``NARRATOR_*`` variables < options given on the command
-line. ``environment(environ)`` parses every ``NARRATOR_*`` variable once, for
-the modules that need one outside a build (the cache commands, ffmpeg, voices).
+line. ``environment(environ)`` is ``narrator.environment``'s reading of every
+``NARRATOR_*`` variable, checked, for the modules that need one outside a build
+(the cache commands, voices, Dask workers).
 Options arrive as the CLI parsed them (``pause_title`` in seconds, ``id3_version``
 "2.3"...); values from the TOML file and the environment are checked here with
 the same bounds.
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar, cast
 
+from narrator.environment import Environment, read_environment
 from narrator.errors import ConfigError
 
 T = TypeVar("T")
@@ -97,77 +99,21 @@ def default_output(source_path: Path) -> Path:
     return Path("output") / f"{source_path.stem}.mp3"
 
 
-def load_lexicon(source_path: Path, lexicon_path: Path | None) -> dict[str, str]:
-    """The user lexicon: ``[lexicon]`` of narrator.toml beside the document, then
-    the ``--lexicon`` file on top.
-
-    Raises:
-        ConfigError: a lexicon file is missing or invalid.
-    """
-    from narrator.speech import load_lexicon as load
-
-    lexicon: dict[str, str] = {}
-    beside = source_path.parent / "narrator.toml"
-    if beside.is_file():
-        lexicon.update(load(beside))
-    if lexicon_path is not None:
-        if not lexicon_path.is_file():
-            raise ConfigError(f"{lexicon_path}: no such lexicon file.")
-        lexicon.update(load(lexicon_path))
-    return lexicon
-
-
 # -- the environment ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Environment:
-    """Every NARRATOR_* variable narrator reads, parsed (None when unset)."""
-
-    engine: str | None = None  # NARRATOR_ENGINE: --engine
-    jobs: int | None = None  # NARRATOR_JOBS: --jobs
-    cache_dir: Path | None = None  # NARRATOR_CACHE_DIR: --cache-dir
-    lock_dir: Path | None = None  # NARRATOR_LOCK_DIR: where build locks live
-    gtts_base_url: str | None = None  # NARRATOR_GTTS_BASE_URL: gTTS endpoint (tests)
-    edge_url: str | None = None  # NARRATOR_EDGE_URL: Edge WebSocket URL (proxies)
-    voices_url: str | None = None  # NARRATOR_VOICES_URL: a mirror of Piper voices
-    data_dir: Path | None = None  # NARRATOR_DATA_DIR: installed voices
-    ffmpeg: str | None = None  # NARRATOR_FFMPEG: a system ffmpeg instead
-    worker_cache_dir: Path | None = None  # NARRATOR_WORKER_CACHE_DIR: a Dask worker's
-    debug: bool = False  # NARRATOR_DEBUG=1: tracebacks
-
-
 def environment(environ: Mapping[str, str] | None = None) -> Environment:
-    """Parse the NARRATOR_* variables of ``environ`` (default: the process's).
+    """The NARRATOR_* variables of ``environ`` (default: the process's), checked.
 
     Raises:
         ConfigError: a variable's value is invalid.
     """
-    env = os.environ if environ is None else environ
-
-    def text(name: str) -> str | None:
-        return env.get(name) or None
-
-    def path(name: str) -> Path | None:
-        value = text(name)
-        return Path(value).expanduser() if value else None
-
-    jobs = text("NARRATOR_JOBS")
-    if jobs is not None and (not jobs.isdigit() or int(jobs) < 1):
-        raise ConfigError(f"NARRATOR_JOBS={jobs!r} is not a whole number from 1 up.")
-    return Environment(
-        engine=text("NARRATOR_ENGINE"),
-        jobs=int(jobs) if jobs is not None else None,
-        cache_dir=path("NARRATOR_CACHE_DIR"),
-        lock_dir=path("NARRATOR_LOCK_DIR"),
-        gtts_base_url=text("NARRATOR_GTTS_BASE_URL"),
-        edge_url=text("NARRATOR_EDGE_URL"),
-        voices_url=text("NARRATOR_VOICES_URL"),
-        data_dir=path("NARRATOR_DATA_DIR"),
-        ffmpeg=text("NARRATOR_FFMPEG"),
-        worker_cache_dir=path("NARRATOR_WORKER_CACHE_DIR"),
-        debug=env.get("NARRATOR_DEBUG") == "1",
-    )
+    env = read_environment(environ)
+    if env.jobs_text is not None and env.jobs is None:
+        raise ConfigError(
+            f"NARRATOR_JOBS={env.jobs_text!r} is not a whole number from 1 up."
+        )
+    return env
 
 
 # -- narrator.toml -------------------------------------------------------------------

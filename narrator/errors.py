@@ -96,3 +96,11 @@ class ConfigError(InputError):
 
 class LockError(NarratorError):
     """Another build is writing the same output."""
+
+
+class VoiceInstallError(NarratorError):
+    """A voice could not be downloaded, verified or installed (exit 1)."""
+
+
+class WorkerMismatch(NarratorError):
+    """A Dask worker runs another narrator than the client (exit 1)."""

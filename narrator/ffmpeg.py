@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
+from narrator.environment import read_environment
 from narrator.errors import AudioError
 
 # Raw PCM as ffmpeg names it, and the bytes of one sample of each.
@@ -37,9 +38,7 @@ def ffmpeg_exe() -> str:
     Raises:
         AudioError: no ffmpeg could be found.
     """
-    from narrator.config import environment
-
-    override = environment().ffmpeg
+    override = read_environment().ffmpeg
     if override:
         found = shutil.which(override)
         if not found:

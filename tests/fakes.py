@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from narrator.engines.base import Audio, SectionRef
+from narrator.engines.base import SectionRef
 from narrator.errors import EngineError
+from narrator.model import Audio
 
 
 class FakeEngine:

@@ -35,8 +35,9 @@ from narrator.audio.clips import (
 from narrator.build.pipeline import build
 from narrator.config import Settings
 from narrator.container.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
-from narrator.engines.base import Audio, SectionRef
+from narrator.engines.base import SectionRef
 from narrator.ffmpeg import ffmpeg_exe
+from narrator.model import Audio
 
 from . import loudness_ref
 from .conftest import SEED, ffmpeg_chapters
@@ -595,7 +596,7 @@ def test_section_meter_fed_in_pieces_measures_the_whole() -> None:
 def test_edge_word_timings_survive_trimming_and_the_clip_cache() -> None:
     """Word timings (as the edge engine reports them) move with the trim and are
     stored with the clip."""
-    from narrator.engines.base import WordTiming
+    from narrator.model import WordTiming
 
     rate = 24_000
     lead = np.zeros(rate // 2)  # 500 ms of silence the trim removes (but 30 ms)

@@ -21,7 +21,6 @@ from narrator.build.batch import run_batch
 from narrator.build.distributed import (
     DaskRunner,
     SectionWork,
-    WorkerMismatch,
     fingerprint,
     produce_remote,
 )
@@ -29,6 +28,7 @@ from narrator.build.pipeline import Progress, build
 from narrator.cli import main
 from narrator.config import Settings
 from narrator.container.tags import read_episode
+from narrator.errors import WorkerMismatch
 
 from .conftest import DATA, SEED
 

@@ -19,7 +19,7 @@ from edge_tts.drm import DRM
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from narrator.engines import get_engine
-from narrator.engines.base import Audio, SectionRef
+from narrator.engines.base import SectionRef
 from narrator.engines.edge import (
     MAX_PIECE_CHARS,
     OUTER_KEEP_MS,
@@ -29,6 +29,7 @@ from narrator.engines.edge import (
     parse_rate,
 )
 from narrator.errors import EngineError, InputError
+from narrator.model import Audio
 from tests.fake_edge import FakeEdge, speech_for
 
 SENTENCE = (

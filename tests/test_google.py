@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.engines.base import Audio, SectionRef
+from narrator.engines.base import SectionRef
 from narrator.engines.google import GoogleEngine, create, extract_audio, split_pieces
 from narrator.engines.pieces import (
     GAP_MS,
@@ -25,6 +25,7 @@ from narrator.engines.pieces import (
     parse_retry_after,
 )
 from narrator.errors import ConfigError, EngineError
+from narrator.model import Audio
 from tests.fake_google import (
     LEAD_SILENCE_MS,
     FakeGoogle,

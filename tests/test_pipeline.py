@@ -303,7 +303,7 @@ class WordsEngine:
     def synthesize(self, texts: list[str], *, section: object = None) -> list:
         import numpy as np
 
-        from narrator.engines.base import Audio, WordTiming
+        from narrator.model import Audio, WordTiming
 
         rate = 22050
         tone = 0.3 * np.sin(2 * np.pi * 330 * np.arange(rate) / rate)

@@ -44,9 +44,9 @@ from narrator.container.mp3 import (
     fill_to_frame,
     frame_samples,
 )
-from narrator.engines.base import Audio, WordTiming
 from narrator.errors import AudioError
 from narrator.ffmpeg import SAMPLE_BYTES, PcmFormat, decode_file
+from narrator.model import Audio, WordTiming
 
 # Silence kept around each utterance after trimming, so consonants are not cut.
 TRIM_KEEP_MS = 30.0

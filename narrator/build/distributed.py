@@ -34,7 +34,7 @@ from narrator.build.segments import SectionPlan, SegmentRecord, produce_section
 from narrator.cache import Cache
 from narrator.config import Settings, environment
 from narrator.engines import Engine, get_engine
-from narrator.errors import ConfigError, NarratorError
+from narrator.errors import ConfigError, NarratorError, WorkerMismatch
 
 if TYPE_CHECKING:
     from narrator.build.batch import Outcome, SectionTask
@@ -42,10 +42,6 @@ if TYPE_CHECKING:
 # Where a worker keeps its clips and segments: NARRATOR_WORKER_CACHE_DIR
 # (config.environment), else the worker's own scratch folder (dropped when the
 # worker stops).
-
-
-class WorkerMismatch(NarratorError):
-    """A Dask worker runs another narrator than the client."""
 
 
 @dataclass(frozen=True)
@@ -300,7 +296,6 @@ __all__ = [
     "DaskRunner",
     "SectionBytes",
     "SectionWork",
-    "WorkerMismatch",
     "check_fingerprint",
     "code_digest",
     "fingerprint",

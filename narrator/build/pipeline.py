@@ -52,10 +52,11 @@ from narrator.build.segments import (
     segment_params,
 )
 from narrator.cache import Cache, default_cache_dir, make_key
-from narrator.config import Settings, default_jobs, default_output, load_lexicon
+from narrator.config import Settings, default_jobs, default_output
 from narrator.engines import Engine, choose_engine
 from narrator.errors import ConfigError, InputError, NarratorError, SummaryError
 from narrator.model import Chapter, Document, EpisodeInfo, Timeline, Utterance
+from narrator.speech.lexicon import load_user_lexicon
 
 if TYPE_CHECKING:
     from narrator.container.mp3 import Mp3Format, SpliceResult
@@ -186,7 +187,7 @@ def plan_episode(
             output_path=output,
             note=note,
         )
-    lexicon = load_lexicon(source_path, settings.lexicon_path)
+    lexicon = load_user_lexicon(source_path, settings.lexicon_path)
     cache = Cache(settings.cache_dir or default_cache_dir())
     speech: list[tuple[str, bytes]] = []
     prepared, warnings = prepare(document, engine.profile, lexicon, cache, speech)

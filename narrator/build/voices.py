@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from narrator.config import environment
-from narrator.errors import InputError, NarratorError
+from narrator.errors import InputError, VoiceInstallError
 
 __all__ = [
     "CatalogueFile",
     "CatalogueVoice",
     "ENGINES",
     "Voice",
-    "VoiceInstallError",
     "catalogue",
     "data_dir",
     "file_sha256",
@@ -74,10 +73,6 @@ EDGE_VOICES = (
 )
 # gTTS has one French voice; the Google domain (--gtts-tld) picks the accent.
 GTTS_VOICES = (("fr", "fr-FR", "fr"), ("fr-ca", "fr-CA", "ca"))
-
-
-class VoiceInstallError(NarratorError):
-    """A voice could not be downloaded, verified or installed (exit 1)."""
 
 
 @dataclass(frozen=True)

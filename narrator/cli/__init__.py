@@ -439,9 +439,9 @@ def sections(
       narrator sections examples/exemple.md --spoken
     """
     from narrator.build.episode import read_document
-    from narrator.config import load_lexicon
     from narrator.engines import engine_names, profile_of
     from narrator.speech import speak_section
+    from narrator.speech.lexicon import load_user_lexicon
 
     if spoken and engine not in engine_names():
         raise click.BadParameter(
@@ -451,7 +451,7 @@ def sections(
     document = read_document(input_path)
     prepared = None
     if spoken:
-        lexicon = load_lexicon(input_path, lexicon_path)
+        lexicon = load_user_lexicon(input_path, lexicon_path)
         profile = profile_of(engine)
         prepared = [
             speak_section(s, engine=profile, lexicon=lexicon) for s in document.sections

@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
-from narrator.engines.base import Audio, Engine, SectionRef, WordTiming
+from narrator.engines.base import Engine, SectionRef
 from narrator.errors import EngineUnavailable, InputError
+from narrator.model import Audio, WordTiming
 
 __all__ = [
     "Audio",

@@ -8,20 +8,11 @@ section the unit of caching: editing one section costs exactly one call.
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-
-@dataclass(frozen=True)
-class WordTiming:
-    """Where one spoken word sits in its utterance's audio, as the engine says."""
-
-    start_ms: int
-    end_ms: int
-    text: str
+from narrator.model import Audio
 
 
 @dataclass(frozen=True)
@@ -34,32 +25,6 @@ class SectionRef:
 
     index: int
     title: str
-
-
-@dataclass(frozen=True)
-class Audio:
-    """Encoded audio as an engine produced it, with word timings when known."""
-
-    data: bytes
-    format: str  # "wav" or "mp3"
-    words: tuple[WordTiming, ...] = ()
-
-    @classmethod
-    def from_pcm(
-        cls,
-        pcm: bytes,
-        sample_rate: int,
-        channels: int = 1,
-        words: tuple[WordTiming, ...] = (),
-    ) -> Audio:
-        """Wrap signed 16-bit little-endian PCM in a WAV container."""
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as w:
-            w.setnchannels(channels)
-            w.setsampwidth(2)
-            w.setframerate(sample_rate)
-            w.writeframes(pcm)
-        return cls(buf.getvalue(), "wav", words)
 
 
 @runtime_checkable

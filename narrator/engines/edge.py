@@ -39,12 +39,11 @@ import edge_tts
 import edge_tts.exceptions as edge_errors
 from edge_tts.version import __version__ as EDGE_TTS_VERSION
 
-from narrator.engines.base import Audio, SectionRef, WordTiming
+from narrator.engines.base import SectionRef
 from narrator.engines.pieces import (
     OUTER_KEEP_MS,
     Breaker,
     Failure,
-    Piece,
     backoff_s,
     breaker_error,
     decode_mp3s,
@@ -53,9 +52,10 @@ from narrator.engines.pieces import (
     join_pieces_placed,
     looks_like_mp3,
     parse_retry_after,
-    split_pieces,
 )
 from narrator.errors import AudioError, EngineError, EngineUnavailable, InputError
+from narrator.model import Audio, WordTiming
+from narrator.speech.pieces import Piece, split_pieces
 
 __all__ = [
     "DEFAULT_VOICE",

@@ -13,8 +13,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from narrator.engines.base import Audio, SectionRef
+from narrator.engines.base import SectionRef
 from narrator.errors import EngineError, EngineUnavailable, InputError
+from narrator.model import Audio
 
 PROFILE = "espeak"  # French normalization profile (narrator.speech)
 _AUDIO_OUTPUT_SYNCHRONOUS = 2

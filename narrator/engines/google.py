@@ -29,12 +29,11 @@ from gtts import gTTS
 from gtts.lang import tts_langs
 from gtts.version import __version__ as GTTS_VERSION
 
-from narrator.engines.base import Audio, SectionRef
+from narrator.engines.base import SectionRef
 from narrator.engines.pieces import (
     OUTER_KEEP_MS,
     Breaker,
     Failure,
-    Piece,
     backoff_s,
     breaker_error,
     decode_mp3s,
@@ -44,10 +43,10 @@ from narrator.engines.pieces import (
     looks_like_mp3,
     parse_retry_after,
 )
-from narrator.engines.pieces import (
-    split_pieces as split_text,
-)
 from narrator.errors import AudioError, ConfigError, EngineError
+from narrator.model import Audio
+from narrator.speech.pieces import Piece
+from narrator.speech.pieces import split_pieces as split_text
 
 __all__ = [
     "GoogleEngine",

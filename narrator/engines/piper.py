@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from narrator.engines.base import Audio, SectionRef
+from narrator.engines.base import SectionRef
 from narrator.errors import EngineError, EngineUnavailable, InputError
+from narrator.model import Audio
 
 __all__ = [
     "PiperConfig",

@@ -16,6 +16,24 @@ Lexicon = Mapping[str, str]  # written form -> spoken form, user-supplied
 BUILTIN_PATH = Path(__file__).resolve().parents[1] / "data" / "lexicon_fr.toml"
 
 
+def load_user_lexicon(source_path: Path, lexicon_path: Path | None) -> dict[str, str]:
+    """The user lexicon: ``[lexicon]`` of narrator.toml beside the document, then
+    the ``--lexicon`` file on top.
+
+    Raises:
+        ConfigError: a lexicon file is missing or invalid.
+    """
+    lexicon: dict[str, str] = {}
+    beside = source_path.parent / "narrator.toml"
+    if beside.is_file():
+        lexicon.update(load_lexicon(beside))
+    if lexicon_path is not None:
+        if not lexicon_path.is_file():
+            raise ConfigError(f"{lexicon_path}: no such lexicon file.")
+        lexicon.update(load_lexicon(lexicon_path))
+    return lexicon
+
+
 def load_lexicon(path: Path) -> dict[str, str]:
     """Read a TOML lexicon of ``written = "spoken"`` pairs.
 

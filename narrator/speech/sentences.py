@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from narrator.model import Section, Utterance
 from narrator.speech.normalize import normalize_counted
+from narrator.speech.pieces import split_pieces
 
 
 def _words(text: str) -> frozenset[str]:
@@ -135,8 +136,6 @@ def _spoken_pieces(
     """
     parts: list[tuple[str, str | None]] = [(display, None)]
     if len(display) > budget:
-        from narrator.engines.pieces import split_pieces
-
         pieces = split_pieces(display, budget)
         parts = [(p.text, p.brk) for p in pieces]
         parts[-1] = (parts[-1][0], None)
