@@ -48,7 +48,7 @@ from narrator.engines.edge import (  # noqa: E402
     split_pieces,
 )
 from narrator.speech import prepare_section  # noqa: E402
-from narrator.text.parse import parse_summary  # noqa: E402
+from narrator.text.sections import parse_summary  # noqa: E402
 from tests.fake_edge import FakeEdge  # noqa: E402
 
 

@@ -15,13 +15,10 @@ from hypothesis import strategies as st
 
 from narrator.errors import SummaryError
 from narrator.model import Document
-from narrator.text.parse import (
-    decode_bytes,
-    first_words,
-    parse_front_matter,
-    parse_summary,
-    strip_inline_markdown,
-)
+from narrator.text.decode import decode_bytes
+from narrator.text.frontmatter import parse_front_matter
+from narrator.text.inline import strip_inline_markdown
+from narrator.text.sections import first_words, parse_summary
 
 from .conftest import SEED, SEED_TITLES
 

@@ -23,7 +23,8 @@ from narrator.speech import (
     split_sentences,
     strip_unreadable,
 )
-from narrator.text.parse import decode_bytes, parse_summary
+from narrator.text.decode import decode_bytes
+from narrator.text.sections import parse_summary
 
 DATA = Path(__file__).resolve().parent / "data" / "speech"
 SEED = Path(__file__).resolve().parent / "data" / "seed" / "000_4308e03e8e9adbfa.txt"

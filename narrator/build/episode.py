@@ -40,7 +40,8 @@ def read_document(source_path: Path) -> Document:
     Raises:
         SummaryError: unreadable, empty, binary or nothing to say.
     """
-    from narrator.text.parse import decode_bytes, parse_summary
+    from narrator.text.decode import decode_bytes
+    from narrator.text.sections import parse_summary
 
     name = str(source_path)
     if not source_path.exists():

@@ -23,7 +23,7 @@ def say_text(text: str, settings: Settings) -> tuple[str, float]:
     """
     from narrator.build.pipeline import plan_episode, run_plan
     from narrator.model import Document, Paragraph, Section
-    from narrator.text.parse import first_words
+    from narrator.text.sections import first_words
 
     phrase = " ".join(text.split())
     if not phrase:

@@ -1,0 +1,90 @@
+"""Inline Markdown -> the words a listener should hear.
+
+Used on every line by both readers: Markdown paragraphs of course, and plain
+text too, where a ``**bold**`` line may well be a title. It imports nothing
+from narrator, so that both readers can use it and stay low in the import
+graph.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["reference_label", "strip_inline_markdown"]
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]+|[\w.+-]+@[\w-]+\.[\w.-]+)>")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BR = re.compile(r"<br\s*/?>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_IMAGE = re.compile(r"!\[[^\]]*\](?:\((?:[^()]|\([^()]*\))*\)|\[[^\]]*\])")
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\]")
+_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
+_SHORTCUT = re.compile(r"\[([^\]]+)\]")
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.S)
+_STAR = re.compile(r"(?<![*\\])(\*{1,3})(?![\s*])(.+?)(?<![\s*\\])\1(?!\*)", re.S)
+_UNDER = re.compile(r"(?<![\w\\])(_{1,3})(?![\s_])(.+?)(?<![\s_])\1(?!\w)", re.S)
+_ENTITY = re.compile(
+    r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+)
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+# Private-use characters hold code spans and escaped characters aside.
+_HOLD = re.compile("\ue000(\\d+)\ue001")
+
+
+def strip_inline_markdown(
+    text: str, *, references: frozenset[str] = frozenset()
+) -> str:
+    """Return the words of one Markdown paragraph, without its syntax.
+
+    Code spans keep their text, links keep their text, autolinks keep the
+    address, images and footnote markers disappear, HTML tags go and their
+    text stays, entities are decoded, and whitespace runs become one space
+    (no-break spaces are kept: French typography needs them). `references`
+    holds the lower-cased labels of reference definitions so that a
+    shortcut link ``[label]`` loses its brackets.
+    """
+    held: list[str] = []
+
+    def hold(value: str) -> str:
+        held.append(value)
+        return f"\ue000{len(held) - 1}\ue001"
+
+    text = _CODE_SPAN.sub(lambda m: hold(m.group(2).strip() or m.group(2)), text)
+    text = _ESCAPE.sub(lambda m: hold(m.group(1)), text)
+    text = _COMMENT.sub(" ", text)
+    text = _AUTOLINK.sub(lambda m: hold(m.group(1).removeprefix("mailto:")), text)
+    text = _BR.sub(" ", text)
+    text = _TAG.sub("", text)
+    text = _IMAGE.sub("", text)
+    text = _FOOTNOTE_REF.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    if references:
+        text = _SHORTCUT.sub(
+            lambda m: (
+                m.group(1) if reference_label(m.group(1)) in references else m.group(0)
+            ),
+            text,
+        )
+    for _ in range(4):  # nested emphasis peels one layer per pass
+        before = text
+        text = _STRIKE.sub(r"\1", text)
+        text = _STAR.sub(r"\2", text)
+        text = _UNDER.sub(r"\2", text)
+        if text == before:
+            break
+    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    text = _SPACES.sub(" ", text).strip()
+    while _HOLD.search(text):
+        text = _HOLD.sub(lambda m: held[int(m.group(1))], text)
+    return text
+
+
+def reference_label(text: str) -> str:
+    """The key of a reference link label: case and spacing do not matter."""
+    return _SPACES.sub(" ", text).strip().lower()
