@@ -19,15 +19,10 @@ from mutagen.id3 import ID3
 
 import narrator.atomic
 import narrator.container.mp3
-from narrator.build.output import (
-    lock_path,
-    output_lock,
-    read_previous,
-    sidecar_paths,
-    sidecars_on_disk_digest,
-)
+from narrator.build.output import lock_path, output_lock, read_previous
 from narrator.build.pipeline import build
 from narrator.config import Settings
+from narrator.container.sidecars import sidecar_paths, sidecars_on_disk_digest
 from narrator.container.tags import TXXX_SIDECARS
 from narrator.errors import EngineError
 

@@ -38,8 +38,6 @@ from narrator.build.output import (
     clean_stale_temps,
     output_lock,
     read_previous,
-    sidecars_digest,
-    sidecars_on_disk_digest,
     write_episode,
 )
 from narrator.build.segments import (
@@ -53,6 +51,7 @@ from narrator.build.segments import (
 )
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, default_jobs, default_output
+from narrator.container.sidecars import sidecars_digest, sidecars_on_disk_digest
 from narrator.engines import Engine, choose_engine
 from narrator.errors import ConfigError, InputError, NarratorError, SummaryError
 from narrator.model import Chapter, Document, EpisodeInfo, Timeline, Utterance
