@@ -265,7 +265,7 @@ def cost_shares(doc: Path, work: Path) -> dict:
     )
     from narrator.build.episode import prepare, read_document
     from narrator.config import Pauses
-    from narrator.container.mp3 import encode_segment
+    from narrator.container.encode import encode_segment
     from narrator.engines.espeak import EspeakEngine
 
     engine = EspeakEngine()

@@ -34,7 +34,7 @@ from narrator.audio.clips import (
 )
 from narrator.build.pipeline import build
 from narrator.config import Settings
-from narrator.container.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
+from narrator.container.frames import DECODER_DELAY, LAME_ENCODER_DELAY
 from narrator.engines.base import SectionRef
 from narrator.ffmpeg import ffmpeg_exe
 from narrator.model import Audio
@@ -190,7 +190,7 @@ def chap_frames(path: Path) -> list[Chap]:
 def stream_delay_ms(rate: int) -> float:
     """How far CHAP times (counted in the MP3 stream) run ahead of the gapless
     decoded timeline: the encoder plus decoder delay (see
-    ``narrator.container.mp3``)."""
+    ``narrator.container.frames``)."""
     return (LAME_ENCODER_DELAY + DECODER_DELAY) * 1000 / rate
 
 

@@ -18,7 +18,9 @@ from mutagen.mp3 import MP3, BitrateMode
 
 from narrator.audio.clips import PRESETS
 from narrator.cli import main
-from narrator.container.mp3 import crc16, info_frame_size, scan_frames
+from narrator.container.crc import crc16
+from narrator.container.frames import scan_frames
+from narrator.container.info import info_frame_size
 
 from .conftest import DATA, SEED_TITLES, decode_stats, ffmpeg_chapters
 from .test_mp3 import eyed3_lame

@@ -2,8 +2,8 @@
 
 Each episode here is three short segments of silence with a 1 kHz tone burst
 at a known sample; after splicing, the bursts must be found where the timing
-contract of ``narrator.container.mp3`` says (segment k starts at the sum of the frames
-before it times the frame size).
+contract of ``narrator.container.frames`` says (segment k starts at the sum of the
+frames before it times the frame size).
 """
 
 from __future__ import annotations
@@ -25,27 +25,30 @@ from eyed3.mp3.headers import LameHeader
 from mutagen.id3 import ID3, TIT2
 from mutagen.mp3 import MP3, BitrateMode
 
-from narrator.container import mp3
-from narrator.container.mp3 import (
-    EncodedSegment,
-    Mp3Format,
-    SpliceResult,
-    crc16,
-    crc16_combine,
+from narrator.container import encode
+from narrator.container.crc import crc16, crc16_combine
+from narrator.container.encode import (
     decode_pcm,
     decoded_sample_count,
     encode_segment,
+    read_segment,
+)
+from narrator.container.frames import (
+    LAME_ENCODER_DELAY,
+    EncodedSegment,
+    Mp3Format,
     expected_frames,
+    fill_to_frame,
     frame_samples,
+    scan_frames,
+)
+from narrator.container.info import (
     info_frame,
     info_frame_bitrate,
     info_frame_size,
     lame_toc,
-    plan_splice,
-    read_segment,
-    scan_frames,
-    splice,
 )
+from narrator.container.splice import SpliceResult, plan_splice, splice
 from narrator.errors import AudioError, ConfigError
 from narrator.ffmpeg import decode_file, ffmpeg_exe
 
@@ -172,7 +175,7 @@ def test_filling_to_a_frame_gives_minimum_padding() -> None:
     for fmt in FORMATS.values():
         fs = frame_samples(fmt)
         for samples in (1, fs - 1, fs, 5 * fs + 333):
-            filled = samples + mp3.fill_to_frame(samples, fmt)
+            filled = samples + fill_to_frame(samples, fmt)
             assert filled % fs == 0
             assert expected_frames(filled, fmt) * fs == filled + 1152
 
@@ -199,11 +202,11 @@ def test_encoder_delay_matches_ffmpegs_own_lame_tag(tmp_path: Path) -> None:
     assert version, "ffmpeg wrote no LAME tag"
     delay_padding = int.from_bytes(data[version.start() + 21 :][:3], "big")
     fs = frame_samples(fmt)
-    assert delay_padding >> 12 == mp3.LAME_ENCODER_DELAY == 576
+    assert delay_padding >> 12 == LAME_ENCODER_DELAY == 576
     assert delay_padding & 0xFFF == segment.frames * fs - 576 - samples
     # after its Info frame, ffmpeg's own file holds our frames byte for byte
     assert data.endswith(segment.path.read_bytes())
-    assert len(data) == segment.size_bytes + mp3.info_frame_size(fmt)
+    assert len(data) == segment.size_bytes + info_frame_size(fmt)
 
 
 # --- what readers see -----------------------------------------------------
@@ -497,7 +500,7 @@ def test_replacing_one_segment_keeps_the_others_in_place(
     assert decoded_sample_count(path) == result.duration_samples
     original = episode.path.read_bytes()[episode.result.audio_offset :]
     fresh = path.read_bytes()
-    frame_size = mp3.info_frame_size(fmt)
+    frame_size = info_frame_size(fmt)
     first = episode.segments[0].size_bytes
     assert (
         fresh[frame_size : frame_size + first]
@@ -629,12 +632,12 @@ def test_a_segment_is_checked_in_chunks_as_it_would_be_whole(
     """Checking a fresh segment reads its file a chunk at a time (a segment can
     be hours long); frames straddling two reads count once, the CRC is the
     whole file's."""
-    fmt = mp3.Mp3Format(44100, 1, 64)
+    fmt = Mp3Format(44100, 1, 64)
     rng = np.random.default_rng(3)
     pcm = (rng.standard_normal(44100 * 3) * 3000).astype("<i2").tobytes()
-    monkeypatch.setattr(mp3, "_VALIDATE_CHUNK", 1000)  # not a frame multiple
-    encoded = mp3.encode_segment(iter([pcm]), fmt, tmp_path / "s.mp3")
-    whole = mp3.read_segment(tmp_path / "s.mp3", fmt, len(pcm) // 2)
+    monkeypatch.setattr(encode, "_VALIDATE_CHUNK", 1000)  # not a frame multiple
+    encoded = encode_segment(iter([pcm]), fmt, tmp_path / "s.mp3")
+    whole = read_segment(tmp_path / "s.mp3", fmt, len(pcm) // 2)
     assert (encoded.frames, encoded.size_bytes, encoded.crc16) == (
         whole.frames,
         whole.size_bytes,
@@ -643,7 +646,7 @@ def test_a_segment_is_checked_in_chunks_as_it_would_be_whole(
     damaged = tmp_path / "damaged.mp3"
     damaged.write_bytes((tmp_path / "s.mp3").read_bytes()[:-100])
     with pytest.raises(AudioError):
-        mp3._validate_segment_file(damaged, fmt, len(pcm) // 2, name="damaged")
+        encode._validate_segment_file(damaged, fmt, len(pcm) // 2, name="damaged")
 
 
 def test_float_pcm_encodes_what_16_bit_pcm_encodes(tmp_path: Path) -> None:

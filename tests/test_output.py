@@ -18,16 +18,11 @@ import pytest
 from mutagen.id3 import ID3
 
 import narrator.atomic
-import narrator.container.mp3
-from narrator.build.output import (
-    lock_path,
-    output_lock,
-    read_previous,
-    sidecar_paths,
-    sidecars_on_disk_digest,
-)
+import narrator.container.splice
+from narrator.build.output import lock_path, output_lock, read_previous
 from narrator.build.pipeline import build
 from narrator.config import Settings
+from narrator.container.sidecars import sidecar_paths, sidecars_on_disk_digest
 from narrator.container.tags import TXXX_SIDECARS
 from narrator.errors import EngineError
 
@@ -123,7 +118,7 @@ def test_sidecar_digest_is_recorded_and_checked(doc: Path, settings: Settings) -
 # The write phase: the MP3 spliced into a temporary file, the 3 sidecars
 # written to temporary files, then 4 renames, the MP3's first.
 WRITE_STEPS = (
-    [(narrator.container.mp3, "splice", 0)]
+    [(narrator.container.splice, "splice", 0)]
     + [(narrator.atomic, "write_temp", n) for n in range(3)]
     + [(narrator.atomic, "replace", n) for n in range(4)]
 )

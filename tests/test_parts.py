@@ -26,8 +26,8 @@ from narrator.audio.clips import (
 from narrator.build import segments
 from narrator.build.pipeline import build
 from narrator.config import Pauses, Settings
-from narrator.container import mp3
-from narrator.container.mp3 import EncodedSegment
+from narrator.container import encode as encoding
+from narrator.container.frames import EncodedSegment
 from narrator.ffmpeg import decode_file
 
 SENTENCES = [
@@ -115,7 +115,7 @@ def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
     rate = PRESETS[preset].fmt.sample_rate
     doc = _document(tmp_path / "doc.md", repeats=2)
     joined: list[int] = []
-    join = mp3.join_parts
+    join = encoding.join_parts
 
     def counting(
         parts: Sequence[EncodedSegment], *args: Any, **kwargs: Any
@@ -123,7 +123,7 @@ def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
         joined.append(len(parts))
         return join(parts, *args, **kwargs)
 
-    monkeypatch.setattr(mp3, "join_parts", counting)
+    monkeypatch.setattr(encoding, "join_parts", counting)
     result = build(doc, _settings(tmp_path, "a", jobs=2, preset=preset))
     pcm = np.frombuffer(decode_file(result.output, rate=rate), dtype="<i2")
     assert abs(len(pcm) / rate - result.duration_s) < 0.03
@@ -157,13 +157,13 @@ def test_the_bytes_do_not_depend_on_how_many_parts_ran_at_once(
 ) -> None:
     doc = _document(tmp_path / "doc.md", repeats=2)
     threads: list[str] = []
-    encode = mp3.encode_segment
+    encode = encoding.encode_segment
 
     def recording(*args: Any, **kwargs: Any) -> EncodedSegment:
         threads.append(threading.current_thread().name)
         return encode(*args, **kwargs)
 
-    monkeypatch.setattr(mp3, "encode_segment", recording)
+    monkeypatch.setattr(encoding, "encode_segment", recording)
     two = _settings(tmp_path, "two", jobs=2)
     first = build(doc, two)
     # The short section's thread, done, was lent to the long one's parts.

@@ -38,7 +38,7 @@ import numpy as np
 
 from narrator.audio import dsp
 from narrator.config import Pauses
-from narrator.container.mp3 import (
+from narrator.container.frames import (
     LAME_ENCODER_DELAY,
     Mp3Format,
     fill_to_frame,

@@ -29,50 +29,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from narrator import atomic
+from narrator.container.sidecars import sidecar_paths
 from narrator.errors import InputError, LockError, NarratorError
-
-SIDECAR_SUFFIXES = (".chapters.json", ".vtt", ".srt")
-
-
-@dataclass(frozen=True)
-class SidecarPaths:
-    """The files that travel with an MP3, named after it."""
-
-    chapters_json: Path
-    vtt: Path
-    srt: Path
-
-    def all(self) -> tuple[Path, Path, Path]:
-        return (self.chapters_json, self.vtt, self.srt)
-
-
-def sidecar_paths(mp3_path: Path) -> SidecarPaths:
-    """``<stem>.chapters.json``, ``<stem>.vtt`` and ``<stem>.srt`` beside the MP3."""
-    folder, stem = mp3_path.parent, mp3_path.stem
-    chapters, vtt, srt = (folder / f"{stem}{suffix}" for suffix in SIDECAR_SUFFIXES)
-    return SidecarPaths(chapters, vtt, srt)
-
-
-def sidecars_digest(files: Mapping[Path, bytes]) -> str:
-    """One SHA-256 over the sidecars' names and contents, in name order."""
-    h = hashlib.sha256()
-    for path in sorted(files, key=lambda p: p.name):
-        data = files[path]
-        h.update(f"{path.name}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
-
-
-def sidecars_on_disk_digest(mp3_path: Path) -> str | None:
-    """The digest of the sidecars beside ``mp3_path``, None if one is missing."""
-    files: dict[Path, bytes] = {}
-    for path in sidecar_paths(mp3_path).all():
-        try:
-            files[path] = path.read_bytes()
-        except OSError:
-            return None
-    return sidecars_digest(files)
-
 
 # -- the build lock -----------------------------------------------------------
 

@@ -3,7 +3,7 @@
 The pipeline orchestrates and reads top to bottom; each step is owned by a
 module named after it: ``episode`` (the document, its speech and tags),
 ``engines`` (which engine), ``segments`` (each section's encoded audio,
-through the caches), ``mp3`` (the splice plan), ``timeline`` (chapter and
+through the caches), ``splice`` (the splice plan), ``timeline`` (chapter and
 cue times), ``tags`` (the ID3 tag) and ``output`` (the lock, the previous
 build, the files). It never prints and never reads options: the CLI passes
 Settings, a ``report`` callback for progress and a ``note`` callback for
@@ -38,8 +38,6 @@ from narrator.build.output import (
     clean_stale_temps,
     output_lock,
     read_previous,
-    sidecars_digest,
-    sidecars_on_disk_digest,
     write_episode,
 )
 from narrator.build.segments import (
@@ -53,13 +51,15 @@ from narrator.build.segments import (
 )
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, default_jobs, default_output
+from narrator.container.sidecars import sidecars_digest, sidecars_on_disk_digest
 from narrator.engines import Engine, choose_engine
 from narrator.errors import ConfigError, InputError, NarratorError, SummaryError
 from narrator.model import Chapter, Document, EpisodeInfo, Timeline, Utterance
 from narrator.speech.lexicon import load_user_lexicon
 
 if TYPE_CHECKING:
-    from narrator.container.mp3 import Mp3Format, SpliceResult
+    from narrator.container.frames import Mp3Format
+    from narrator.container.splice import SpliceResult
 
 # An ID3 CTOC lists at most 255 chapters (8-bit count).
 MAX_SECTIONS = 255
@@ -420,7 +420,7 @@ def _run(
 ) -> BuildResult:
     """Produce the segments, place them, tag the episode and write it."""
     from narrator.audio.clips import PRESETS
-    from narrator.container.mp3 import plan_splice
+    from narrator.container.splice import plan_splice
 
     fmt = PRESETS[settings.preset].fmt
     if extras is None:
@@ -498,7 +498,7 @@ def _timeline(
     first: int,
     fmt: Mp3Format,
 ) -> Timeline:
-    from narrator.container.mp3 import DECODER_DELAY, LAME_ENCODER_DELAY
+    from narrator.container.frames import DECODER_DELAY, LAME_ENCODER_DELAY
     from narrator.container.timeline import PlacedSection, build_timeline
 
     return build_timeline(
@@ -560,7 +560,7 @@ def _write(
     id3: bytes,
     sidecars: dict[Path, bytes],
 ) -> None:
-    from narrator.container.mp3 import splice
+    from narrator.container.splice import splice
 
     def write_mp3(handle: BinaryIO) -> None:
         splice([s.encoded() for s in segments], fmt, handle, id3=id3)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, cast
 
 from narrator.cache import Cache, Entry, make_key
 from narrator.config import Settings
-from narrator.container.mp3 import EncodedSegment
+from narrator.container.frames import EncodedSegment
 from narrator.engines import Engine, SectionRef, WordTiming
 from narrator.errors import ConfigError, EngineError, InputError, NarratorError
 from narrator.model import Utterance
@@ -310,7 +310,7 @@ def _encode_and_store(
     start and the last word's end, so transcript cues follow the voice.
     """
     from narrator.audio.clips import PCM_FORMAT, PRESETS, SegmentLayout
-    from narrator.container.mp3 import encode_segment
+    from narrator.container.encode import encode_segment
 
     layout = SegmentLayout()
     tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
@@ -460,7 +460,7 @@ def _render_parts(
         SegmentLayout,
         render_part,
     )
-    from narrator.container.mp3 import encode_segment, join_parts
+    from narrator.container.encode import encode_segment, join_parts
 
     preset = PRESETS[settings.preset]
     stem = f"seg-{sp.segment_key[:16]}-{uuid.uuid4().hex[:8]}"

@@ -3,7 +3,10 @@
 The renderers are pure (``Timeline`` in, ``str`` out) so they can be tested
 without files; ``render_sidecars`` names them after their MP3 (the build
 writes them with it, ``output.write_episode``) and ``write_sidecars`` is the
-thin writer for sidecars on their own.
+thin writer for sidecars on their own. Their names (:func:`sidecar_paths`) and
+the digest the MP3's tag records of them (:func:`sidecars_digest`) live here
+too: they are facts about these files, which the build's output and the
+publisher both need.
 
 Formats follow the Podcasting 2.0 documents: chapters JSON version 1.2.0 with
 ``startTime``/``endTime`` in float seconds, ascending; WebVTT lines of at most
@@ -16,16 +19,18 @@ estimate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.atomic import write_bytes_atomic
-from narrator.build.output import SidecarPaths, sidecar_paths
 from narrator.model import Timeline
+
+SIDECAR_SUFFIXES = (".chapters.json", ".vtt", ".srt")
 
 VTT_LINE_CHARS = 65
 SRT_LINE_CHARS = 32
@@ -42,6 +47,46 @@ class _Piece:
     end_ms: int
     lines: tuple[str, ...]
     chapter: int
+
+
+@dataclass(frozen=True)
+class SidecarPaths:
+    """The files that travel with an MP3, named after it."""
+
+    chapters_json: Path
+    vtt: Path
+    srt: Path
+
+    def all(self) -> tuple[Path, Path, Path]:
+        return (self.chapters_json, self.vtt, self.srt)
+
+
+def sidecar_paths(mp3_path: Path) -> SidecarPaths:
+    """``<stem>.chapters.json``, ``<stem>.vtt`` and ``<stem>.srt`` beside the MP3."""
+    folder, stem = mp3_path.parent, mp3_path.stem
+    chapters, vtt, srt = (folder / f"{stem}{suffix}" for suffix in SIDECAR_SUFFIXES)
+    return SidecarPaths(chapters, vtt, srt)
+
+
+def sidecars_digest(files: Mapping[Path, bytes]) -> str:
+    """One SHA-256 over the sidecars' names and contents, in name order."""
+    h = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.name):
+        data = files[path]
+        h.update(f"{path.name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def sidecars_on_disk_digest(mp3_path: Path) -> str | None:
+    """The digest of the sidecars beside ``mp3_path``, None if one is missing."""
+    files: dict[Path, bytes] = {}
+    for path in sidecar_paths(mp3_path).all():
+        try:
+            files[path] = path.read_bytes()
+        except OSError:
+            return None
+    return sidecars_digest(files)
 
 
 def render_chapters_json(

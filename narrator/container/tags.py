@@ -6,17 +6,26 @@ once, to a temporary name, and frames are serialized in an order we control.
 mutagen's own save sorts frames by size, which shuffles CHAP frames on disk,
 and readers that follow disk order (ffmpeg/ffprobe, eyeD3, several apps) then
 list chapters out of order.
+
+Every call into mutagen goes through one funnel, :func:`_mutagen_call` (as
+beets' mediafile does with its ``mutagen_call``): whatever mutagen raises,
+its own errors or the built-in ones its parsers and writers let through,
+reaches the caller as a :class:`~narrator.errors.TaggingError` saying which
+file and why, so the CLI maps it to its exit code in one place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
+from mutagen import MutagenError
 from mutagen.id3 import (
     APIC,
     CHAP,
@@ -43,6 +52,8 @@ from mutagen.id3._util import ID3SaveConfig
 from narrator.errors import TaggingError
 from narrator.model import Chapter, EpisodeInfo
 
+log = logging.getLogger(__name__)
+
 TXXX_GUID = "NARRATOR_GUID"
 TXXX_ENGINE = "NARRATOR_ENGINE"
 TXXX_BUILD = "NARRATOR_BUILD"
@@ -54,6 +65,29 @@ TXXX_VOICE = "NARRATOR_VOICE"  # the engine's voice, kept by --engine auto
 # Frames first in this order, then CHAPs in chapter order, the CTOC, then APIC:
 # a reader that stops early still finds the title, and the big image goes last.
 _ORDER = ["TIT2", "TPE1", "TALB", "TRCK", "TYER", "TDAT", "TDRC", "TCON", "TLAN"]
+
+
+@contextlib.contextmanager
+def _mutagen_call(describe: Callable[[Exception], str]) -> Iterator[None]:
+    """The funnel: run mutagen in this block; what it raises becomes TaggingError.
+
+    ``describe`` turns the error into the message (the file, what failed).
+    mutagen's own errors (``MutagenError``) are not all it raises: its file
+    readers let ``OSError`` through, its frame writers ``ValueError``,
+    ``TypeError`` and ``struct.error`` (a CHAP time past 32 bits), and a
+    damaged tag can surface as any of them; so every ``Exception`` is caught,
+    as beets' ``mutagen_call`` does, with the traceback logged for debugging.
+    A ``TaggingError`` raised in the block passes unchanged.
+    """
+    try:
+        yield
+    except TaggingError:
+        raise
+    except MutagenError as exc:
+        raise TaggingError(describe(exc)) from exc
+    except Exception as exc:
+        log.debug("mutagen raised %r", exc, exc_info=True)
+        raise TaggingError(describe(exc)) from exc
 
 
 def _syncsafe(n: int) -> bytes:
@@ -80,22 +114,24 @@ def render_id3(
         TaggingError: a value cannot be represented (e.g. > 255 chapters).
     """
     _check_limits(version, chapters)
-    tags = ID3()
-    _add_episode_frames(tags, info, extra or {}, encoder)
-    ids = _add_chapter_frames(tags, info, chapters)
-    if info.cover:
-        tags.add(
-            APIC(
-                encoding=3,
-                mime=info.cover_mime or "image/jpeg",
-                type=PictureType.COVER_FRONT,
-                desc="Cover",
-                data=info.cover,
+    with _mutagen_call(lambda exc: f"cannot serialize ID3 tags: {exc}"):
+        tags = ID3()
+        _add_episode_frames(tags, info, extra or {}, encoder)
+        ids = _add_chapter_frames(tags, info, chapters)
+        if info.cover:
+            tags.add(
+                APIC(
+                    encoding=3,
+                    mime=info.cover_mime or "image/jpeg",
+                    type=PictureType.COVER_FRONT,
+                    desc="Cover",
+                    data=info.cover,
+                )
             )
-        )
-    if version == 3:
-        tags.update_to_v23()  # TDRC -> TYER + TDAT, recursing into CHAP/CTOC
-    body = _serialize(tags, ids, version) + b"\0" * padding
+        if version == 3:
+            tags.update_to_v23()  # TDRC -> TYER + TDAT, recursing into CHAP/CTOC
+        frames = _serialize(tags, ids, version)
+    body = frames + b"\0" * padding
     return b"ID3" + bytes((version, 0, 0)) + _syncsafe(len(body)) + body
 
 
@@ -167,8 +203,8 @@ def _add_chapter_frames(
 def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
     """Serialize the frames in `_ORDER`, then CHAPs in chapter order, CTOC, APIC.
 
-    Raises:
-        TaggingError: mutagen cannot write a value (e.g. a time beyond 32 bits).
+    Called in :func:`render_id3`'s funnel, which reports what mutagen cannot
+    write (e.g. a time beyond 32 bits).
     """
     config = ID3SaveConfig(version, "/")
 
@@ -185,10 +221,7 @@ def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
         return (1, 0)
 
     frames = sorted(tags.values(), key=rank)  # stable: insertion order within a rank
-    try:
-        return b"".join(save_frame(f, config=config) for f in frames)
-    except (ValueError, TypeError, struct.error) as exc:
-        raise TaggingError(f"cannot serialize ID3 tags: {exc}") from exc
+    return b"".join(save_frame(f, config=config) for f in frames)
 
 
 @dataclass(frozen=True)
@@ -311,12 +344,11 @@ def read_extra(path: Path) -> dict[str, str]:
     Raises:
         TaggingError: the tag cannot be read.
     """
-    try:
-        tags = _small_frames(path)
-    except ID3NoHeaderError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise TaggingError(f"{path}: cannot read ID3 tags: {exc}") from exc
+    with _mutagen_call(lambda exc: f"{path}: cannot read ID3 tags: {exc}"):
+        try:
+            tags = _small_frames(path)
+        except ID3NoHeaderError:
+            return {}  # untagged: nothing recorded, which is not an error
     return {f.desc: str(f.text[0]) for f in tags.getall("TXXX") if f.text}
 
 
@@ -341,18 +373,15 @@ def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:
     Raises:
         TaggingError: the file is not a readable MP3.
     """
-    from mutagen import MutagenError
     from mutagen.mp3 import MPEGInfo
 
-    try:
+    with _mutagen_call(lambda exc: f"{path}: not a readable MP3 ({exc})."):
         tags = _small_frames(path)
         with path.open("rb") as f:
             f.seek(0)
             head = f.read(10)
             offset = 10 + _unsyncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
             info = cast(_StreamInfo, MPEGInfo(f, offset))
-    except (MutagenError, OSError, ValueError) as exc:
-        raise TaggingError(f"{path}: not a readable MP3 ({exc}).") from exc
     return _chapters(tags), float(info.length)
 
 
@@ -362,14 +391,11 @@ def read_episode(path: Path) -> EpisodeTags:
     Raises:
         TaggingError: the file is not a readable MP3.
     """
-    from mutagen import MutagenError
     from mutagen.mp3 import MP3, BitrateMode
 
-    try:
+    with _mutagen_call(lambda exc: f"{path}: not a readable MP3 ({exc})."):
         audio = MP3(path)
-    except (MutagenError, OSError) as exc:
-        raise TaggingError(f"{path}: not a readable MP3 ({exc}).") from exc
-    tags = audio.tags or ID3()
+        tags = audio.tags or ID3()
     chapters = _chapters(tags)
     toc: tuple[str, ...] = ()
     toc_flags = None
