@@ -51,6 +51,7 @@ from narrator.publish.episode_file import PublishedEpisode, read_mp3, write_cove
 from narrator.publish.feed import render_feed, sort_items, write_feed
 from narrator.publish.feed_reader import parse_existing_feed
 from narrator.publish.items import FeedItem
+from narrator.publish.player import read_cues
 from narrator.publish.site import (
     INDEX_PAGE,
     Site,
@@ -59,7 +60,6 @@ from narrator.publish.site import (
     enclosure_name,
     local_href,
     page_name,
-    read_cues,
     render_site,
     write_site,
 )
