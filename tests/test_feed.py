@@ -41,18 +41,12 @@ from narrator.container.sidecars import write_sidecars
 from narrator.errors import ConfigError, FeedError, InputError
 from narrator.ffmpeg import ffmpeg_exe
 from narrator.model import Chapter, Cue, Timeline
-from narrator.publish.feed import (
-    PODCAST_NS,
-    FeedChapter,
-    FeedItem,
-    PodcastConfig,
-    load_podcast_config,
-    parse_existing_feed,
-    podcast_guid,
-    render_feed,
-    starter_config,
-)
-from narrator.publish.podcast import fallback_guid, init_podcast, publish_episode
+from narrator.publish.channel import PodcastConfig, load_podcast_config, starter_config
+from narrator.publish.episode_file import fallback_guid
+from narrator.publish.feed import podcast_guid, render_feed
+from narrator.publish.feed_reader import parse_existing_feed
+from narrator.publish.items import PODCAST_NS, FeedChapter, FeedItem
+from narrator.publish.podcast import init_podcast, publish_episode
 
 BASE = "https://example.org/podcast/"
 FEED_URL = BASE + "feed.xml"

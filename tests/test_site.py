@@ -20,14 +20,14 @@ import pytest
 from narrator.container.sidecars import render_vtt
 from narrator.errors import ConfigError, InputError
 from narrator.model import Chapter, Cue, Timeline
-from narrator.publish.feed import FeedChapter, FeedItem, parse_existing_feed
+from narrator.publish.feed_reader import parse_existing_feed
+from narrator.publish.items import FeedChapter, FeedItem
+from narrator.publish.player import SiteCue, parse_vtt
 from narrator.publish.podcast import publish_episode
 from narrator.publish.site import (
     Site,
-    SiteCue,
     SiteEpisode,
     page_name,
-    parse_vtt,
     render_episode,
     render_index,
     render_site,

@@ -494,7 +494,7 @@ def publish_all(
 
 
 def _feed_guids(feed_path: Path) -> set[str]:
-    from narrator.publish.feed import parse_existing_feed
+    from narrator.publish.feed_reader import parse_existing_feed
 
     if not feed_path.is_file():
         return set()

@@ -1122,7 +1122,7 @@ def _feed_target(
 
     from narrator.build.batch import FeedTarget
     from narrator.errors import InputError
-    from narrator.publish.feed import load_podcast_config
+    from narrator.publish.channel import load_podcast_config
 
     if feed_path is None and base_url is None:
         return None

@@ -1,8 +1,8 @@
 """Publish an episode MP3 into a podcast feed: add, update in place or remove.
 
 Everything an item needs is read back from the MP3's own tags (title,
-description, chapters, cover, guid), so ``publish`` works on any episode
-``narrator build`` wrote, long after the build.
+description, chapters, cover, guid: ``episode_file``), so ``publish`` works
+on any episode ``narrator build`` wrote, long after the build.
 
 Rules:
 - The item guid is the MP3's ``TXXX:NARRATOR_GUID``; it survives
@@ -31,7 +31,7 @@ Rules:
 from __future__ import annotations
 
 import logging
-import uuid
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -40,20 +40,18 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from narrator.atomic import write_bytes_atomic
 from narrator.container.cover import validate_cover
-from narrator.container.tags import TXXX_GUID, read_episode
-from narrator.errors import ConfigError, FeedError, InputError, TaggingError
-from narrator.publish.feed import (
-    FeedChapter,
-    FeedItem,
+from narrator.errors import ConfigError, FeedError, InputError
+from narrator.publish.channel import (
     PodcastConfig,
     config_with_image,
     load_podcast_config,
-    parse_existing_feed,
-    render_feed,
-    sort_items,
     starter_config,
-    write_feed,
 )
+from narrator.publish.episode_file import PublishedEpisode, read_mp3, write_cover
+from narrator.publish.feed import render_feed, sort_items, write_feed
+from narrator.publish.feed_reader import parse_existing_feed
+from narrator.publish.items import FeedItem
+from narrator.publish.player import read_cues
 from narrator.publish.site import (
     INDEX_PAGE,
     Site,
@@ -62,34 +60,11 @@ from narrator.publish.site import (
     enclosure_name,
     local_href,
     page_name,
-    read_cues,
     render_site,
     write_site,
 )
 
 logger = logging.getLogger(__name__)
-
-# Fallback guids are UUIDv5 of "narrator:" + file name in the URL namespace.
-_FALLBACK_PREFIX = "narrator:"
-_COVER_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
-
-
-@dataclass(frozen=True)
-class PublishedEpisode:
-    """What the MP3's tags say, as far as the feed cares."""
-
-    title: str
-    author: str | None
-    podcast: str | None
-    date: str | None
-    episode: int | None
-    description: str | None
-    guid: str
-    duration_s: float
-    chapters: tuple[FeedChapter, ...]
-    cover: bytes | None
-    cover_mime: str | None
-    size_bytes: int
 
 
 @dataclass(frozen=True)
@@ -217,7 +192,7 @@ def _removal(
         InputError: the MP3 exists but cannot be read.
         FeedError: no item has the MP3's guid or URL.
     """
-    guid = _read_mp3(mp3_path).guid if mp3_path.exists() else None
+    guid = read_mp3(mp3_path).guid if mp3_path.exists() else None
     kept = [i for i in items if i.guid != guid and i.enclosure_url != enclosure_url]
     if len(kept) == len(items):
         raise FeedError(
@@ -244,8 +219,8 @@ def _addition(
     Raises:
         InputError: the MP3 cannot be read.
     """
-    episode = _read_mp3(mp3_path)
-    cover_path = _write_cover(mp3_path, episode)
+    episode = read_mp3(mp3_path)
+    cover_path = write_cover(mp3_path, episode)
     episode, old, clash = _predecessors(items, episode, enclosure_url)
     if clash is not None:
         logger.warning(
@@ -304,8 +279,6 @@ def _refuse_placeholders(config: PodcastConfig, config_path: Path) -> None:
     Raises:
         ConfigError: a key still holds the value ``init-podcast`` wrote.
     """
-    import tomllib
-
     starter = tomllib.loads(starter_config())
     left = [
         key
@@ -381,20 +354,6 @@ def _item(
         transcript_urls=transcripts,
         chapters=episode.chapters,
     )
-
-
-def _write_cover(mp3_path: Path, episode: PublishedEpisode) -> Path | None:
-    """Write the APIC picture next to the MP3 so the feed can link it."""
-    if not episode.cover or episode.cover_mime not in _COVER_EXTENSIONS:
-        return None
-    path = mp3_path.with_suffix(_COVER_EXTENSIONS[episode.cover_mime])
-    try:
-        validate_cover(episode.cover, path=f"{mp3_path.name} (embedded cover)")
-    except InputError as exc:
-        logger.warning("%s; it is still linked as the episode image", exc)
-    if not path.exists() or path.read_bytes() != episode.cover:
-        write_bytes_atomic(path, episode.cover)
-    return path
 
 
 def _with_channel_image(
@@ -479,54 +438,4 @@ def _site(
     )
 
 
-def fallback_guid(file_name: str) -> str:
-    """Return the guid of an MP3 without ``TXXX:NARRATOR_GUID``."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, _FALLBACK_PREFIX + file_name))
-
-
-def _read_mp3(path: Path) -> PublishedEpisode:
-    """Read what the feed needs from the MP3 (``tags.read_episode``).
-
-    Raises:
-        InputError: the file is missing or is not a readable MP3.
-    """
-    try:
-        tags = read_episode(path)
-        size_bytes = path.stat().st_size
-    except (TaggingError, OSError) as exc:
-        raise InputError(f"{path}: cannot read the MP3 ({exc}).") from exc
-    guid = tags.extra.get(TXXX_GUID, "").strip() or fallback_guid(path.name)
-    return PublishedEpisode(
-        title=tags.title or path.stem,
-        author=tags.author,
-        podcast=tags.podcast,
-        date=tags.date,
-        episode=_track_number(tags.episode),
-        description=tags.description,
-        guid=guid,
-        duration_s=tags.duration_s,
-        chapters=tuple(
-            FeedChapter(start_s=c.start_ms / 1000, title=c.title) for c in tags.chapters
-        ),
-        cover=tags.cover,
-        cover_mime=tags.cover_mime,
-        size_bytes=size_bytes,
-    )
-
-
-def _track_number(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(value.split("/")[0])
-    except ValueError:
-        return None
-
-
-__all__ = [
-    "PublishResult",
-    "PublishedEpisode",
-    "fallback_guid",
-    "init_podcast",
-    "publish_episode",
-]
+__all__ = ["PublishResult", "init_podcast", "publish_episode"]
