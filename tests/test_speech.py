@@ -991,7 +991,7 @@ def test_spoken_text_has_no_character_of_a_removed_script(
 
 def test_a_long_unpunctuated_line_is_cut_at_word_boundaries_within_the_limit() -> None:
     from narrator.model import Paragraph, Section
-    from narrator.speech.sentences import MAX_UTTERANCE_CHARS
+    from narrator.speech.normalize import MAX_UTTERANCE_CHARS
 
     words = [f"mot{i % 97}" for i in range(6000)]
     line = " ".join(words)
@@ -1006,7 +1006,7 @@ def test_a_long_unpunctuated_line_is_cut_at_word_boundaries_within_the_limit() -
 
 def test_a_long_sentence_is_cut_at_clauses_first() -> None:
     from narrator.model import Paragraph, Section
-    from narrator.speech.sentences import MAX_UTTERANCE_CHARS
+    from narrator.speech.normalize import MAX_UTTERANCE_CHARS
 
     clause = "les données de la recherche changent avec le climat et la confiance"
     sentence = ", ".join([clause] * 40) + "."

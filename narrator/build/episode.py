@@ -106,7 +106,7 @@ def _speech_code_digest() -> str:
 
     h = hashlib.sha256()
     root = Path(narrator.speech.__file__).parent
-    for path in sorted([*root.glob("*.py"), *(root.parent / "data").glob("*.toml")]):
+    for path in sorted([*root.rglob("*.py"), *(root.parent / "data").glob("*.toml")]):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 

@@ -39,7 +39,7 @@ from urllib.parse import quote, unquote, urlsplit
 from narrator.atomic import write_bytes_atomic
 from narrator.errors import InputError
 from narrator.publish.feed import FeedChapter, FeedItem
-from narrator.speech.normalize import MONTHS
+from narrator.speech.rules.tables import MONTHS
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ Public API: :func:`normalize` (and :func:`normalize_counted`, which also says
 what was left out), :func:`split_sentences`, :func:`speak_section` (a section's
 utterances and what its voice cannot read) and its shorthand
 :func:`prepare_section`, :func:`load_lexicon` and the :data:`Lexicon` type. See
-``normalize.py`` for the rules and the "espeak" / "gtts" profiles, and
+``normalize.py`` for the order of the rules and the "espeak" / "gtts" profiles,
+``rules/`` for the rules, and
 ``scripts.py`` for the writing systems a French voice does not read.
 """
 
@@ -13,18 +14,16 @@ from __future__ import annotations
 from narrator.speech.lexicon import Lexicon, load_lexicon
 from narrator.speech.normalize import (
     PROFILES,
-    Profile,
+    SpokenSection,
     normalize,
     normalize_counted,
-    profile_for,
-)
-from narrator.speech.scripts import script_of, strip_unreadable
-from narrator.speech.sentences import (
-    SpokenSection,
     prepare_section,
+    profile_for,
     speak_section,
-    split_sentences,
 )
+from narrator.speech.rules.base import Profile
+from narrator.speech.scripts import script_of, strip_unreadable
+from narrator.speech.sentences import split_sentences
 
 __all__ = [
     "PROFILES",
