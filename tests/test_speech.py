@@ -12,17 +12,16 @@ from hypothesis import strategies as st
 
 from narrator.errors import ConfigError
 from narrator.model import Paragraph, Section
-from narrator.speech import (
-    load_lexicon,
+from narrator.speech.lexicon import load_lexicon
+from narrator.speech.normalize import (
     normalize,
     normalize_counted,
     prepare_section,
     profile_for,
-    script_of,
     speak_section,
-    split_sentences,
-    strip_unreadable,
 )
+from narrator.speech.scripts import script_of, strip_unreadable
+from narrator.speech.sentences import split_sentences
 from narrator.text.parse import decode_bytes, parse_summary
 
 DATA = Path(__file__).resolve().parent / "data" / "speech"
