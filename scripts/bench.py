@@ -168,7 +168,7 @@ def make_long_document(
     """A long French document (>= 60,000 characters, >= 15 sections) assembled
     from the seed's and the example's sentences, each section made unique."""
     from narrator.build.episode import read_document
-    from narrator.speech import split_sentences
+    from narrator.speech.sentences import split_sentences
 
     rng = random.Random(seed)
     pool = []

@@ -47,7 +47,7 @@ from narrator.engines.edge import (  # noqa: E402
     _communicate_class,
     split_pieces,
 )
-from narrator.speech import prepare_section  # noqa: E402
+from narrator.speech.normalize import prepare_section  # noqa: E402
 from narrator.text.sections import parse_summary  # noqa: E402
 from tests.fake_edge import FakeEdge  # noqa: E402
 

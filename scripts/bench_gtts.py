@@ -47,7 +47,7 @@ def load_sections(path: Path) -> tuple[list[tuple[str, list[str]]], str]:
     """
     text = path.read_text(encoding="utf-8")
     try:
-        from narrator.speech import prepare_section
+        from narrator.speech.normalize import prepare_section
         from narrator.text.sections import parse_summary
 
         document = parse_summary(text, path=str(path))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import espeakng_loader
 
-from narrator.speech import normalize
+from narrator.speech.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "tests" / "data" / "speech" / "heldout.tsv"

@@ -28,7 +28,8 @@ from PIL import Image
 from narrator.build.episode import read_document
 from narrator.build.output import output_lock
 from narrator.cli import main
-from narrator.speech import normalize, prepare_section, split_sentences
+from narrator.speech.normalize import normalize, prepare_section
+from narrator.speech.sentences import split_sentences
 
 from .conftest import DATA, REPO, SEED_TITLES, decode_stats
 

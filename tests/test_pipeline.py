@@ -337,16 +337,16 @@ def test_only_edited_sections_are_made_speakable_again(
     """The speech cache: a rebuild normalizes only what changed, and a change
     of the normalizer's own code invalidates everything."""
     import narrator.build.episode
-    import narrator.speech
+    import narrator.speech.normalize
 
-    real = narrator.speech.speak_section
+    real = narrator.speech.normalize.speak_section
     calls: list[str] = []
 
     def counting(section: object, **kwargs: object) -> object:
         calls.append(section.title)
         return real(section, **kwargs)
 
-    monkeypatch.setattr(narrator.speech, "speak_section", counting)
+    monkeypatch.setattr(narrator.speech.normalize, "speak_section", counting)
     first = plan_build(doc, settings, engine=FakeEngine())
     assert len(calls) == 11
     calls.clear()

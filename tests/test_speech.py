@@ -12,17 +12,16 @@ from hypothesis import strategies as st
 
 from narrator.errors import ConfigError
 from narrator.model import Paragraph, Section
-from narrator.speech import (
-    load_lexicon,
+from narrator.speech.lexicon import load_lexicon
+from narrator.speech.normalize import (
     normalize,
     normalize_counted,
     prepare_section,
     profile_for,
-    script_of,
     speak_section,
-    split_sentences,
-    strip_unreadable,
 )
+from narrator.speech.scripts import script_of, strip_unreadable
+from narrator.speech.sentences import split_sentences
 from narrator.text.decode import decode_bytes
 from narrator.text.sections import parse_summary
 
@@ -992,7 +991,7 @@ def test_spoken_text_has_no_character_of_a_removed_script(
 
 def test_a_long_unpunctuated_line_is_cut_at_word_boundaries_within_the_limit() -> None:
     from narrator.model import Paragraph, Section
-    from narrator.speech.sentences import MAX_UTTERANCE_CHARS
+    from narrator.speech.normalize import MAX_UTTERANCE_CHARS
 
     words = [f"mot{i % 97}" for i in range(6000)]
     line = " ".join(words)
@@ -1007,7 +1006,7 @@ def test_a_long_unpunctuated_line_is_cut_at_word_boundaries_within_the_limit() -
 
 def test_a_long_sentence_is_cut_at_clauses_first() -> None:
     from narrator.model import Paragraph, Section
-    from narrator.speech.sentences import MAX_UTTERANCE_CHARS
+    from narrator.speech.normalize import MAX_UTTERANCE_CHARS
 
     clause = "les données de la recherche changent avec le climat et la confiance"
     sentence = ", ".join([clause] * 40) + "."

@@ -24,7 +24,7 @@ from narrator.errors import ConfigError, SummaryError
 from narrator.model import Document, EpisodeInfo, Section, Utterance
 
 if TYPE_CHECKING:
-    from narrator.speech import SpokenSection
+    from narrator.speech.normalize import SpokenSection
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 
@@ -107,7 +107,7 @@ def _speech_code_digest() -> str:
 
     h = hashlib.sha256()
     root = Path(narrator.speech.__file__).parent
-    for path in sorted([*root.glob("*.py"), *(root.parent / "data").glob("*.toml")]):
+    for path in sorted([*root.rglob("*.py"), *(root.parent / "data").glob("*.toml")]):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
@@ -119,7 +119,7 @@ def _speak(
     cache: Cache | None,
     new_entries: list[tuple[str, bytes]] | None,
 ) -> SpokenSection:
-    from narrator.speech import speak_section
+    from narrator.speech.normalize import speak_section
 
     if cache is None:
         return speak_section(section, engine=profile, lexicon=lexicon)
@@ -157,7 +157,7 @@ def _speak(
 
 
 def _spoken_from(payload: dict[str, object]) -> SpokenSection:
-    from narrator.speech import SpokenSection
+    from narrator.speech.normalize import SpokenSection
 
     utterances = cast("list[list[str]]", payload["utterances"])
     dropped = cast("list[list[object]]", payload["dropped"])

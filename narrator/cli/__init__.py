@@ -440,8 +440,8 @@ def sections(
     """
     from narrator.build.episode import read_document
     from narrator.engines import engine_names, profile_of
-    from narrator.speech import speak_section
     from narrator.speech.lexicon import load_user_lexicon
+    from narrator.speech.normalize import speak_section
 
     if spoken and engine not in engine_names():
         raise click.BadParameter(

@@ -50,7 +50,7 @@ from narrator.publish.player import (
     player_html,
     transcript_section,
 )
-from narrator.speech.normalize import MONTHS
+from narrator.speech.rules.tables import MONTHS
 
 INDEX_PAGE = "index.html"
 GENERATOR = "narrator"

@@ -1,43 +1,12 @@
 """French text made speakable, with a per-engine profile.
 
-Public API: :func:`normalize` (and :func:`normalize_counted`, which also says
-what was left out), :func:`split_sentences`, :func:`speak_section` (a section's
-utterances and what its voice cannot read) and its shorthand
-:func:`prepare_section`, :func:`load_lexicon` and the :data:`Lexicon` type. See
-``normalize.py`` for the rules and the "espeak" / "gtts" profiles, and
-``scripts.py`` for the writing systems a French voice does not read.
+``normalize.py`` is the entry point: :func:`~narrator.speech.normalize.normalize`
+(and ``normalize_counted``, which also says what was left out), the "espeak" /
+"gtts" profiles, the ordered list of rules, and ``speak_section`` (a section's
+utterances and what its voice cannot read) with its shorthand
+``prepare_section``. The rules are in ``rules/``, one module per kind of
+written form, and their tables in ``rules/tables.py``; ``sentences.py`` splits
+sentences, ``lexicon.py`` loads user lexicons, ``scripts.py`` names the writing
+systems a French voice does not read. Nothing is re-exported here: import each
+name from the module that defines it.
 """
-
-from __future__ import annotations
-
-from narrator.speech.lexicon import Lexicon, load_lexicon
-from narrator.speech.normalize import (
-    PROFILES,
-    Profile,
-    normalize,
-    normalize_counted,
-    profile_for,
-)
-from narrator.speech.scripts import script_of, strip_unreadable
-from narrator.speech.sentences import (
-    SpokenSection,
-    prepare_section,
-    speak_section,
-    split_sentences,
-)
-
-__all__ = [
-    "PROFILES",
-    "Lexicon",
-    "Profile",
-    "SpokenSection",
-    "load_lexicon",
-    "normalize",
-    "normalize_counted",
-    "prepare_section",
-    "profile_for",
-    "script_of",
-    "speak_section",
-    "split_sentences",
-    "strip_unreadable",
-]

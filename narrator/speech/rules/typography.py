@@ -1,0 +1,119 @@
+"""Typography: the text cleaned before the rules, and tidied after them.
+
+``clean`` runs first: one Unicode form, one apostrophe, ordinary spaces, digit
+groups joined ("1 000" -> "1000"), and no character that could pose as a
+placeholder. ``bullets`` ends list items with a stop. Near the end, quotes,
+dashes, brackets and ellipses become the pauses they mark (``typography``),
+symbols become words (``symbols``), what is left that is not a word goes
+(``symbol_chars``), and ``tidy`` mends the spacing and commas all that leaves.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from narrator.speech.rules.base import Pass, apply_table
+from narrator.speech.rules.tables import NUM_START, SPACE_CLASS, SPACES, SYMBOLS
+
+# Digit groups separated by (narrow) no-break or ordinary spaces: "1 000 000".
+_THOUSANDS_RE = re.compile(
+    rf"{NUM_START}\d{{0,2}}(?:{SPACE_CLASS}\d{{3}})+(?![\d])"
+    r"(?!,\d{3}\b)"
+)
+_GROUP_SPACE_RE = re.compile(SPACE_CLASS)
+_OTHER_SPACE_RE = re.compile(f"[{SPACES}\t\r\f\v]")
+_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_APOSTROPHE_RE = re.compile("[’ʼ‘`´]")
+_SUPERSCRIPT = str.maketrans(
+    {"ᵉ": "e", "ʳ": "r", "ᵈ": "d", "ᵐ": "m", "ˢ": "s", "ⁿ": "n", "ᵒ": "o", "º": "°"}
+)
+_PRIVATE_USE_RE = re.compile("[\ue000-\uf8ff]")
+# Emoji shown as pictures, keycaps (1️⃣ #️⃣) included: decoration, not words.
+_EMOJI_SEQUENCE_RE = re.compile(r"\S\ufe0f\u20e3?|[0-9#*]\u20e3")
+_BULLET_LINE_RE = re.compile(r"^[ \t]*(?:[-*•▪►–—]|\d+[.)])[ \t]+(.*?)[ \t]*$", re.M)
+
+_QUOTES_RE = re.compile('[«»“”„‟"‹›]')
+_STRAY_APOSTROPHE_RE = re.compile(r"'(?:(?<![\w\ue100-\uf8ff]')|(?![\w\ue100-\uf8ff]))")
+_ELLIPSIS_RE = re.compile(r"(?:…|\.{3,})(?P<close>[\s)»\"”]*)(?P<next>.?)", re.S)
+_DASH_RE = re.compile(r"[-–—]+(?<=\s[-–—])(?=\s)|[–—]+")
+_PAREN_OPEN_RE = re.compile(r"[(\[]")
+_PAREN_CLOSE_RE = re.compile(r"[)\]]")
+_SYMBOL_CHARS_RE = re.compile(r"[^\w\s.,;:!?'()\[\]«»\"\ue100-\uf8ff-]")
+
+_SPACE_RUN_RE = re.compile(r"[ \t]+")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+(?=[,.)])")
+_COMMA_RUN_RE = re.compile(r",(?:\s*,)+")
+_COMMA_BEFORE_STOP_RE = re.compile(r",\s*(?=[.!?;:]|$)")
+_COMMA_AFTER_STOP_RE = re.compile(r"([.!?;:])\s*,")
+_COMMA_SPACE_RE = re.compile(r",(?=[^\s\d])")
+
+
+def clean(text: str, _: Pass) -> str:
+    """One Unicode form, apostrophe and space; digit groups joined; no
+    emoji, invisible or private-use character (placeholders live there)."""
+    text = unicodedata.normalize("NFC", text)
+    text = _EMOJI_SEQUENCE_RE.sub(" ", text)
+    text = _PRIVATE_USE_RE.sub(" ", text)
+    text = _INVISIBLE_RE.sub("", text)
+    text = _APOSTROPHE_RE.sub("'", text)
+    text = text.translate(_SUPERSCRIPT).replace("−", "-").replace("\u2011", "-")
+    text = _THOUSANDS_RE.sub(lambda m: _GROUP_SPACE_RE.sub("", m.group()), text)
+    text = _OTHER_SPACE_RE.sub(" ", text)
+    return text
+
+
+def bullets(text: str, _: Pass) -> str:
+    """A list item ("- item", "2) item") loses its mark and ends with a stop."""
+
+    def one(m: re.Match[str]) -> str:
+        item = m.group(1)
+        if item and item[-1] not in ".!?…:;":
+            item += "."
+        return item
+
+    return _BULLET_LINE_RE.sub(one, text)
+
+
+def _ellipsis(m: re.Match[str]) -> str:
+    nxt = m.group("next")
+    close = m.group("close")
+    if not nxt or nxt.isupper() or nxt in "\n":
+        return "." + close + nxt
+    return "," + close + nxt
+
+
+def typography(text: str, _: Pass) -> str:
+    """Quotes go; dashes and brackets become commas; an ellipsis is a stop
+    before a capital, a comma before a lower-case word."""
+    text = _QUOTES_RE.sub(" ", text)
+    text = _STRAY_APOSTROPHE_RE.sub(" ", text)
+    text = _ELLIPSIS_RE.sub(_ellipsis, text)
+    text = _DASH_RE.sub(", ", text)
+    text = _PAREN_OPEN_RE.sub(", ", text)
+    text = _PAREN_CLOSE_RE.sub(",", text)
+    return text
+
+
+def symbols(text: str, _: Pass) -> str:
+    """Symbols read as words: "&" -> "et", "≥" -> "supérieur ou égal à"."""
+    return apply_table(text, SYMBOLS)
+
+
+def symbol_chars(text: str, _: Pass) -> str:
+    """Any other character that is not a word, a space or punctuation goes."""
+    return _SYMBOL_CHARS_RE.sub(" ", text)
+
+
+def tidy(text: str, _: Pass) -> str:
+    """One space between words, none before punctuation, no doubled or
+    dangling comma, no space or comma at either end of a line."""
+    text = _SPACE_RUN_RE.sub(" ", text)
+    text = _SPACE_BEFORE_PUNCT_RE.sub("", text)
+    text = _COMMA_RUN_RE.sub(",", text)
+    text = _COMMA_BEFORE_STOP_RE.sub("", text)
+    text = _COMMA_AFTER_STOP_RE.sub(r"\1", text)
+    text = _COMMA_SPACE_RE.sub(", ", text)
+    text = _SPACE_RUN_RE.sub(" ", text)
+    text = _SPACE_BEFORE_PUNCT_RE.sub("", text)
+    return "\n".join(line.strip(" ,") for line in text.split("\n")).strip()
