@@ -256,11 +256,11 @@ def cost_shares(doc: Path, work: Path) -> dict:
     """Time each step of a cold build, sequentially in this process (one thread),
     to show where build time goes: synthesis, clip decode/trim/loudness,
     mastering (resample, gain, true-peak limiter, fades), MP3 encoding."""
-    from narrator.audio.clips import (
+    from narrator.audio.decode import make_clip
+    from narrator.audio.render import (
         PCM_FORMAT,
         PRESETS,
         SegmentLayout,
-        make_clip,
         render_clip,
     )
     from narrator.build.episode import prepare, read_document

@@ -1,11 +1,12 @@
 """A reference BS.1770-4 loudness measure, for tests only.
 
 It filters whole clips in the time domain with scipy's recursive biquads, the
-way the standard describes, where :class:`narrator.audio.dsp.LoudnessMeter` weights
-20 ms windows in the frequency domain to stream without scipy: the tests hold
-the meter to this. It also keeps, per clip, a 0.1 dB histogram of block
-loudness, so the loudness of a concatenation of clips can be computed from
-the clips' stats alone (:func:`combine`), and after a gain (:func:`with_gain`).
+way the standard describes, where
+:class:`narrator.audio.loudness.LoudnessMeter` weights 20 ms windows in the
+frequency domain to stream without scipy: the tests hold the meter to this.
+It also keeps, per clip, a 0.1 dB histogram of block loudness, so the
+loudness of a concatenation of clips can be computed from the clips' stats
+alone (:func:`combine`), and after a gain (:func:`with_gain`).
 """
 
 from __future__ import annotations

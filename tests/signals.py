@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 from scipy import signal
 
-from narrator.audio import dsp
+from narrator.audio.shaping import fade
 from narrator.ffmpeg import ffmpeg_exe
 
 RATES = [22050, 24000, 44100, 48000]
@@ -60,7 +60,7 @@ def tone(
     """Return a faded sine (fades keep edge transients out of true peak)."""
     t = np.arange(round(seconds * sample_rate)) / sample_rate
     x = amplitude * np.sin(2 * np.pi * freq * t + phase)
-    return dsp.fade(x.astype(np.float32), sample_rate, fade_ms, fade_ms)
+    return fade(x.astype(np.float32), sample_rate, fade_ms, fade_ms)
 
 
 def pink_noise(sample_rate: int, seconds: float, rms: float, seed: int) -> np.ndarray:
@@ -79,4 +79,4 @@ def speech_like(sample_rate: int, seconds: float, seed: int = 0) -> np.ndarray:
     syllables = (0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * t)) ** 2
     phrases = np.sin(2 * np.pi * 0.35 * t + seed) > -0.4
     x = pink_noise(sample_rate, seconds, 0.12, seed) * syllables * phrases
-    return dsp.fade(x.astype(np.float32), sample_rate, 10, 10)
+    return fade(x.astype(np.float32), sample_rate, 10, 10)

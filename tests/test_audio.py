@@ -22,18 +22,18 @@ import numpy as np
 import pytest
 from mutagen.id3 import ID3
 
-from narrator.audio import dsp
-from narrator.audio.clips import (
+from narrator.audio.clip import Clip
+from narrator.audio.decode import make_clip
+from narrator.audio.loudness import LoudnessMeter, integrated_loudness
+from narrator.audio.render import (
     PCM_SAMPLE_BYTES,
     PRESETS,
-    Clip,
-    Pauses,
     SegmentLayout,
-    make_clip,
     render_clip,
 )
+from narrator.audio.shaping import from_int16
 from narrator.build.pipeline import build
-from narrator.config import Settings
+from narrator.config import Pauses, Settings
 from narrator.container.frames import DECODER_DELAY, LAME_ENCODER_DELAY
 from narrator.engines.base import SectionRef
 from narrator.ffmpeg import ffmpeg_exe
@@ -284,7 +284,7 @@ def chapter_loudness(path: Path, channels: int) -> list[float]:
     for chap in chap_frames(path):
         start = max(0, int((chap.start_ms - delay) * rate / 1000))
         end = int((chap.end_ms - delay) * rate / 1000)
-        out.append(dsp.integrated_loudness(x[start:end], rate))
+        out.append(integrated_loudness(x[start:end], rate))
     return out
 
 
@@ -574,12 +574,12 @@ def test_section_meter_fed_in_pieces_measures_the_whole() -> None:
         LevelEngine().synthesize(["Section calme", "Une phrase.", "Une autre ici."])
     )
     silences = [6615, 17640, 2000, 30000]
-    meter = dsp.LoudnessMeter(clip.sample_rate)
+    meter = LoudnessMeter(clip.sample_rate)
     whole = []
     for samples, silence in zip(clip.utterances, silences, strict=False):
         meter.feed_silence(silence)
-        meter.feed(dsp.from_int16(samples))
-        whole += [np.zeros(silence), dsp.from_int16(samples).astype(np.float64)]
+        meter.feed(from_int16(samples))
+        whole += [np.zeros(silence), from_int16(samples).astype(np.float64)]
     meter.feed_silence(silences[-1])
     whole.append(np.zeros(silences[-1]))
     x = np.concatenate(whole)
@@ -589,7 +589,7 @@ def test_section_meter_fed_in_pieces_measures_the_whole() -> None:
     # Joined end to end (without its pauses), the same speech reads louder:
     # the pauses' partial blocks pull the gated mean down, which is why the
     # gain is set from the section laid out, not from the clip alone.
-    joined = np.concatenate([dsp.from_int16(u) for u in clip.utterances])
+    joined = np.concatenate([from_int16(u) for u in clip.utterances])
     assert loudness_ref.integrated_loudness(joined, clip.sample_rate) > expected + 0.5
 
 
@@ -624,7 +624,7 @@ def test_a_clip_written_batch_by_batch_renders_as_the_clip_in_memory(
     """The build writes a section's clip to a file a batch at a time and
     renders it reading one utterance at a time: the same PCM, the same layout
     as the whole clip in memory."""
-    from narrator.audio.clips import ClipWriter
+    from narrator.audio.decode import ClipWriter
 
     texts = ["Section normale", "Une phrase.", "Une autre phrase suit ici."]
     audios = LevelEngine().synthesize(texts)

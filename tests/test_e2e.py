@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from mutagen.id3 import CTOCFlags
 from mutagen.mp3 import MP3, BitrateMode
 
-from narrator.audio.clips import PRESETS
+from narrator.audio.render import PRESETS
 from narrator.cli import main
 from narrator.container.crc import crc16
 from narrator.container.frames import scan_frames

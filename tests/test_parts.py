@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from narrator.audio.clips import (
+from narrator.audio.clip import Clip
+from narrator.audio.render import (
     PRESETS,
     SEGMENT_OVERHEAD,
-    Clip,
     RenderPlan,
     plan_render,
 )

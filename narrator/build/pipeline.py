@@ -145,7 +145,7 @@ def plan_build(
 
 
 def _check_preset(settings: Settings) -> None:
-    from narrator.audio.clips import PRESETS
+    from narrator.audio.render import PRESETS
 
     if settings.preset not in PRESETS:
         raise ConfigError(
@@ -419,7 +419,7 @@ def _run(
     plan: BuildPlan, settings: Settings, produce: Produce, extras: Extras | None
 ) -> BuildResult:
     """Produce the segments, place them, tag the episode and write it."""
-    from narrator.audio.clips import PRESETS
+    from narrator.audio.render import PRESETS
     from narrator.container.splice import plan_splice
 
     fmt = PRESETS[settings.preset].fmt

@@ -30,7 +30,8 @@ from narrator.errors import ConfigError, EngineError, InputError, NarratorError
 from narrator.model import Utterance
 
 if TYPE_CHECKING:
-    from narrator.audio.clips import Clip, RenderPlan, SegmentLayout
+    from narrator.audio.clip import Clip
+    from narrator.audio.render import RenderPlan, SegmentLayout
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ class Cancelled(Exception):
 
 def segment_params(settings: Settings) -> dict[str, object]:
     """Every rendering parameter that changes a segment's bytes."""
-    from narrator.audio.clips import ENCODING_LOSS_LU, PRESETS
+    from narrator.audio.gain import ENCODING_LOSS_LU
+    from narrator.audio.render import PRESETS
 
     preset = PRESETS[settings.preset]
     return {
@@ -209,7 +211,7 @@ def _open_clip(stack: contextlib.ExitStack, entry: Entry) -> Clip:
         NarratorError: the entry's metadata does not describe its payload.
         OSError: the entry cannot be opened.
     """
-    from narrator.audio.clips import Clip
+    from narrator.audio.clip import Clip
 
     handle = stack.enter_context(entry.path.open("rb"))
     # Another build may have replaced the entry since it was read: the same
@@ -265,7 +267,7 @@ def _synthesize(
         EngineError: the engine failed (named after the section).
         Cancelled: another section failed meanwhile.
     """
-    from narrator.audio.clips import ClipWriter
+    from narrator.audio.decode import ClipWriter
 
     tmp = cache.tmp_dir() / f"clip-{sp.clip_key[:16]}-{uuid.uuid4().hex[:8]}.pcm"
     try:
@@ -309,7 +311,7 @@ def _encode_and_store(
     the engine gave word timings, the span is narrowed to the first word's
     start and the last word's end, so transcript cues follow the voice.
     """
-    from narrator.audio.clips import PCM_FORMAT, PRESETS, SegmentLayout
+    from narrator.audio.render import PCM_FORMAT, PRESETS, SegmentLayout
     from narrator.container.encode import encode_segment
 
     layout = SegmentLayout()
@@ -331,7 +333,7 @@ def _store(
     words: Sequence[Sequence[WordTiming]],
     settings: Settings,
 ) -> Entry:
-    from narrator.audio.clips import PRESETS
+    from narrator.audio.render import PRESETS
 
     rate = PRESETS[settings.preset].fmt.sample_rate
     return cache.put(
@@ -413,7 +415,7 @@ def _render_section(
     spare: threading.Semaphore | None,
 ) -> Entry:
     """Master and encode the section's clip, in parts when long; store the segment."""
-    from narrator.audio.clips import PRESETS, plan_render, render_part
+    from narrator.audio.render import PRESETS, plan_render, render_part
 
     pauses = settings.pauses
     preset = PRESETS[settings.preset]
@@ -453,7 +455,7 @@ def _render_parts(
     its PCM (its own LAME delay and padding): the spans of later parts move
     by that much, and the segment's length counts it.
     """
-    from narrator.audio.clips import (
+    from narrator.audio.render import (
         PCM_FORMAT,
         PRESETS,
         SEGMENT_OVERHEAD,
@@ -577,7 +579,7 @@ def produce_jingle(
     Raises:
         InputError: ffmpeg cannot read the file.
     """
-    from narrator.audio.clips import PRESETS, load_jingle, render_jingle
+    from narrator.audio.render import PRESETS, load_jingle, render_jingle
     from narrator.errors import AudioError
 
     key = make_key(

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from narrator.audio import dsp
+from narrator.audio.shaping import from_int16, trim_silence
 from narrator.errors import AudioError, EngineError
 
 # Silence kept at the start and end of an utterance, and at the inner edges of
@@ -45,8 +45,8 @@ def sound_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | Non
     on the ``WINDOW_MS`` grid: changing either would change the joined sound,
     and with it the cache identity (``ASSEMBLY_VERSION``).
     """
-    first, end = dsp.trim_silence(
-        dsp.from_int16(samples),
+    first, end = trim_silence(
+        from_int16(samples),
         sample_rate,
         SILENCE_DBFS,
         gate="peak",
