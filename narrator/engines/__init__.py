@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
+from narrator.engines import voicestore
 from narrator.engines.base import Engine, SectionRef
 from narrator.errors import EngineUnavailable, InputError
 from narrator.model import Audio, WordTiming
@@ -180,9 +181,7 @@ def _installed_piper(options: Mapping[str, str]) -> Engine | None:
     A ``--voice`` meant for another engine (``fr`` for espeak) is not a Piper
     voice: the installed one is used instead.
     """
-    from narrator.build.voices import installed_voices
-
-    if not installed_voices("piper", "fr"):
+    if not voicestore.installed("fr"):
         return None
     try:
         return get_engine("piper", options)
