@@ -79,8 +79,9 @@ def _module(name: str) -> tuple[ModuleType, str]:
 def profile_of(name: str) -> str:
     """The normalization profile of engine ``name``, without creating the engine.
 
-    An engine module declares it as ``PROFILE``; a plugin that does not gets
-    the gTTS one.
+    An engine module declares it once, as ``PROFILE``, and its engine class
+    says ``profile = PROFILE``, so ``sections --spoken`` shows the text a build
+    sends. A plugin that declares none gets the gTTS one.
 
     Raises:
         InputError: no engine has that name.

@@ -52,6 +52,7 @@ from narrator.speech.pieces import Piece, split_pieces
 
 __all__ = [
     "DEFAULT_VOICE",
+    "PROFILE",
     "EdgeEngine",
     "create",
     "join_timed",
@@ -61,6 +62,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENGINE_NAME = "edge"
+PROFILE = "gtts"  # a neural voice reads numbers and acronyms like gTTS
 DEFAULT_VOICE = "fr-FR-DeniseNeural"
 SAMPLE_RATE = 24_000  # audio-24khz-48kbitrate-mono-mp3
 OUTPUT_FORMAT = "audio-24khz-48kbitrate-mono-mp3"
@@ -174,7 +176,7 @@ class EdgeEngine:
 
     name = ENGINE_NAME
     local = False
-    profile = "gtts"  # a neural voice reads numbers and acronyms like gTTS
+    profile = PROFILE
 
     def __init__(
         self,

@@ -51,6 +51,7 @@ from narrator.speech.pieces import Piece
 from narrator.speech.pieces import split_pieces as split_text
 
 __all__ = [
+    "PROFILE",
     "GoogleEngine",
     "Piece",
     "create",

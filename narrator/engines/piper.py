@@ -39,6 +39,7 @@ from narrator.errors import EngineError, EngineUnavailable, InputError
 from narrator.model import Audio
 
 __all__ = [
+    "PROFILE",
     "PiperEngine",
     "create",
     "phonemize",
@@ -49,6 +50,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENGINE_NAME = "piper"
+PROFILE = "espeak"  # espeak-ng is Piper's front end: same normalization
 # Bump when chunking, trimming or gaps change: part of identity(), so of the
 # clip cache key.
 ASSEMBLY_VERSION = "1"
@@ -271,7 +273,7 @@ class PiperEngine:
 
     name = ENGINE_NAME
     local = True
-    profile = "espeak"  # espeak-ng is Piper's front end: same normalization
+    profile = PROFILE
 
     def __init__(
         self,
