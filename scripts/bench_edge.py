@@ -9,7 +9,7 @@ figures measure how requests are scheduled, not Microsoft.
     ``Communicate(section_text, voice).save(path)`` (title and paragraphs in
     one text; edge-tts cuts it at 4096 bytes and sends the parts one after
     another). It is pointed at the fake the way narrator points itself there
-    (``narrator.engines.edge._communicate_class``: edge-tts's own code with
+    (``narrator.engines.edge_service.communicate_class``: edge-tts's own code with
     its WSS_URL replaced); nothing else changes.
 (b) narrator: one ``EdgeEngine.synthesize`` call per section (title then
     sentences, as the pipeline does), ``--sections`` sections at once as the
@@ -44,9 +44,9 @@ from narrator.engines.base import SectionRef  # noqa: E402
 from narrator.engines.edge import (  # noqa: E402
     DEFAULT_VOICE,
     EdgeEngine,
-    _communicate_class,
     split_pieces,
 )
+from narrator.engines.edge_service import communicate_class  # noqa: E402
 from narrator.speech.normalize import prepare_section  # noqa: E402
 from narrator.text.sections import parse_summary  # noqa: E402
 from tests.fake_edge import FakeEdge  # noqa: E402
@@ -71,7 +71,7 @@ def edge_tts_parts(text: str) -> list[str]:
 
 
 def run_plain(url: str, sections: list[tuple[str, list[str]]], folder: Path) -> float:
-    communicate = _communicate_class(url)
+    communicate = communicate_class(url)
     started = time.perf_counter()
     for n, (_, utterances) in enumerate(sections):
         text = "\n".join(utterances)

@@ -24,10 +24,10 @@ from narrator.engines.edge import (
     MAX_PIECE_CHARS,
     OUTER_KEEP_MS,
     EdgeEngine,
-    _classify,
     create,
     parse_rate,
 )
+from narrator.engines.edge_service import classify
 from narrator.errors import EngineError, InputError
 from narrator.model import Audio
 from tests.fake_edge import FakeEdge, speech_for
@@ -307,7 +307,7 @@ def test_edge_honours_retry_after_from_a_refused_upgrade():
         message="Invalid response status",
         headers=headers,
     )
-    failure = _classify(exc, "example.org")
+    failure = classify(exc, "example.org")
     assert failure.retryable and failure.retry_after_s == 3.0
     assert failure.cause == "HTTP 429 Too Many Requests on connect"
 

@@ -16,14 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator.engines.base import SectionRef
-from narrator.engines.google import GoogleEngine, create, extract_audio, split_pieces
-from narrator.engines.pieces import (
-    GAP_MS,
-    INNER_KEEP_MS,
-    OUTER_KEEP_MS,
-    SILENCE_DBFS,
-    parse_retry_after,
-)
+from narrator.engines.google import GoogleEngine, create, split_pieces
+from narrator.engines.google_service import extract_audio
+from narrator.engines.join import GAP_MS, INNER_KEEP_MS, OUTER_KEEP_MS, SILENCE_DBFS
+from narrator.engines.retry import parse_retry_after
 from narrator.errors import ConfigError, EngineError
 from narrator.model import Audio
 from tests.fake_google import (
@@ -478,7 +474,7 @@ def test_probe_says_no_without_raising():
 
 
 def test_one_ffmpeg_run_decodes_pieces_like_one_run_each():
-    from narrator.engines.pieces import decode_mp3s
+    from narrator.engines.join import decode_mp3s
     from narrator.ffmpeg import decode_bytes
 
     mp3s = [tone_mp3(600), tone_mp3(1300)]

@@ -19,18 +19,16 @@ from click.testing import CliRunner
 from narrator.build import voices
 from narrator.cli import main
 from narrator.container.tags import TXXX_ENGINE, read_extra
-from narrator.engines import get_engine
+from narrator.engines import get_engine, voicestore
 from narrator.engines.base import SectionRef
-from narrator.engines.piper import (
+from narrator.engines.phonemes import (
     Clause,
-    PiperEngine,
     chunk_sentences,
     phoneme_ids,
-    phonemize,
-    rate_to_length_scale,
-    read_config,
     sentence_phonemes,
 )
+from narrator.engines.piper import PiperEngine, phonemize, rate_to_length_scale
+from narrator.engines.voicestore import read_config
 from narrator.errors import EngineUnavailable, InputError
 
 from .conftest import REPO, SEED_TITLES, decode_stats, ffmpeg_chapters
@@ -203,13 +201,13 @@ def test_piper_identity_has_both_sha256_and_hashes_once(
     import hashlib
 
     calls: list[Path] = []
-    real = voices._sha256_of
+    real = voicestore._sha256_of
 
     def counting(path: Path) -> str:
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(voices, "_sha256_of", counting)
+    monkeypatch.setattr(voicestore, "_sha256_of", counting)
     identity = PiperEngine(tiny_voice).identity()
     assert (
         identity["model_sha256"] == hashlib.sha256(tiny_voice.read_bytes()).hexdigest()
@@ -218,7 +216,7 @@ def test_piper_identity_has_both_sha256_and_hashes_once(
     assert identity["config_sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
     assert identity["engine"] == "piper"
     assert len(calls) == 2
-    voices._hashes.clear()  # a new process: the on-disk index answers
+    voicestore._hashes.clear()  # a new process: the on-disk index answers
     PiperEngine(tiny_voice)
     assert len(calls) == 2
     make_voice(tiny_voice.parent, "--ms-per-id", "6")  # the model changes
@@ -263,7 +261,7 @@ def test_piper_voice_names_resolve_or_say_what_to_do(tiny_voice: Path) -> None:
         get_engine("piper", {"voice": "fr_FR-nobody"})
     voices.install("fr_FR-test-tiny", source=tiny_voice)
     engine = get_engine("piper", {})  # the best installed French voice
-    assert engine.identity()["model_sha256"] == voices.file_sha256(tiny_voice)
+    assert engine.identity()["model_sha256"] == voicestore.file_sha256(tiny_voice)
     assert engine.probe() is True
 
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from narrator.build import voices
 from narrator.cli import main
+from narrator.engines import voicestore
 from narrator.errors import InputError
 
 from .test_piper import make_voice
@@ -54,17 +55,19 @@ def tiny_model(tiny_files: dict[str, bytes], tmp_path: Path) -> Path:
     return folder / f"{NAME}.onnx"
 
 
-def entry_for(name: str, files: dict[str, bytes], rank: int) -> voices.CatalogueVoice:
-    def item(suffix: str) -> voices.CatalogueFile:
+def entry_for(
+    name: str, files: dict[str, bytes], rank: int
+) -> voicestore.CatalogueVoice:
+    def item(suffix: str) -> voicestore.CatalogueFile:
         data = files[f"{NAME}{suffix}"]
-        return voices.CatalogueFile(
+        return voicestore.CatalogueFile(
             name=f"{name}{suffix}",
             url_path=f"fr/fr_FR/test/{name}{suffix}",
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
         )
 
-    return voices.CatalogueVoice(
+    return voicestore.CatalogueVoice(
         name=name,
         language="fr-FR",
         gender="F",
@@ -81,17 +84,17 @@ def entry_for(name: str, files: dict[str, bytes], rank: int) -> voices.Catalogue
 @pytest.fixture
 def catalogue(
     tiny_files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
-) -> voices.Catalogue:
+) -> voicestore.Catalogue:
     """The shipped catalogue plus the tiny voice, under two names."""
-    real = voices.catalogue()
+    real = voicestore.catalogue()
     extra = {
         NAME: entry_for(NAME, tiny_files, 100),
         "fr_FR-test-best": entry_for("fr_FR-test-best", tiny_files, -1),
     }
-    fake = voices.Catalogue(
+    fake = voicestore.Catalogue(
         base_url="http://127.0.0.1:9/", voices={**extra, **real.voices}
     )
-    monkeypatch.setattr(voices, "catalogue", lambda: fake)
+    monkeypatch.setattr(voicestore, "catalogue", lambda: fake)
     return fake
 
 
@@ -199,7 +202,7 @@ def test_voices_text_table_and_engine_filter() -> None:
 
 
 def test_voices_catalogue_is_complete_and_well_formed() -> None:
-    shipped = voices.catalogue()
+    shipped = voicestore.catalogue()
     assert (
         shipped.base_url == "https://huggingface.co/rhasspy/piper-voices/resolve/main/"
     )
@@ -224,7 +227,7 @@ def test_voices_catalogue_is_complete_and_well_formed() -> None:
 
 
 def test_voices_install_downloads_verifies_and_lists(
-    catalogue: voices.Catalogue, mirror: FakeMirror, data_dir: Path
+    catalogue: voicestore.Catalogue, mirror: FakeMirror, data_dir: Path
 ) -> None:
     result = cli("voices", "install", NAME)
     assert result.exit_code == 0, result.stderr
@@ -253,7 +256,7 @@ def test_voices_install_downloads_verifies_and_lists(
     ],
 )
 def test_voices_install_failures_leave_nothing_installed(
-    catalogue: voices.Catalogue,
+    catalogue: voicestore.Catalogue,
     mirror: FakeMirror,
     data_dir: Path,
     mode: str,
@@ -267,11 +270,11 @@ def test_voices_install_failures_leave_nothing_installed(
     ]
     assert len(error_lines) == 1 and message in error_lines[0]
     assert leftovers(data_dir) == []
-    assert voices.find_installed(NAME) is None
+    assert voicestore.find_installed(NAME) is None
 
 
 def test_voices_install_unreachable_mirror_is_one_line_exit_1(
-    catalogue: voices.Catalogue, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+    catalogue: voicestore.Catalogue, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     monkeypatch.setenv("NARRATOR_VOICES_URL", "http://127.0.0.1:9/")
     result = cli("voices", "install", NAME)
@@ -281,7 +284,7 @@ def test_voices_install_unreachable_mirror_is_one_line_exit_1(
 
 
 def test_voices_failed_reinstall_keeps_the_previous_install(
-    catalogue: voices.Catalogue, mirror: FakeMirror, data_dir: Path
+    catalogue: voicestore.Catalogue, mirror: FakeMirror, data_dir: Path
 ) -> None:
     assert cli("voices", "install", NAME).exit_code == 0
     model = data_dir / "voices" / NAME / f"{NAME}.onnx"
@@ -293,7 +296,7 @@ def test_voices_failed_reinstall_keeps_the_previous_install(
 
 
 def test_voices_unknown_name_without_from_is_exit_2(
-    catalogue: voices.Catalogue,
+    catalogue: voicestore.Catalogue,
 ) -> None:
     result = cli("voices", "install", "fr_FR-nobody")
     assert result.exit_code == 2 and "not in narrator's catalogue" in result.stderr
@@ -304,7 +307,7 @@ def test_voices_unknown_name_without_from_is_exit_2(
 
 
 def test_voices_install_from_file_checks_catalogue_names(
-    catalogue: voices.Catalogue, tiny_model: Path, tmp_path: Path, data_dir: Path
+    catalogue: voicestore.Catalogue, tiny_model: Path, tmp_path: Path, data_dir: Path
 ) -> None:
     # A name outside the catalogue: any valid voice is accepted.
     result = cli("voices", "install", "my-voice", "--from", str(tiny_model))
@@ -312,7 +315,7 @@ def test_voices_install_from_file_checks_catalogue_names(
     # A catalogue name: the file must be the catalogue's.
     result = cli("voices", "install", "fr_FR-siwis-medium", "--from", str(tiny_model))
     assert result.exit_code == 2 and "is not the catalogue's" in result.stderr
-    assert voices.find_installed("fr_FR-siwis-medium") is None
+    assert voicestore.find_installed("fr_FR-siwis-medium") is None
     result = cli("voices", "install", NAME, "--from", str(tiny_model))
     assert result.exit_code == 0, result.stderr
     # A model without its config beside it.
@@ -324,7 +327,7 @@ def test_voices_install_from_file_checks_catalogue_names(
 
 
 def test_voices_installed_voices_best_first_for_auto(
-    catalogue: voices.Catalogue, tiny_model: Path
+    catalogue: voicestore.Catalogue, tiny_model: Path
 ) -> None:
     assert voices.installed_voices("piper", "fr") == []
     voices.install("my-voice", source=tiny_model)
@@ -338,12 +341,12 @@ def test_voices_installed_voices_best_first_for_auto(
 
 
 def test_voices_remove(
-    catalogue: voices.Catalogue, tiny_model: Path, data_dir: Path
+    catalogue: voicestore.Catalogue, tiny_model: Path, data_dir: Path
 ) -> None:
     voices.install(NAME, source=tiny_model)
     result = cli("voices", "remove", NAME)
     assert result.exit_code == 0, result.stderr
-    assert voices.find_installed(NAME) is None and leftovers(data_dir) == []
+    assert voicestore.find_installed(NAME) is None and leftovers(data_dir) == []
     again = cli("voices", "remove", NAME)
     assert again.exit_code == 2 and "not installed" in again.stderr
     with pytest.raises(InputError):

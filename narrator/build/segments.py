@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, cast
 from narrator.cache import Cache, Entry, make_key
 from narrator.config import Settings
 from narrator.container.frames import EncodedSegment
-from narrator.engines import Engine, SectionRef, WordTiming
+from narrator.engines.base import Engine, SectionRef
 from narrator.errors import ConfigError, EngineError, InputError, NarratorError
-from narrator.model import Utterance
+from narrator.model import Utterance, WordTiming
 
 if TYPE_CHECKING:
     from narrator.audio.clip import Clip

@@ -2,10 +2,9 @@
 
 Listing is cheap and offline: espeak's French voices come from the data that
 espeakng-loader ships, Edge's and gTTS's are static lists (asking the services
-would need the network), Piper's come from the catalogue shipped in
-``narrator/data/voices.json`` plus whatever is installed. Installed Piper voices
-live in ``<data dir>/voices/NAME/`` (``NAME.onnx`` + ``NAME.onnx.json``); the
-data dir is ``$NARRATOR_DATA_DIR``, else the platform's user data directory.
+would need the network), Piper's come from the voice store
+(``engines.voicestore``: the catalogue shipped in ``narrator/data/voices.json``
+plus whatever is installed, in ``<data dir>/voices/NAME/``).
 
 An install is all or nothing: files are downloaded (or copied) into a hidden
 folder beside the target, checked against the catalogue's size and SHA-256,
@@ -18,41 +17,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from narrator.config import environment
+from narrator.engines import voicestore
+from narrator.engines.voicestore import PIPER, CatalogueFile, CatalogueVoice, Voice
 from narrator.errors import InputError, VoiceInstallError
 
 __all__ = [
-    "CatalogueFile",
-    "CatalogueVoice",
     "ENGINES",
-    "Voice",
-    "catalogue",
-    "data_dir",
-    "file_sha256",
-    "find_installed",
     "install",
     "installed_voices",
     "list_voices",
     "remove",
-    "voices_dir",
 ]
 
 ENGINES = ("espeak", "edge", "gtts", "piper")
-PIPER = "piper"
 MANIFEST = "voice.json"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
-_CHUNK = 1 << 16
 
 # Microsoft Edge's French neural voices (name, language, gender). Static: the
 # service's list needs the network, and these are the ones narrator documents.
@@ -75,122 +61,6 @@ EDGE_VOICES = (
 GTTS_VOICES = (("fr", "fr-FR", "fr"), ("fr-ca", "fr-CA", "ca"))
 
 
-@dataclass(frozen=True)
-class Voice:
-    """One voice as ``narrator voices`` lists it."""
-
-    engine: str
-    name: str
-    language: str
-    gender: str | None
-    offline: bool
-    installed: bool
-    size_bytes: int | None = None
-    installable: bool = False
-    path: Path | None = None  # the model file of an installed Piper voice
-    note: str = ""
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "engine": self.engine,
-            "name": self.name,
-            "language": self.language,
-            "gender": self.gender,
-            "offline": self.offline,
-            "installed": self.installed,
-            "size_bytes": self.size_bytes,
-            "installable": self.installable,
-            "path": str(self.path) if self.path else None,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class CatalogueFile:
-    """One file of a catalogue voice: where it is below the base URL, and what
-    it must be (size and SHA-256, from the official repository)."""
-
-    name: str
-    url_path: str
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class CatalogueVoice:
-    name: str
-    language: str
-    gender: str | None
-    quality: str
-    sample_rate: int
-    speakers: int
-    license: str
-    model: CatalogueFile
-    config: CatalogueFile
-    rank: int  # 0 is the best French voice
-
-    @property
-    def size_bytes(self) -> int:
-        return self.model.size + self.config.size
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    base_url: str
-    voices: dict[str, CatalogueVoice]
-
-
-# -- places ----------------------------------------------------------------
-
-
-def data_dir() -> Path:
-    """narrator's data directory: $NARRATOR_DATA_DIR, else the user data dir."""
-    configured = environment().data_dir
-    if configured is not None:
-        return configured
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("narrator", appauthor=False))
-
-
-def voices_dir() -> Path:
-    return data_dir() / "voices"
-
-
-# -- the catalogue -----------------------------------------------------------
-
-
-@cache
-def catalogue() -> Catalogue:
-    """The Piper voices narrator knows, from ``narrator/data/voices.json``."""
-    text = resources.files("narrator").joinpath("data/voices.json").read_text("utf-8")
-    raw: dict[str, Any] = json.loads(text)
-    voices: dict[str, CatalogueVoice] = {}
-    for rank, (name, entry) in enumerate(raw["piper"].items()):
-        files = {
-            kind: CatalogueFile(
-                name=f"{name}{suffix}",
-                url_path=str(entry[kind]["path"]),
-                size=int(entry[kind]["size"]),
-                sha256=str(entry[kind]["sha256"]),
-            )
-            for kind, suffix in (("model", ".onnx"), ("config", ".onnx.json"))
-        }
-        voices[name] = CatalogueVoice(
-            name=name,
-            language=str(entry["language"]),
-            gender=entry.get("gender"),
-            quality=str(entry["quality"]),
-            sample_rate=int(entry["sample_rate"]),
-            speakers=int(entry["speakers"]),
-            license=str(entry["license"]),
-            model=files["model"],
-            config=files["config"],
-            rank=rank,
-        )
-    return Catalogue(base_url=str(raw["base_url"]), voices=voices)
-
-
 # -- listing ------------------------------------------------------------------
 
 
@@ -208,7 +78,7 @@ def list_voices(engine: str | None = None) -> list[Voice]:
         "espeak": _espeak_voices,
         "edge": _edge_voices,
         "gtts": _gtts_voices,
-        "piper": _piper_voices,
+        "piper": voicestore.piper_voices,
     }
     out: list[Voice] = []
     for name in ENGINES:
@@ -224,15 +94,10 @@ def installed_voices(engine: str = PIPER, language: str = "fr") -> list[Voice]:
     voice to pass as ``--voice`` (an empty list means no Piper voice). Only
     Piper voices are installed; other engines give every offline voice.
     """
-    prefix = language.lower()
     return [
         v
         for v in list_voices(engine)
-        if v.installed
-        and v.offline
-        and (
-            v.language.lower() == prefix or v.language.lower().startswith(prefix + "-")
-        )
+        if v.installed and v.offline and voicestore.speaks(v, language)
     ]
 
 
@@ -297,151 +162,6 @@ def _gtts_voices() -> list[Voice]:
     ]
 
 
-def _piper_voices() -> list[Voice]:
-    known = catalogue().voices
-    out: list[Voice] = []
-    for name, entry in sorted(known.items(), key=lambda item: item[1].rank):
-        model = find_installed(name)
-        out.append(
-            Voice(
-                engine=PIPER,
-                name=name,
-                language=entry.language,
-                gender=entry.gender,
-                offline=True,
-                installed=model is not None,
-                size_bytes=entry.size_bytes,
-                installable=True,
-                path=model,
-                note=f"{entry.quality}, {entry.sample_rate} Hz, {entry.license}",
-            )
-        )
-    for name in _installed_names():
-        if name in known:
-            continue
-        model = find_installed(name)
-        if model is None:
-            continue
-        config = Path(f"{model}.json")
-        size = model.stat().st_size + config.stat().st_size
-        out.append(
-            Voice(
-                engine=PIPER,
-                name=name,
-                language=_config_language(config),
-                gender=None,
-                offline=True,
-                installed=True,
-                size_bytes=size,
-                installable=False,
-                path=model,
-                note="installed from a file",
-            )
-        )
-    return out
-
-
-def _installed_names() -> list[str]:
-    root = voices_dir()
-    try:
-        entries = sorted(p.name for p in root.iterdir() if p.is_dir())
-    except OSError:
-        return []
-    return [name for name in entries if _NAME.fullmatch(name)]
-
-
-def _config_language(config: Path) -> str:
-    try:
-        raw = json.loads(config.read_text("utf-8"))
-        code = (raw.get("language") or {}).get("code") or raw["espeak"]["voice"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return "unknown"
-    return str(code).replace("_", "-")
-
-
-def find_installed(name: str) -> Path | None:
-    """The model file of installed voice ``name``, or None."""
-    if not _NAME.fullmatch(name):
-        return None
-    model = voices_dir() / name / f"{name}.onnx"
-    if model.is_file() and Path(f"{model}.json").is_file():
-        return model
-    return None
-
-
-# -- hashing -------------------------------------------------------------------
-
-_hash_lock = threading.Lock()
-_hashes: dict[tuple[str, int, int], str] = {}
-
-
-def _hash_index() -> Path:
-    return data_dir() / "model-hashes.json"
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of ``path``, computed once per (path, size, mtime).
-
-    A Piper model is 30-80 MB: hashing it on every build would cost about a
-    second, so digests are remembered in memory and in the data directory.
-    A file that changes gets a new size or mtime, hence a new digest.
-    """
-    resolved = path.resolve()
-    st = resolved.stat()
-    key = (str(resolved), st.st_size, st.st_mtime_ns)
-    with _hash_lock:
-        if key in _hashes:
-            return _hashes[key]
-        index = _read_index()
-        stored = index.get(key[0])
-        if (
-            isinstance(stored, dict)
-            and stored.get("size") == st.st_size
-            and stored.get("mtime_ns") == st.st_mtime_ns
-            and isinstance(stored.get("sha256"), str)
-        ):
-            _hashes[key] = stored["sha256"]
-            return _hashes[key]
-    digest = _sha256_of(resolved)
-    _remember(resolved, st.st_size, st.st_mtime_ns, digest)
-    return digest
-
-
-def _sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _read_index() -> dict[str, Any]:
-    try:
-        raw = json.loads(_hash_index().read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
-
-
-def _remember(path: Path, size: int, mtime_ns: int, digest: str) -> None:
-    with _hash_lock:
-        _hashes[(str(path), size, mtime_ns)] = digest
-        index = _read_index()
-        index[str(path)] = {"size": size, "mtime_ns": mtime_ns, "sha256": digest}
-        # Forget files that are gone, so the index does not grow forever.
-        index = {k: v for k, v in index.items() if Path(k).exists()}
-        target = _hash_index()
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(
-                "w", dir=target.parent, prefix=".hashes-", delete=False
-            ) as tmp:
-                json.dump(index, tmp)
-            os.replace(tmp.name, target)
-        except OSError:
-            pass  # a cache: failing to write it only costs a re-hash later
-
-
 # -- install and remove -----------------------------------------------------------
 
 Progress = Callable[[str, int, int], None]  # file name, bytes done, bytes total
@@ -475,16 +195,16 @@ def install(
         VoiceInstallError: download failed, incomplete or with the wrong hash.
     """
     _check_name(name)
-    entry = catalogue().voices.get(name)
+    entry = voicestore.catalogue().voices.get(name)
     if source is None and entry is None:
         raise InputError(
             f"voices: {name!r} is not in narrator's catalogue; see `narrator voices "
             "--engine piper`, or install a local model with --from MODEL.onnx."
         )
-    existing = find_installed(name)
+    existing = voicestore.find_installed(name)
     if existing is not None and source is None and not force:
         return Installed(name, existing, already=True)
-    root = voices_dir()
+    root = voicestore.voices_dir()
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=root))
     try:
@@ -493,26 +213,16 @@ def install(
         else:
             assert entry is not None
             digests = _download(entry, staging, base_url, progress, timeout_s)
-        (staging / MANIFEST).write_text(
-            json.dumps(
-                {
-                    "name": name,
-                    "engine": PIPER,
-                    "source": "file" if source is not None else "catalogue",
-                    "sha256": digests,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+        _write_manifest(staging, name, source is not None, digests)
         _swap_into_place(staging, root / name)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     model = root / name / f"{name}.onnx"
     st = model.stat()
-    _remember(model.resolve(), st.st_size, st.st_mtime_ns, digests[model.name])
+    voicestore.remember_sha256(
+        model.resolve(), st.st_size, st.st_mtime_ns, digests[model.name]
+    )
     return Installed(name, model)
 
 
@@ -523,7 +233,7 @@ def remove(name: str) -> Path:
         InputError: no voice of that name is installed.
     """
     _check_name(name)
-    target = voices_dir() / name
+    target = voicestore.voices_dir() / name
     if not target.is_dir():
         raise InputError(
             f"voices: {name!r} is not installed; `narrator voices --engine piper` "
@@ -535,8 +245,27 @@ def remove(name: str) -> Path:
     return target
 
 
+def _write_manifest(
+    staging: Path, name: str, from_file: bool, digests: dict[str, str]
+) -> None:
+    """Say in the voice's folder where it came from and what its files hash to."""
+    (staging / MANIFEST).write_text(
+        json.dumps(
+            {
+                "name": name,
+                "engine": PIPER,
+                "source": "file" if from_file else "catalogue",
+                "sha256": digests,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+
+
 def _check_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
+    if not voicestore.is_voice_name(name):
         raise InputError(
             f"voices: {name!r} is not a voice name (letters, digits, _ . + -)."
         )
@@ -574,9 +303,7 @@ def _copy_local(
             f"voices: {config}: the model's config is missing; a Piper voice is "
             "MODEL.onnx with MODEL.onnx.json beside it."
         )
-    from narrator.engines.piper import read_config
-
-    read_config(config)  # a broken config fails now, not at the first build
+    voicestore.read_config(config)  # a broken config fails now, not at the first build
     digests: dict[str, str] = {}
     pairs = ((model, f"{name}.onnx", "model"), (config, f"{name}.onnx.json", "config"))
     for src, dest_name, kind in pairs:
@@ -597,7 +324,7 @@ def _copy_hashing(src: Path, dest: Path) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
     with src.open("rb") as fin, dest.open("wb") as fout:
-        while chunk := fin.read(_CHUNK):
+        while chunk := fin.read(voicestore.READ_CHUNK):
             h.update(chunk)
             fout.write(chunk)
             size += len(chunk)
@@ -613,7 +340,7 @@ def _download(
 ) -> dict[str, str]:
     import requests
 
-    base = base_url or environment().voices_url or catalogue().base_url
+    base = base_url or environment().voices_url or voicestore.catalogue().base_url
     if not base.endswith("/"):
         base += "/"
     digests: dict[str, str] = {}
@@ -682,13 +409,21 @@ def _fetch(
             f"voices: the download of {item.name} failed after {done} of "
             f"{item.size} bytes ({type(exc).__name__}); retry (nothing was installed)."
         ) from exc
-    if done != item.size:
+    return _checked(item, done, h.hexdigest())
+
+
+def _checked(item: CatalogueFile, size: int, digest: str) -> str:
+    """The digest of a downloaded file that is the catalogue's.
+
+    Raises:
+        VoiceInstallError: its size or SHA-256 is not the catalogue's.
+    """
+    if size != item.size:
         raise VoiceInstallError(
-            f"voices: {item.name}: got {done} bytes, the catalogue says {item.size}; "
+            f"voices: {item.name}: got {size} bytes, the catalogue says {item.size}; "
             "the download was cut short or the mirror serves another file "
             "(nothing was installed)."
         )
-    digest = h.hexdigest()
     if digest != item.sha256:
         raise VoiceInstallError(
             f"voices: {item.name}: SHA-256 {digest} does not match the catalogue's "
@@ -699,6 +434,6 @@ def _fetch(
 
 
 def _chunks(reply: Any) -> Iterator[bytes]:
-    for chunk in reply.iter_content(chunk_size=_CHUNK):
+    for chunk in reply.iter_content(chunk_size=voicestore.READ_CHUNK):
         if chunk:
             yield bytes(chunk)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
+from narrator.engines import voicestore
 from narrator.engines.base import Engine, SectionRef
 from narrator.errors import EngineUnavailable, InputError
 from narrator.model import Audio, WordTiming
@@ -78,8 +79,9 @@ def _module(name: str) -> tuple[ModuleType, str]:
 def profile_of(name: str) -> str:
     """The normalization profile of engine ``name``, without creating the engine.
 
-    An engine module declares it as ``PROFILE``; a plugin that does not gets
-    the gTTS one.
+    An engine module declares it once, as ``PROFILE``, and its engine class
+    says ``profile = PROFILE``, so ``sections --spoken`` shows the text a build
+    sends. A plugin that declares none gets the gTTS one.
 
     Raises:
         InputError: no engine has that name.
@@ -180,9 +182,7 @@ def _installed_piper(options: Mapping[str, str]) -> Engine | None:
     A ``--voice`` meant for another engine (``fr`` for espeak) is not a Piper
     voice: the installed one is used instead.
     """
-    from narrator.build.voices import installed_voices
-
-    if not installed_voices("piper", "fr"):
+    if not voicestore.installed("fr"):
         return None
     try:
         return get_engine("piper", options)

@@ -34,14 +34,17 @@ class Engine(Protocol):
     ``local`` engines run on this machine (CPU-bound: the pipeline bounds them
     by cores); network engines set it False (the pipeline bounds requests in
     flight instead). ``profile`` names the French normalization profile its
-    voice needs (``narrator.speech.PROFILES``). ``identity()`` lists everything
-    that changes the sound (engine name and version, language, voice, rate, a
-    voice model's SHA-256...); it is hashed into the clip cache key. ``voice``
-    is recorded in the episode so ``auto`` rebuilds with the same one. ``probe()``
-    is a cheap yes/no "can it run now?" used by ``--engine auto``; it never
-    raises. ``synthesize`` returns one Audio per text, splits text to its own
-    limits, raises EngineError (with ``retryable``) and never touches the cache,
-    the output folder or the terminal.
+    voice needs (``narrator.speech.PROFILES``); it is declared once, as the
+    engine module's ``PROFILE`` (``engines.profile_of`` reads that without
+    creating the engine), and the class says ``profile = PROFILE``.
+    ``identity()`` lists everything that changes the sound (engine name and
+    version, language, voice, rate, a voice model's SHA-256...); it is hashed
+    into the clip cache key. ``voice`` is recorded in the episode so ``auto``
+    rebuilds with the same one. ``probe()`` is a cheap yes/no "can it run
+    now?" used by ``--engine auto``; it never raises. ``synthesize`` returns
+    one Audio per text, splits text to its own limits, raises EngineError
+    (with ``retryable``) and never touches the cache, the output folder or the
+    terminal.
     """
 
     name: str

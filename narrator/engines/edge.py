@@ -1,22 +1,14 @@
 """The Edge engine: Microsoft Edge's online neural voices, through edge-tts.
 
-edge-tts speaks the service's WebSocket protocol (speech.config and SSML out;
-turn.start, WordBoundary metadata, MP3 frames and turn.end back) one request
-at a time, with no retry and no overall timeout. This engine keeps edge-tts's
-own client (``Communicate``), so a protocol change followed by edge-tts shows
-up here, and owns everything around it: it splits text at sentence, clause and
-word boundaries, runs several requests at once on one event loop bounded
-engine-wide, times out the connection, the first audio and the whole piece,
-retries with backoff and jitter, stops on a run of failures, then decodes the
-MP3 and joins the pieces with natural pauses, keeping each word's timing.
-
-``NARRATOR_EDGE_URL`` (or the ``url`` option) replaces the service's WebSocket
-URL. edge-tts has no parameter for it: ``Communicate`` reads the module
-constant ``WSS_URL`` when it connects. Rather than rewrite that global for the
-whole process (several engines may run at once), ``_communicate_class`` makes
-a subclass whose private ``__stream`` method is edge-tts's own code run with
-its own copy of the module's globals, ``WSS_URL`` replaced. That is the only
-part of edge-tts narrator wraps.
+edge-tts sends one request at a time, with no retry and no overall timeout.
+This engine keeps edge-tts's own client (``Communicate``), so a protocol change
+followed by edge-tts shows up here, and owns everything around it: it splits
+text at sentence, clause and word boundaries, runs several requests at once on
+one event loop bounded engine-wide, retries with backoff and jitter, stops on a
+run of failures, then decodes the MP3 and joins the pieces with natural pauses,
+keeping each word's timing. One request under narrator's deadlines (connection,
+first audio, whole piece), what its failures mean, and the replacement of the
+service's URL (``NARRATOR_EDGE_URL``) are ``edge_service``.
 """
 
 from __future__ import annotations
@@ -28,37 +20,39 @@ import random
 import re
 import threading
 import time
-import types
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import aiohttp
 import edge_tts
 import edge_tts.exceptions as edge_errors
 from edge_tts.version import __version__ as EDGE_TTS_VERSION
 
 from narrator.engines.base import SectionRef
-from narrator.engines.pieces import (
+from narrator.engines.edge_service import (
+    HINT_NETWORK,
+    HINT_PROTOCOL,
+    Fetched,
+    check_url,
+    classify,
+    communicate_class,
+    fetch,
+    first_audio,
+)
+from narrator.engines.join import (
     OUTER_KEEP_MS,
-    Breaker,
-    Failure,
-    backoff_s,
-    breaker_error,
     decode_mp3s,
-    give_up,
-    http_phrase,
     join_pieces_placed,
     looks_like_mp3,
-    parse_retry_after,
 )
-from narrator.errors import AudioError, EngineError, EngineUnavailable, InputError
+from narrator.engines.retry import Breaker, Failure, backoff_s, breaker_error, give_up
+from narrator.errors import AudioError, EngineError, InputError
 from narrator.model import Audio, WordTiming
 from narrator.speech.pieces import Piece, split_pieces
 
 __all__ = [
     "DEFAULT_VOICE",
+    "PROFILE",
     "EdgeEngine",
     "create",
     "join_timed",
@@ -68,8 +62,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENGINE_NAME = "edge"
+PROFILE = "gtts"  # a neural voice reads numbers and acronyms like gTTS
 DEFAULT_VOICE = "fr-FR-DeniseNeural"
-URL_ENV = "NARRATOR_EDGE_URL"
 SAMPLE_RATE = 24_000  # audio-24khz-48kbitrate-mono-mp3
 OUTPUT_FORMAT = "audio-24khz-48kbitrate-mono-mp3"
 # edge-tts cuts at 4096 bytes of escaped SSML text on its own; 800 characters
@@ -93,8 +87,7 @@ _PITCH = re.compile(r"[+-]\d{1,3}Hz")
 T = TypeVar("T")
 
 
-# --------------------------------------------------------------------------
-# Options
+# -- options -------------------------------------------------------------------
 
 
 def parse_rate(value: str) -> str:
@@ -131,137 +124,7 @@ def check_voice(voice: str) -> str:
     return voice
 
 
-def check_url(url: str) -> str:
-    """Return the WebSocket URL the client will extend with its own parameters.
-
-    A URL without a query gets an empty one, since the client appends
-    ``&ConnectionId=...`` to it.
-
-    Raises:
-        InputError: not a ws:// or wss:// URL with a host.
-    """
-    parts = urlsplit(url.strip())
-    if parts.scheme not in {"ws", "wss"} or not parts.hostname:
-        raise InputError(
-            f"{URL_ENV}={url!r} is not a ws:// or wss:// URL; give the full "
-            "WebSocket URL with its query, e.g. "
-            "wss://host/consumer/speech/synthesize/readaloud/edge/v1?"
-            "TrustedClientToken=..."
-        )
-    url = url.strip()
-    return url if parts.query or url.endswith("?") else url + "?"
-
-
-def _communicate_class(url: str | None) -> type[edge_tts.Communicate]:
-    """Return edge-tts's Communicate, connecting to ``url`` when one is given.
-
-    Raises:
-        EngineUnavailable: this edge-tts no longer reads ``WSS_URL`` where
-            narrator expects it, so the URL cannot be replaced.
-    """
-    base = edge_tts.Communicate
-    if url is None:
-        return base
-    stream = getattr(base, "_Communicate__stream", None)
-    if (
-        not isinstance(stream, types.FunctionType)
-        or "WSS_URL" not in stream.__code__.co_names
-        or stream.__closure__ is not None
-    ):
-        raise EngineUnavailable(
-            f"edge-tts {EDGE_TTS_VERSION} no longer builds its URL from WSS_URL "
-            f"in Communicate; {URL_ENV} cannot be applied (report it)."
-        )
-    namespace = dict(stream.__globals__)
-    namespace["WSS_URL"] = url
-    redirected = types.FunctionType(
-        stream.__code__, namespace, stream.__name__, stream.__defaults__
-    )
-    redirected.__qualname__ = stream.__qualname__
-    return type("RedirectedCommunicate", (base,), {"_Communicate__stream": redirected})
-
-
-# --------------------------------------------------------------------------
-# Failures and the circuit breaker
-
-
-_HINT_RATE = (
-    "the Edge speech service is throttling; wait and re-run "
-    "(finished sections are cached)"
-)
-_HINT_SERVER = (
-    "the Edge speech service is failing; re-run later (finished sections are cached)"
-)
-_HINT_NETWORK = (
-    "check the network and re-run (finished sections are cached), "
-    "or use --engine espeak to work offline"
-)
-_HINT_PROTOCOL = (
-    "the Edge speech service answered without usable audio; re-run later, or "
-    "upgrade edge-tts if it keeps happening (the protocol may have changed)"
-)
-_HINT_REFUSED = (
-    "the Edge speech service refused the client (its token may have changed); "
-    "upgrade edge-tts"
-)
-_HINT_URL = f"check {URL_ENV}, or upgrade edge-tts"
-
-
-def _retry_after(exc: aiohttp.ClientResponseError) -> float | None:
-    """Read Retry-After from a refused handshake's headers (a multidict)."""
-    headers = cast("Mapping[str, str] | None", exc.headers)
-    return parse_retry_after(headers.get("Retry-After") if headers else None)
-
-
-def _classify(exc: BaseException, host: str) -> Failure:
-    """Say what an exception from one request means and whether to retry."""
-    if isinstance(exc, aiohttp.ClientResponseError):
-        status = exc.status
-        cause = f"HTTP {status} {http_phrase(status)}".rstrip() + " on connect"
-        if status == 429:
-            return Failure(cause, _HINT_RATE, True, _retry_after(exc))
-        if status >= 500:
-            return Failure(cause, _HINT_SERVER, True, _retry_after(exc))
-        if status == 408:
-            return Failure(cause, _HINT_NETWORK, True)
-        if status in (401, 403):
-            return Failure(cause, _HINT_REFUSED, False)
-        if 400 <= status < 500:
-            return Failure(cause, _HINT_URL, False)
-        # A handshake that answered but did not upgrade (e.g. 200 from a proxy).
-        return Failure(cause, _HINT_PROTOCOL, True)
-    if isinstance(exc, edge_errors.SkewAdjustmentError):
-        return Failure(f"HTTP 403 on connect ({exc})", _HINT_REFUSED, False)
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        return Failure(str(exc) or "timed out", _HINT_NETWORK, True)
-    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
-        return Failure(
-            f"cannot reach {host} ({type(exc).__name__})", _HINT_NETWORK, True
-        )
-    if isinstance(exc, edge_errors.NoAudioReceived):
-        return Failure("the service closed the stream without audio", _HINT_RATE)
-    if isinstance(exc, edge_errors.EdgeTTSException):
-        return Failure(f"unexpected reply ({exc})", _HINT_PROTOCOL, True)
-    # edge-tts parses frames without guarding against malformed ones.
-    return Failure(
-        f"unreadable reply ({type(exc).__name__}: {exc})"[:200], _HINT_PROTOCOL, True
-    )
-
-
-class _Timeout(TimeoutError):
-    """One of narrator's own deadlines for a piece passed."""
-
-
-# --------------------------------------------------------------------------
-# Joining pieces, with their words
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    """One piece as the service sent it: MP3 and (offset, duration, text) ticks."""
-
-    mp3: bytes
-    words: tuple[tuple[int, int, str], ...]
+# -- joining pieces, with their words ------------------------------------------
 
 
 def join_timed(
@@ -299,8 +162,7 @@ def join_timed(
     return joined, tuple(timings)
 
 
-# --------------------------------------------------------------------------
-# The engine
+# -- the engine ----------------------------------------------------------------
 
 
 class EdgeEngine:
@@ -314,7 +176,7 @@ class EdgeEngine:
 
     name = ENGINE_NAME
     local = False
-    profile = "gtts"  # a neural voice reads numbers and acronyms like gTTS
+    profile = PROFILE
 
     def __init__(
         self,
@@ -360,7 +222,7 @@ class EdgeEngine:
         self.backoff_max_s = backoff_max_s
         self.retry_after_max_s = retry_after_max_s
         self.max_piece_chars = max_piece_chars
-        self._communicate = _communicate_class(self.url)
+        self._communicate = communicate_class(self.url)
         self._rng = rng or random.Random()
         self._breaker = Breaker(breaker_threshold)
         self._lock = threading.Lock()
@@ -420,65 +282,9 @@ class EdgeEngine:
             receive_timeout=max(1, math.ceil(self.first_audio_timeout_s)),
         )
 
-    async def _request(
-        self, text: str, first_audio_s: float, total_s: float
-    ) -> _Fetched:
-        """Run one edge-tts request for ``text`` under narrator's deadlines.
-
-        Raises:
-            _Timeout: no audio within ``first_audio_s`` or not done in ``total_s``.
-            edge_tts / aiohttp exceptions: as the client raised them.
-            edge_errors.UnexpectedResponse: the stream ended before turn.end.
-        """
-        communicate = self._new_communicate(text)
-        audio: list[bytes] = []
-        words: list[tuple[int, int, str]] = []
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        stream = communicate.stream()
-        limit: asyncio.Timeout | None = None
-        try:
-            async with asyncio.timeout_at(
-                started + min(first_audio_s, total_s)
-            ) as limit:
-                async for chunk in stream:
-                    if chunk["type"] == "audio":
-                        if not audio:
-                            limit.reschedule(started + total_s)
-                        audio.append(chunk.get("data", b""))
-                    elif chunk["type"] == "WordBoundary":
-                        words.append(
-                            (
-                                int(chunk.get("offset", 0)),
-                                int(chunk.get("duration", 0)),
-                                str(chunk.get("text", "")),
-                            )
-                        )
-        except TimeoutError as exc:
-            if limit is None or not limit.expired():
-                raise  # aiohttp's own connect or read timeout
-            if audio:
-                raise _Timeout(f"piece not finished within {total_s:g} s") from exc
-            raise _Timeout(f"no audio within {first_audio_s:g} s") from exc
-        finally:
-            await stream.aclose()
-        # edge-tts stops quietly when the service closes mid-stream; a
-        # turn.end moves the piece's byte count into its cumulative total.
-        state = communicate.state
-        if state["chunk_audio_bytes"] or state["cumulative_audio_bytes"] != sum(
-            map(len, audio)
-        ):
-            raise edge_errors.UnexpectedResponse(
-                "the service closed the stream before turn.end"
-            )
-        mp3 = b"".join(audio)
-        if not looks_like_mp3(mp3):
-            raise edge_errors.UnexpectedResponse("the audio is not MP3")
-        return _Fetched(mp3, tuple(words))
-
     async def _attempt(
         self, text: str, section: str | None
-    ) -> tuple[Failure | None, _Fetched | None]:
+    ) -> tuple[Failure | None, Fetched | None]:
         """Send once under the engine-wide bound; return (failure, result)."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_in_flight)
@@ -487,17 +293,21 @@ class EdgeEngine:
                 raise self._breaker_error(section)
             self.requests += 1
             try:
-                fetched = await self._request(
-                    text, self.first_audio_timeout_s, self.piece_timeout_s
+                fetched = await fetch(
+                    self._new_communicate(text),
+                    self.first_audio_timeout_s,
+                    self.piece_timeout_s,
                 )
+                if not looks_like_mp3(fetched.mp3):
+                    raise edge_errors.UnexpectedResponse("the audio is not MP3")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # classified: every failure is reported
                 log.debug("edge request failed", exc_info=True)
-                return _classify(exc, self.host), None
+                return classify(exc, self.host), None
         return None, fetched
 
-    async def _fetch_piece(self, text: str, section: str | None) -> _Fetched:
+    async def _fetch_piece(self, text: str, section: str | None) -> Fetched:
         attempt = 0
         while True:
             attempt += 1
@@ -515,7 +325,7 @@ class EdgeEngine:
                 self._breaker,
                 engine=ENGINE_NAME,
                 section=section,
-                default_hint=_HINT_NETWORK,
+                default_hint=HINT_NETWORK,
             )
             if error is not None:
                 raise error
@@ -548,11 +358,11 @@ class EdgeEngine:
         )
 
     def _breaker_error(self, section: str | None) -> EngineError:
-        return breaker_error(self._breaker, ENGINE_NAME, section, _HINT_NETWORK)
+        return breaker_error(self._breaker, ENGINE_NAME, section, HINT_NETWORK)
 
     async def _fetch_all(
         self, texts: Sequence[str], section: str | None
-    ) -> list[_Fetched]:
+    ) -> list[Fetched]:
         """Fetch every piece, in order; on the first failure cancel the rest."""
         tasks = [
             asyncio.ensure_future(self._fetch_piece(text, section)) for text in texts
@@ -580,20 +390,10 @@ class EdgeEngine:
         nothing towards the circuit breaker.
         """
 
-        async def first_audio() -> bool:
-            communicate = self._new_communicate("Bonjour.")
-            stream = communicate.stream()
-            try:
-                async for chunk in stream:
-                    if chunk["type"] == "audio":
-                        return looks_like_mp3(chunk.get("data", b""))
-                return False
-            finally:
-                await stream.aclose()
-
         async def bounded() -> bool:
             async with asyncio.timeout(timeout_s):
-                return await first_audio()
+                audio = await first_audio(self._new_communicate("Bonjour."))
+                return looks_like_mp3(audio)
 
         try:
             return self._run(bounded(), timeout_s + 1.0)
@@ -647,15 +447,14 @@ class EdgeEngine:
             return decode_mp3s(mp3s, SAMPLE_RATE)
         except AudioError as exc:
             raise EngineError(
-                f"undecodable audio ({exc}); {_HINT_PROTOCOL}",
+                f"undecodable audio ({exc}); {HINT_PROTOCOL}",
                 engine=ENGINE_NAME,
                 section=section,
                 retryable=True,
             ) from exc
 
 
-# --------------------------------------------------------------------------
-# Factory
+# -- factory -------------------------------------------------------------------
 
 
 def _number(

@@ -7,13 +7,12 @@ Google's protocol, followed by gTTS, shows up here) but owns everything around
 them: it splits text at sentence, clause and word boundaries, sends requests
 through a ``transport`` seam with a timeout, retries with backoff and jitter,
 bounds the requests in flight engine-wide, stops on a run of failures, and
-decodes each piece to PCM before joining pieces with natural pauses.
+decodes each piece to PCM before joining pieces with natural pauses. The
+transport, the reply's audio and what a failure means are ``google_service``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import random
 import re
@@ -21,41 +20,40 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import requests
 from gtts import gTTS
 from gtts.lang import tts_langs
 from gtts.version import __version__ as GTTS_VERSION
 
 from narrator.engines.base import SectionRef
-from narrator.engines.pieces import (
+from narrator.engines.google_service import (
+    HINT_NETWORK,
+    HINT_PROTOCOL,
+    HttpRequest,
+    NoAudio,
+    RequestsTransport,
+    Transport,
+    TransportError,
+    classify,
+    extract_audio,
+)
+from narrator.engines.join import (
     OUTER_KEEP_MS,
-    Breaker,
-    Failure,
-    backoff_s,
-    breaker_error,
     decode_mp3s,
-    give_up,
-    http_phrase,
     join_pieces,
     looks_like_mp3,
-    parse_retry_after,
 )
+from narrator.engines.retry import Breaker, Failure, backoff_s, breaker_error, give_up
 from narrator.errors import AudioError, ConfigError, EngineError
 from narrator.model import Audio
 from narrator.speech.pieces import Piece
 from narrator.speech.pieces import split_pieces as split_text
 
 __all__ = [
+    "PROFILE",
     "GoogleEngine",
-    "HttpRequest",
-    "HttpResponse",
     "Piece",
-    "RequestsTransport",
-    "Transport",
-    "TransportError",
     "create",
     "split_pieces",
 ]
@@ -72,158 +70,8 @@ ASSEMBLY_VERSION = "1"
 
 
 def split_pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[Piece]:
-    """Cut ``text`` into pieces Google accepts (see ``pieces.split_pieces``)."""
+    """Cut ``text`` into pieces Google accepts (see ``speech.pieces.split_pieces``)."""
     return split_text(text, max_chars)
-
-
-# gTTS.stream() finds the audio with this pattern on the line that names the RPC.
-_AUDIO_RE = re.compile(gTTS.GOOGLE_TTS_RPC + r'","\[\\"(.*)\\"]')
-
-
-# --------------------------------------------------------------------------
-# Transport seam
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """One request as gTTS prepared it, plus narrator's timeout."""
-
-    method: str
-    url: str
-    body: bytes
-    headers: Mapping[str, str]
-    timeout_s: float
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    """What came back; header names are lower-case."""
-
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-    reason: str = ""
-
-
-class TransportError(Exception):
-    """The request got no HTTP answer: ``kind`` is "timeout" or "connection"."""
-
-    def __init__(self, message: str, *, kind: str = "connection"):
-        super().__init__(message)
-        self.kind = kind
-
-
-Transport = Callable[[HttpRequest], HttpResponse]
-
-
-class RequestsTransport:
-    """Send requests with ``requests``: a session per thread, a timeout always."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            self._local.session = session
-        return session
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        """Send ``request``; raise TransportError when no HTTP answer came."""
-        try:
-            reply = self._session().request(
-                request.method,
-                request.url,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=request.timeout_s,
-            )
-        except requests.Timeout as exc:
-            raise TransportError(
-                f"no answer within {request.timeout_s:g} s", kind="timeout"
-            ) from exc
-        except requests.RequestException as exc:
-            raise TransportError(
-                f"connection failed ({type(exc).__name__})", kind="connection"
-            ) from exc
-        headers = {k.lower(): v for k, v in reply.headers.items()}
-        return HttpResponse(
-            reply.status_code, reply.content, headers, reply.reason or ""
-        )
-
-
-# --------------------------------------------------------------------------
-# Replies and audio
-
-
-class _NoAudio(Exception):
-    """A 200 reply that carries no usable audio."""
-
-
-def extract_audio(body: bytes) -> bytes:
-    """Return the MP3 bytes of a batchexecute reply, parsed as gTTS.stream() does.
-
-    Raises:
-        _NoAudio: the reply has no audio line or is not text.
-    """
-    reply = requests.Response()
-    reply._content = body
-    reply._content_consumed = True  # iterate over the bytes we already have
-    reply.status_code = 200
-    chunks: list[bytes] = []
-    try:
-        for line in reply.iter_lines(chunk_size=1024):
-            decoded = line.decode("utf-8")
-            if gTTS.GOOGLE_TTS_RPC in decoded:
-                found = _AUDIO_RE.search(decoded)
-                if not found:
-                    raise _NoAudio("HTTP 200 without audio")
-                chunks.append(base64.b64decode(found.group(1).encode("ascii")))
-    except (UnicodeError, binascii.Error) as exc:
-        raise _NoAudio("HTTP 200 with an unreadable reply") from exc
-    audio = b"".join(chunks)
-    if not audio:
-        raise _NoAudio("HTTP 200 without audio")
-    return audio
-
-
-# --------------------------------------------------------------------------
-# Failures, retries and the circuit breaker
-
-
-_HINT_RATE = "Google is rate-limiting, wait and re-run (finished sections are cached)"
-_HINT_SERVER = (
-    "Google's speech service is failing, re-run later (finished sections are cached)"
-)
-_HINT_NETWORK = (
-    "check the network and re-run (finished sections are cached), "
-    "or use --engine espeak to work offline"
-)
-_HINT_PROTOCOL = (
-    "Google answered without usable audio; re-run later, or upgrade gTTS if it "
-    "keeps happening (its protocol may have changed)"
-)
-
-
-def _classify(response: HttpResponse, tld: str) -> Failure:
-    reason = response.reason or http_phrase(response.status)
-    cause = f"HTTP {response.status} {reason}".rstrip()
-    if response.status == 429:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return Failure(cause, _HINT_RATE, True, retry_after)
-    if response.status >= 500:
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return Failure(cause, _HINT_SERVER, True, retry_after)
-    if response.status == 408:
-        return Failure(cause, _HINT_NETWORK, True)
-    if response.status == 403:
-        hint = "Google refused the request (a protocol change?); upgrade gTTS"
-    elif response.status == 404:
-        hint = f"translate.google.{tld} has no speech endpoint; check --gtts-tld"
-    else:
-        hint = "Google refused the request; upgrade gTTS or report it"
-    return Failure(cause, hint, False)
 
 
 class _Cancelled(Exception):
@@ -406,7 +254,7 @@ class GoogleEngine:
             pcms = decode_mp3s(mp3s, SAMPLE_RATE)
         except AudioError as exc:
             raise EngineError(
-                f"undecodable audio ({exc}); {_HINT_PROTOCOL}",
+                f"undecodable audio ({exc}); {HINT_PROTOCOL}",
                 engine=ENGINE_NAME,
                 section=section,
                 retryable=True,
@@ -459,9 +307,9 @@ class GoogleEngine:
                 if looks_like_mp3(audio):
                     self._breaker.success()
                     return audio
-                failure = Failure("HTTP 200 with audio that is not MP3", _HINT_PROTOCOL)
+                failure = Failure("HTTP 200 with audio that is not MP3", HINT_PROTOCOL)
             if failure is None:  # pragma: no cover - _attempt returns one of both
-                failure = Failure("no reply", _HINT_PROTOCOL)
+                failure = Failure("no reply", HINT_PROTOCOL)
             error = give_up(
                 failure,
                 attempt,
@@ -469,7 +317,7 @@ class GoogleEngine:
                 self._breaker,
                 engine=ENGINE_NAME,
                 section=section,
-                default_hint=_HINT_NETWORK,
+                default_hint=HINT_NETWORK,
             )
             if error is not None:
                 raise error
@@ -493,15 +341,15 @@ class GoogleEngine:
             self._check(cancel, section)
             response = self._transport(request)
         except TransportError as exc:
-            return Failure(str(exc), _HINT_NETWORK, True), None
+            return Failure(str(exc), HINT_NETWORK, True), None
         finally:
             self._slots.release()
         if response.status != 200:
-            return _classify(response, self.tld), None
+            return classify(response, self.tld), None
         try:
             return None, extract_audio(response.body)
-        except _NoAudio as exc:
-            return Failure(str(exc), _HINT_PROTOCOL, True), None
+        except NoAudio as exc:
+            return Failure(str(exc), HINT_PROTOCOL, True), None
 
     def _delay(self, attempt: int, failure: Failure) -> float:
         with self._rng_lock:
@@ -535,7 +383,7 @@ class GoogleEngine:
             raise _Cancelled()
 
     def _breaker_error(self, section: str | None) -> EngineError:
-        return breaker_error(self._breaker, ENGINE_NAME, section, _HINT_NETWORK)
+        return breaker_error(self._breaker, ENGINE_NAME, section, HINT_NETWORK)
 
 
 def _no_split(text: str) -> list[str]:

@@ -7,39 +7,42 @@ itself with the libespeak-ng it already loads for the espeak engine (one copy
 per process, serialized by that engine's lock), so the GPL-3.0 piper-tts
 package is not needed: onnxruntime (MIT) runs the model.
 
-How text becomes ids follows Piper's published voice format: espeak-ng
-phonemizes clause by clause; each clause's phonemes get their punctuation
-back ("," "." "?" "!" ":" ";"), clauses of one sentence are joined by a space,
-every sentence is decomposed to Unicode code points (NFD) and mapped to ids as
-BOS, then each phoneme's ids followed by PAD, then EOS.
+How text becomes ids is ``phonemes`` (Piper's voice format); where voices
+are installed, and what their config says, is ``voicestore``; this module
+runs the model and joins its audio.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import threading
-import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from narrator.engines import voicestore
 from narrator.engines.base import SectionRef
+from narrator.engines.espeak import text_to_phonemes, voice_version
+from narrator.engines.phonemes import (
+    MAX_PHONEMES,
+    Clause,
+    chunk_sentences,
+    phoneme_ids,
+    sentences_of,
+)
+from narrator.engines.voicestore import read_config
 from narrator.errors import EngineError, EngineUnavailable, InputError
 from narrator.model import Audio
 
 __all__ = [
-    "PiperConfig",
+    "PROFILE",
     "PiperEngine",
     "create",
-    "phoneme_ids",
     "phonemize",
-    "read_config",
     "rate_to_length_scale",
     "resolve_voice",
 ]
@@ -47,13 +50,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENGINE_NAME = "piper"
+PROFILE = "espeak"  # espeak-ng is Piper's front end: same normalization
 # Bump when chunking, trimming or gaps change: part of identity(), so of the
 # clip cache key.
 ASSEMBLY_VERSION = "1"
-PAD, BOS, EOS = "_", "^", "$"
-# Phonemes per inference: VITS memory and time grow with the input, and very
-# long inputs drift; 300 phonemes is 15-25 s of speech.
-MAX_PHONEMES = 300
 # Silence kept at the edges of an utterance / of the inner edges of chunks,
 # and the pause where two chunks of one utterance meet.
 OUTER_KEEP_MS = 40
@@ -63,94 +63,8 @@ SILENCE_DBFS = -50.0
 # --rate in words per minute: this many is the voice's own pace.
 REFERENCE_WPM = 165
 
-_TERMINATORS = ".,;:!?"
-_SENTENCE_END = ".!?"
-# espeak-ng marks a switch to another language's rules as "(en)" ... "(fr)".
-_LANG_SWITCH = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")
-_CLOSERS = "\"')]}»”’ \t"
-
-
-# -- config ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PiperConfig:
-    """What narrator reads from a voice's ``.onnx.json``."""
-
-    sample_rate: int
-    espeak_voice: str
-    noise_scale: float
-    length_scale: float
-    noise_w: float
-    phoneme_id_map: Mapping[str, tuple[int, ...]]
-    num_speakers: int
-    speaker_id_map: Mapping[str, int]
-    language: str
-
-
-def read_config(path: Path) -> PiperConfig:
-    """Read and check a Piper voice config.
-
-    Raises:
-        InputError: the file is missing, not JSON, or lacks what inference needs.
-    """
-    try:
-        raw = json.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        raise InputError(f"piper: cannot read the voice config {path}: {exc}") from exc
-    except ValueError as exc:
-        raise InputError(f"piper: {path} is not valid JSON ({exc}).") from exc
-    try:
-        phoneme_type = raw.get("phoneme_type", "espeak")
-        if phoneme_type != "espeak":
-            raise InputError(
-                f"piper: {path}: phoneme_type {phoneme_type!r} is not supported "
-                "(narrator phonemizes with espeak-ng)."
-            )
-        inference = raw.get("inference") or {}
-        id_map = {
-            str(symbol): tuple(int(i) for i in ids)
-            for symbol, ids in raw["phoneme_id_map"].items()
-        }
-        for required in (PAD, BOS, EOS):
-            if required not in id_map:
-                raise InputError(
-                    f"piper: {path}: phoneme_id_map has no {required!r} symbol."
-                )
-        language = (raw.get("language") or {}).get("code") or raw["espeak"]["voice"]
-        config = PiperConfig(
-            sample_rate=int(raw["audio"]["sample_rate"]),
-            espeak_voice=str(raw["espeak"]["voice"]),
-            noise_scale=float(inference.get("noise_scale", 0.667)),
-            length_scale=float(inference.get("length_scale", 1.0)),
-            noise_w=float(inference.get("noise_w", 0.8)),
-            phoneme_id_map=id_map,
-            num_speakers=int(raw.get("num_speakers", 1)),
-            speaker_id_map={
-                str(k): int(v) for k, v in (raw.get("speaker_id_map") or {}).items()
-            },
-            language=str(language).replace("_", "-"),
-        )
-    except InputError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(
-            f"piper: {path} is not a Piper voice config (missing or bad {exc})."
-        ) from exc
-    if not 4000 <= config.sample_rate <= 96000:
-        raise InputError(f"piper: {path}: sample rate {config.sample_rate} is absurd.")
-    return config
-
 
 # -- phonemization -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Clause:
-    """One clause as espeak-ng phonemized it, and the punctuation that ended it."""
-
-    phonemes: str
-    terminator: str  # one of _TERMINATORS, or "" (end of text, no punctuation)
 
 
 def phonemize(text: str, espeak_voice: str) -> list[list[Clause]]:
@@ -163,128 +77,7 @@ def phonemize(text: str, espeak_voice: str) -> list[list[Clause]]:
         EngineUnavailable: libespeak-ng cannot be loaded.
         InputError: espeak-ng has no such voice.
     """
-    from narrator.engines.espeak import text_to_phonemes
-
-    raw = text_to_phonemes(text, espeak_voice)
-    sentences: list[list[Clause]] = [[]]
-    last = len(raw) - 1
-    for index, (phonemes, consumed) in enumerate(raw):
-        terminator = _terminator(consumed, final=index == last)
-        phonemes = _LANG_SWITCH.sub("", phonemes).strip()
-        if phonemes:
-            sentences[-1].append(Clause(phonemes, terminator))
-        if terminator in _SENTENCE_END and sentences[-1]:
-            sentences.append([])
-    return [s for s in sentences if s]
-
-
-_CHARS_UTF8 = 1
-_PHONEMES_IPA = 0x02
-
-
-def _terminator(consumed: bytes, *, final: bool) -> str:
-    """The punctuation that ended a clause, from the text espeak-ng consumed.
-
-    espeak-ng reads one character past a clause's end before returning, so
-    that character is dropped (except at the end of the text) before looking
-    for the punctuation.
-    """
-    text = consumed.decode("utf-8", "replace")
-    if not final and text:
-        text = text[:-1]
-    text = text.rstrip(_CLOSERS)
-    if text.endswith("…"):
-        return "."
-    return text[-1] if text and text[-1] in _TERMINATORS else ""
-
-
-def sentence_phonemes(clauses: Sequence[Clause]) -> list[str]:
-    """A sentence as Piper feeds it: clause phonemes, their punctuation, a space
-    between clauses, decomposed into code points."""
-    parts = []
-    for i, clause in enumerate(clauses):
-        parts.append(clause.phonemes + clause.terminator)
-        if i < len(clauses) - 1:
-            parts.append(" ")
-    return list(unicodedata.normalize("NFD", "".join(parts)))
-
-
-def phoneme_ids(
-    phonemes: Sequence[str], id_map: Mapping[str, Sequence[int]]
-) -> tuple[list[int], set[str]]:
-    """Map phonemes to ids: BOS, PAD, then each phoneme's ids and PAD, then EOS.
-
-    Returns the ids and the phonemes the voice does not know (skipped).
-    """
-    pad = list(id_map[PAD])
-    ids = list(id_map[BOS]) + pad
-    missing: set[str] = set()
-    for phoneme in phonemes:
-        found = id_map.get(phoneme)
-        if found is None:
-            missing.add(phoneme)
-            continue
-        ids.extend(found)
-        ids.extend(pad)
-    ids.extend(id_map[EOS])
-    return ids, missing
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Phonemes sent in one inference; ``brk`` is the boundary after it."""
-
-    phonemes: list[str]
-    brk: str = "end"
-
-
-def chunk_sentences(
-    sentences: Sequence[Sequence[Clause]], max_phonemes: int = MAX_PHONEMES
-) -> list[Chunk]:
-    """Group an utterance's phonemes into inferences of at most ``max_phonemes``.
-
-    Every sentence is its own inference (as Piper does); a sentence too long is
-    cut between clauses, a clause too long between words, a word too long
-    anywhere.
-    """
-    chunks: list[Chunk] = []
-    for clauses in sentences:
-        whole = sentence_phonemes(clauses)
-        if len(whole) <= max_phonemes:
-            chunks.append(Chunk(whole, "sentence"))
-            continue
-        group: list[Clause] = []
-        for clause in clauses:
-            if group and len(sentence_phonemes([*group, clause])) > max_phonemes:
-                chunks.append(Chunk(sentence_phonemes(group), "clause"))
-                group = []
-            group.append(clause)
-            if len(sentence_phonemes(group)) > max_phonemes:
-                chunks.extend(_split_words(group[0], max_phonemes))
-                group = []
-        if group:
-            chunks.append(Chunk(sentence_phonemes(group), "clause"))
-        if chunks:
-            chunks[-1] = Chunk(chunks[-1].phonemes, "sentence")
-    if chunks:
-        chunks[-1] = Chunk(chunks[-1].phonemes, "end")
-    return chunks
-
-
-def _split_words(clause: Clause, max_phonemes: int) -> list[Chunk]:
-    words = unicodedata.normalize("NFD", clause.phonemes + clause.terminator).split()
-    chunks: list[Chunk] = []
-    current: list[str] = []
-    for word in words:
-        for start in range(0, len(word), max_phonemes):
-            piece = list(word[start : start + max_phonemes])
-            if current and len(current) + 1 + len(piece) > max_phonemes:
-                chunks.append(Chunk(current, "word"))
-                current = []
-            current = [*current, " ", *piece] if current else piece
-    if current:
-        chunks.append(Chunk(current, "clause"))
-    return chunks
+    return sentences_of(text_to_phonemes(text, espeak_voice))
 
 
 # -- audio ---------------------------------------------------------------------
@@ -402,10 +195,8 @@ def resolve_voice(value: str | None) -> tuple[Path, str | None]:
         InputError: no such file or voice name.
         EngineUnavailable: the voice is known but not installed, or none is.
     """
-    from narrator.build import voices
-
     if not value:
-        found = voices.installed_voices("piper", "fr")
+        found = voicestore.installed("fr")
         if not found or found[0].path is None:
             raise EngineUnavailable(
                 "piper: no Piper voice is installed; run `narrator voices install "
@@ -424,10 +215,10 @@ def resolve_voice(value: str | None) -> tuple[Path, str | None]:
         if not model.is_file():
             raise InputError(f"piper: {model}: no such model file.")
         return model, speaker
-    installed = voices.find_installed(base)
+    installed = voicestore.find_installed(base)
     if installed is not None:
         return installed, speaker
-    if base in voices.catalogue().voices:
+    if base in voicestore.catalogue().voices:
         raise EngineUnavailable(
             f"piper: voice {base!r} is not installed; run `narrator voices install "
             f"{base}` first."
@@ -482,7 +273,7 @@ class PiperEngine:
 
     name = ENGINE_NAME
     local = True
-    profile = "espeak"  # espeak-ng is Piper's front end: same normalization
+    profile = PROFILE
 
     def __init__(
         self,
@@ -493,8 +284,6 @@ class PiperEngine:
         threads: int = 1,
         max_phonemes: int = MAX_PHONEMES,
     ):
-        from narrator.build import voices
-
         self.model_path = model
         self.voice = model.stem
         self.config_path = Path(f"{model}.json")
@@ -521,12 +310,10 @@ class PiperEngine:
                 f"piper: {model}: the config lists {self.config.num_speakers} "
                 "speakers but the model takes no speaker id."
             )
-        from narrator.engines.espeak import voice_version
-
         # Fail now, not in the middle of a build, if espeak-ng lacks the voice.
         self._espeak_version = voice_version(self.config.espeak_voice)
-        self.model_sha256 = voices.file_sha256(model)
-        self.config_sha256 = voices.file_sha256(self.config_path)
+        self.model_sha256 = voicestore.file_sha256(model)
+        self.config_sha256 = voicestore.file_sha256(self.config_path)
 
     def _speaker_id(self, speaker: str | None) -> int:
         if speaker is None:
@@ -623,10 +410,12 @@ class PiperEngine:
 
 
 def _threads(options: Mapping[str, str]) -> int:
-    """Intra-op threads: the cores left to each of the sections that run at once
-    (the pipeline runs one section per core for local engines)."""
-    from narrator.config import default_jobs
+    """Intra-op threads: the cores left to each of the sections that run at once.
 
+    The build passes ``jobs`` when the user set it; otherwise it runs one
+    section per core for a local engine (``config.default_jobs``), which is
+    what ``cores`` stands for here: an engine gets its options, not Settings.
+    """
     cores = os.cpu_count() or 1
     value = options.get("threads")
     if value:
@@ -639,7 +428,7 @@ def _threads(options: Mapping[str, str]) -> int:
         return threads
     jobs_text = options.get("jobs")
     try:
-        jobs = int(jobs_text) if jobs_text else default_jobs(True)
+        jobs = int(jobs_text) if jobs_text else cores
     except ValueError as exc:
         raise InputError(f"piper: jobs={jobs_text!r} is not a number.") from exc
     return max(1, cores // max(1, jobs))
