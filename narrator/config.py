@@ -1,4 +1,4 @@
-"""Settings: the only reader of narrator.toml, and the checks of the NARRATOR_* environment.
+"""Settings: the one reader of narrator.toml; NARRATOR_* values checked.
 
 ``load_settings(source, options, environ)`` assembles a build's frozen
 ``Settings``: built-in defaults < the ``[build]`` table of ``narrator.toml``
