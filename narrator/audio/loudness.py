@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from narrator.audio.arrays import as_2d
+
 __all__ = ["LoudnessMeter", "integrated_loudness"]
 
 _ABSOLUTE_GATE_LUFS = -70.0
@@ -28,20 +30,6 @@ _RELATIVE_GATE_LU = -10.0
 _LOUDNESS_OFFSET = -0.691
 _BLOCK_STEPS = 4  # a 400 ms block is four 100 ms steps (75 % overlap)
 _METER_WINDOWS_PER_STEP = 5  # meter windows per 100 ms step (20 ms each)
-
-
-def _as_2d(x: np.ndarray) -> np.ndarray:
-    """Return a ``(n, channels)`` view of a mono or multichannel array.
-
-    The DSP modules (loudness, peaks, shaping) each keep this helper so that
-    none imports another: each stays at the bottom of the import graph.
-    """
-    arr = np.asarray(x)
-    if arr.ndim == 1:
-        return arr[:, None]
-    if arr.ndim == 2:
-        return arr
-    raise ValueError(f"audio must be shaped (n,) or (n, channels), got {arr.shape}")
 
 
 @functools.cache
@@ -174,7 +162,7 @@ class LoudnessMeter:
 
     def feed(self, x: np.ndarray) -> None:
         """Add the next piece ``x``, shaped ``(n,)`` or ``(n, channels)``."""
-        piece = _as_2d(np.asarray(x))
+        piece = as_2d(np.asarray(x))
         if piece.shape[1] != self._channels:
             raise ValueError(
                 f"meter expects {self._channels} channel(s), got {piece.shape[1]}"
@@ -351,7 +339,7 @@ def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
     The same measure as :class:`LoudnessMeter`, so a one-shot reading and a
     section's streamed one never disagree by method.
     """
-    audio = _as_2d(x)
+    audio = as_2d(x)
     meter = LoudnessMeter(sample_rate, audio.shape[1])
     for start in range(0, audio.shape[0], _ONE_SHOT_CHUNK):
         meter.feed(audio[start : start + _ONE_SHOT_CHUNK])

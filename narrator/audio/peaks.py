@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from narrator.audio.arrays import as_2d, float_dtype, owned
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["apply_gain_db", "kaiser_lowpass", "limit_true_peak", "true_peak_dbtp"]
@@ -42,36 +44,6 @@ _TP_CUTOFF = 1.0  # interpolator cutoff, fraction of the input Nyquist
 _TP_BETA = 5.0  # Kaiser window shape of the interpolator
 _TP_BLOCK = 8  # samples per block when looking for true-peak candidates
 _TP_COARSE = 64  # samples per coarse block (a multiple of _TP_BLOCK)
-
-
-def _as_2d(x: np.ndarray) -> np.ndarray:
-    """Return a ``(n, channels)`` view of a mono or multichannel array.
-
-    The DSP modules (loudness, peaks, shaping) each keep this helper so that
-    none imports another: each stays at the bottom of the import graph.
-    """
-    arr = np.asarray(x)
-    if arr.ndim == 1:
-        return arr[:, None]
-    if arr.ndim == 2:
-        return arr
-    raise ValueError(f"audio must be shaped (n,) or (n, channels), got {arr.shape}")
-
-
-def _float_dtype(x: np.ndarray) -> np.dtype[np.floating]:
-    """Pick the output dtype: keep float32/float64, promote anything else.
-
-    Kept alike in peaks and shaping, as :func:`_as_2d` is.
-    """
-    return x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-
-
-def _owned(x: np.ndarray, dtype: np.dtype, inplace: bool) -> np.ndarray:
-    """``x`` itself when it may be changed in place (a float array of
-    ``dtype``), else a copy of it in ``dtype`` (alike in peaks and shaping)."""
-    if inplace and isinstance(x, np.ndarray) and x.dtype == dtype:
-        return x
-    return np.array(x, dtype=dtype, copy=True)
 
 
 def kaiser_lowpass(numtaps: int, cutoff: float, beta: float) -> np.ndarray:
@@ -241,7 +213,7 @@ def _to_db(value: float) -> float:
 
 def true_peak_dbtp(x: np.ndarray, sample_rate: int) -> float:
     """Return the BS.1770-4 true peak of ``x`` in dBTP (``-inf`` when silent)."""
-    audio = _as_2d(x)
+    audio = as_2d(x)
     if audio.size == 0:
         return -math.inf
     envelope = _envelope(audio)
@@ -390,9 +362,9 @@ def limit_true_peak(
     float array) ``x`` itself is limited and returned: a mastering chain that
     owns its arrays need not pay for a fresh one per step.
     """
-    audio = _as_2d(x)
-    dtype = _float_dtype(np.asarray(x))
-    out = _owned(x, dtype, inplace)
+    audio = as_2d(x)
+    dtype = float_dtype(np.asarray(x))
+    out = owned(x, dtype, inplace)
     n = audio.shape[0]
     if n == 0:
         return out
@@ -403,7 +375,7 @@ def limit_true_peak(
     # suffices and the check pass finds nothing.
     target = 10.0 ** ((ceiling_dbtp - 0.01) / 20.0)
     ceiling = 10.0 ** ((ceiling_dbtp - 0.005) / 20.0)
-    current = _as_2d(out)
+    current = as_2d(out)
     for _ in range(_LIMITER_PASSES):
         samples, peaks = _interval_peaks(current, sample_rate, ceiling)
         over = peaks > ceiling
@@ -439,7 +411,7 @@ def apply_gain_db(
     With ``inplace`` (``x`` a float array) ``x`` itself is scaled and returned.
     """
     arr = np.asarray(x)
-    dtype = _float_dtype(arr)
-    scaled = _owned(arr, dtype, inplace)
+    dtype = float_dtype(arr)
+    scaled = owned(arr, dtype, inplace)
     scaled *= dtype.type(10.0 ** (gain_db / 20.0))
     return scaled

@@ -17,31 +17,11 @@ from typing import Literal
 
 import numpy as np
 
+from narrator.audio.arrays import as_2d, float_dtype, owned
+
 __all__ = ["fade", "from_int16", "resample", "to_int16", "trim_silence"]
 
 _SILENCE_GATES = ("rms", "peak")
-
-
-def _as_2d(x: np.ndarray) -> np.ndarray:
-    """Return a ``(n, channels)`` view of a mono or multichannel array.
-
-    The DSP modules (loudness, peaks, shaping) each keep this helper so that
-    none imports another: each stays at the bottom of the import graph.
-    """
-    arr = np.asarray(x)
-    if arr.ndim == 1:
-        return arr[:, None]
-    if arr.ndim == 2:
-        return arr
-    raise ValueError(f"audio must be shaped (n,) or (n, channels), got {arr.shape}")
-
-
-def _float_dtype(x: np.ndarray) -> np.dtype[np.floating]:
-    """Pick the output dtype: keep float32/float64, promote anything else.
-
-    Kept alike in peaks and shaping, as :func:`_as_2d` is.
-    """
-    return x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def trim_silence(
@@ -71,7 +51,7 @@ def trim_silence(
     """
     if gate not in _SILENCE_GATES:
         raise ValueError(f"gate must be one of {_SILENCE_GATES}, got {gate!r}")
-    audio = _as_2d(x)
+    audio = as_2d(x)
     n = audio.shape[0]
     if n == 0:
         return 0, 0
@@ -140,8 +120,8 @@ def fade(
     With ``inplace`` (``x`` a float array) ``x`` itself is faded and returned.
     """
     arr = np.asarray(x)
-    dtype = _float_dtype(arr)
-    out = _owned(arr, dtype, inplace)
+    dtype = float_dtype(arr)
+    out = owned(arr, dtype, inplace)
     n = out.shape[0]
     n_in = max(0, round(in_ms * sample_rate / 1000.0))
     n_out = max(0, round(out_ms * sample_rate / 1000.0))
@@ -157,14 +137,6 @@ def fade(
     return out
 
 
-def _owned(x: np.ndarray, dtype: np.dtype, inplace: bool) -> np.ndarray:
-    """``x`` itself when it may be changed in place (a float array of
-    ``dtype``), else a copy of it in ``dtype`` (alike in peaks and shaping)."""
-    if inplace and isinstance(x, np.ndarray) and x.dtype == dtype:
-        return x
-    return np.array(x, dtype=dtype, copy=True)
-
-
 def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """Resample along the first axis with a polyphase filter.
 
@@ -173,7 +145,7 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     equal rates return a copy.
     """
     arr = np.asarray(x)
-    dtype = _float_dtype(arr)
+    dtype = float_dtype(arr)
     if sr_in <= 0 or sr_out <= 0:
         raise ValueError(f"sample rates must be positive, got {sr_in}, {sr_out}")
     if sr_in == sr_out:

@@ -122,8 +122,7 @@ class Cancelled(Exception):
 
 def segment_params(settings: Settings) -> dict[str, object]:
     """Every rendering parameter that changes a segment's bytes."""
-    from narrator.audio.gain import ENCODING_LOSS_LU
-    from narrator.audio.render import PRESETS
+    from narrator.audio.render import ENCODING_LOSS_LU, PRESETS
 
     preset = PRESETS[settings.preset]
     return {
