@@ -51,7 +51,7 @@ def _pipeline(
 ) -> BuildResult | list[tuple[str, str]]:
     """The one call into the build pipeline: build (with a progress bar and
     notes on stderr), or with ``dry_run`` the plan's per-section actions."""
-    # Lazy: numpy and the audio/container stack, +160 ms on `narrator --help`
+    # Lazy: build.pipeline pulls numpy and the audio stack: +110 ms on --help
     from narrator.build import pipeline
 
     settings = settings_from(input_path, opts)
