@@ -6,6 +6,8 @@ and mutagen, on short documents, and reads the results back.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import io
 import json
 import os
@@ -130,6 +132,56 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
         command = command.commands[name]
     assert (command.help or "").strip(), f"{path} has no help text"
     assert "--max-builds" not in run(*path, "--help").stdout  # test-only, hidden
+
+
+def _command_modules() -> list[Path]:
+    package = REPO / "narrator" / "cli"
+    return [p for p in sorted(package.glob("*.py")) if p.name != "__init__.py"]
+
+
+def test_command_modules_never_import_the_group() -> None:
+    """The group imports the command modules and registers their commands
+    (``main.add_command``); a command module importing ``narrator.cli`` itself
+    (the group) would turn that around, so none does, wherever the import sits."""
+    hits = []
+    for path in _command_modules():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level:  # relative: counted from the package, narrator.cli
+                    parts = ["narrator", "cli"][: max(3 - node.level, 0)]
+                    module = ".".join([*parts, *([module] if module else [])])
+                names = {a.name for a in node.names}
+                group = module == "narrator.cli" or (
+                    module == "narrator" and "cli" in names
+                )
+            elif isinstance(node, ast.Import):
+                group = any(a.name == "narrator.cli" for a in node.names)
+            else:
+                continue
+            if group:
+                hits.append(f"{path.name}:{node.lineno}")
+    assert _command_modules() and hits == []
+
+
+def test_every_command_of_every_module_is_registered_on_the_group() -> None:
+    registered = []
+    for path in COMMANDS:
+        command: click.Command = main
+        for name in path:
+            assert isinstance(command, click.Group)
+            command = command.commands[name]
+        registered.append(command)
+    unregistered = [
+        f"{path.stem}.{name}"
+        for path in _command_modules()
+        for name, value in vars(
+            importlib.import_module(f"narrator.cli.{path.stem}")
+        ).items()
+        if isinstance(value, click.Command)
+        and not any(value is command for command in registered)
+    ]
+    assert unregistered == []
 
 
 # -- 2. sections ------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from narrator.cli import build
+from narrator.cli.build import build
 from narrator.config import PROJECT_OPTIONS, environment, load_settings
 from narrator.errors import ConfigError
 

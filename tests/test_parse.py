@@ -1,4 +1,4 @@
-"""Tests for narrator.text.parse: bytes -> text -> Document."""
+"""Tests for narrator.text: bytes -> text -> Document."""
 
 from __future__ import annotations
 

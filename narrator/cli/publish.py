@@ -1,0 +1,205 @@
+"""Commands around a finished episode: info (its tags), publish, init-podcast."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from narrator.cli.output import fmt_duration, handle_errors
+from narrator.container.tags import EpisodeTags, read_episode
+from narrator.errors import InputError, TaggingError
+from narrator.publish.podcast import init_podcast as write_starter
+from narrator.publish.podcast import publish_episode
+
+# -- info -----------------------------------------------------------------------
+# _read_tags and _tags_json are the logic of `info`; at merge they become the
+# library's call, and the command keeps only the printing.
+
+
+def _read_tags(mp3_path: Path) -> EpisodeTags:
+    """The episode's tags; a missing or non-MP3 file is bad input (exit 2).
+
+    Raises:
+        InputError: no such file, or not an MP3.
+    """
+    if not mp3_path.is_file():
+        raise InputError(f"{mp3_path}: no such file; check the path.")
+    try:
+        return read_episode(mp3_path)
+    except TaggingError as exc:  # the user gave the wrong file: bad input, exit 2
+        raise InputError(f"{exc} Give an MP3 file.") from exc
+
+
+def _tags_json(tags: EpisodeTags) -> dict[str, Any]:
+    data = asdict(tags)
+    del data["cover"]  # bytes: its type and size are reported instead
+    data["chapters"] = [
+        {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
+        for c in tags.chapters
+    ]
+    return data
+
+
+@click.command()
+@click.argument("mp3_path", metavar="FILE.mp3", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@handle_errors
+def info(mp3_path: Path, as_json: bool) -> None:
+    """Show the tags and chapters of an episode MP3.
+
+    \b
+    Example:
+      narrator info output/exemple.mp3
+    """
+    tags = _read_tags(mp3_path)
+    if as_json:
+        click.echo(json.dumps(_tags_json(tags), ensure_ascii=False, indent=2))
+        return
+    for label, value in [
+        ("title", tags.title),
+        ("author", tags.author),
+        ("podcast", tags.podcast),
+        ("date", tags.date),
+        ("episode", tags.episode),
+        ("language", tags.language),
+        ("description", tags.description),
+    ]:
+        if value:
+            click.echo(f"{label:<12} {value}")
+    click.echo(
+        f"{'audio':<12} {fmt_duration(tags.duration_s)}, {tags.bitrate_kbps} kbps "
+        f"{tags.bitrate_mode}, {tags.sample_rate} Hz, {tags.channels} ch, "
+        f"ID3v{tags.id3_version}"
+    )
+    if tags.cover_mime:
+        click.echo(f"{'cover':<12} {tags.cover_mime}, {tags.cover_bytes} bytes")
+    click.echo(f"{'chapters':<12} {len(tags.chapters)}")
+    for i, c in enumerate(tags.chapters, 1):
+        click.echo(f"  {i:>3}. {fmt_duration(c.start_ms / 1000):>8}  {c.title}")
+
+
+# -- publish --------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("mp3_path", metavar="EPISODE.mp3", type=click.Path(path_type=Path))
+@click.option(
+    "--feed",
+    "feed_path",
+    type=click.Path(path_type=Path),
+    default=Path("output/feed.xml"),
+    show_default=True,
+    help="The RSS feed file.",
+)
+@click.option(
+    "--base-url",
+    required=True,
+    help="URL of the folder where the MP3 and its sidecars are served.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Podcast settings (TOML) [default: podcast.toml next to the feed].",
+)
+@click.option(
+    "--feed-url", help="Public URL of the feed [default: base URL + file name]."
+)
+@click.option("--remove", is_flag=True, help="Take the episode out of the feed.")
+@click.option(
+    "--site/--no-site",
+    default=True,
+    show_default=True,
+    help="Also rewrite the web pages beside the feed (index.html, <stem>.html).",
+)
+@click.option("--title", help="Override the podcast title from the config.")
+@click.option("--author", help="Override the podcast author.")
+@click.option("--email", help="Override the owner e-mail.")
+@click.option("--description", help="Override the podcast description.")
+@click.option("--category", help="Override the Apple Podcasts category.")
+@click.option(
+    "--explicit/--no-explicit", default=None, help="Override itunes:explicit."
+)
+@click.option("--link", help="Override the podcast website link.")
+@click.option(
+    "--image", help="Override the podcast image (URL or path beside the feed)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@handle_errors
+def publish(
+    mp3_path: Path,
+    feed_path: Path,
+    base_url: str,
+    config_path: Path | None,
+    feed_url: str | None,
+    remove: bool,
+    site: bool,
+    as_json: bool,
+    **overrides: Any,
+) -> None:
+    """Add or update EPISODE.mp3 in a podcast RSS feed (or --remove it).
+
+    Also writes the show's web pages beside the feed: index.html and one
+    <stem>.html per episode, with a player, chapters and a transcript that
+    follows the voice (--no-site to skip).
+
+    \b
+    Example:
+      narrator publish output/exemple.mp3 --feed output/feed.xml \\
+          --base-url https://example.org/podcast/
+    """
+    values = {
+        k: ("true" if v else "false") if isinstance(v, bool) else v
+        for k, v in overrides.items()
+        if v is not None
+    }
+    result = publish_episode(
+        mp3_path,
+        feed_path=feed_path,
+        base_url=base_url,
+        config_path=config_path,
+        overrides=values,
+        remove=remove,
+        feed_url=feed_url,
+        site=site,
+    )
+    if as_json:
+        data = {
+            "feed": str(result.feed_path),
+            "action": result.action,
+            "guid": result.guid,
+            "title": result.title,
+            "episodes": result.episode_count,
+            "pages": [str(p) for p in result.pages],
+        }
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        plural = "" if result.episode_count == 1 else "s"
+        click.echo(
+            f'{result.feed_path}: {result.action} "{result.title}" '
+            f"({result.episode_count} episode{plural})"
+        )
+
+
+@click.command("init-podcast")
+@click.argument(
+    "path", type=click.Path(path_type=Path), default=Path("output/podcast.toml")
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@handle_errors
+def init_podcast(path: Path, force: bool) -> None:
+    """Write a commented starter podcast.toml (default: output/podcast.toml).
+
+    \b
+    Example:
+      narrator init-podcast output/podcast.toml
+    """
+    written = write_starter(path, force=force)
+    click.echo(
+        f"wrote {written}; fill in title, author, email, description, category, "
+        "explicit and link."
+    )
