@@ -25,8 +25,8 @@ from click.testing import CliRunner, Result
 from mutagen.mp3 import MP3
 from PIL import Image
 
-from narrator.build.episode import read_document
 from narrator.build.output import output_lock
+from narrator.build.plan import read_document
 from narrator.cli import main
 from narrator.speech import normalize, prepare_section, split_sentences
 

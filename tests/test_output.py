@@ -19,10 +19,10 @@ from mutagen.id3 import ID3
 
 import narrator.atomic
 import narrator.container.mp3
+from narrator.build.keys import read_previous
 from narrator.build.output import (
     lock_path,
     output_lock,
-    read_previous,
     sidecar_paths,
     sidecars_on_disk_digest,
 )

@@ -438,7 +438,7 @@ def sections(
     Example:
       narrator sections examples/exemple.md --spoken
     """
-    from narrator.build.episode import read_document
+    from narrator.build.plan import read_document
     from narrator.engines import engine_names, profile_of
     from narrator.speech import speak_section
     from narrator.speech.lexicon import load_user_lexicon
@@ -941,7 +941,7 @@ def say(
     Example:
       narrator say "L'IA de M. Dupont coûte 1,5 M€." -o output/essai.mp3 --show
     """
-    from narrator.build.say import say_text
+    from narrator.build.pipeline import say_text
     from narrator.errors import InputError
 
     if output_path.is_dir():
