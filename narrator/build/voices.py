@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from narrator.config import environment
+from narrator.engines.piper import read_config
 from narrator.errors import InputError, VoiceInstallError
 
 __all__ = [
@@ -574,8 +575,6 @@ def _copy_local(
             f"voices: {config}: the model's config is missing; a Piper voice is "
             "MODEL.onnx with MODEL.onnx.json beside it."
         )
-    from narrator.engines.piper import read_config
-
     read_config(config)  # a broken config fails now, not at the first build
     digests: dict[str, str] = {}
     pairs = ((model, f"{name}.onnx", "model"), (config, f"{name}.onnx.json", "config"))
