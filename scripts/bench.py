@@ -167,7 +167,7 @@ def make_long_document(
 ) -> tuple[int, int]:
     """A long French document (>= 60,000 characters, >= 15 sections) assembled
     from the seed's and the example's sentences, each section made unique."""
-    from narrator.build.episode import read_document
+    from narrator.build.plan import read_document
     from narrator.speech.sentences import split_sentences
 
     rng = random.Random(seed)
@@ -263,7 +263,7 @@ def cost_shares(doc: Path, work: Path) -> dict:
         SegmentLayout,
         render_clip,
     )
-    from narrator.build.episode import prepare, read_document
+    from narrator.build.plan import prepare, read_document
     from narrator.config import Pauses
     from narrator.container.encode import encode_segment
     from narrator.engines.espeak import EspeakEngine
@@ -333,7 +333,7 @@ def bench_memory(work: Path) -> dict:
 def make_line_document(path: Path, chars: int = 300_000, seed: int = 5) -> int:
     """One line of ``chars`` characters of French words and no punctuation at
     all (about 5 hours of speech): one section, one sentence."""
-    from narrator.build.episode import read_document
+    from narrator.build.plan import read_document
 
     rng = random.Random(seed)
     words: list[str] = []

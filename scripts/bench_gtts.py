@@ -55,7 +55,7 @@ def load_sections(path: Path) -> tuple[list[tuple[str, list[str]]], str]:
             (s.title, [u.text for u in prepare_section(s, engine="gtts")])
             for s in document.sections
         ]
-        return made, "narrator.text.parse + narrator.speech"
+        return made, "narrator.text + narrator.speech"
     except (ImportError, NarratorError) as exc:  # being written concurrently
         print(f"narrator.parse/speech unusable ({exc}); plain split", file=sys.stderr)
     sections: list[tuple[str, list[str]]] = []

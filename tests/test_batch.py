@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from narrator.build.batch import find_documents, run_batch
-from narrator.build.pipeline import Progress
+from narrator.build.schedule import Progress
 from narrator.cli import main
 from narrator.config import Settings
 from narrator.container.tags import read_episode

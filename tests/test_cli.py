@@ -27,8 +27,8 @@ from click.testing import CliRunner, Result
 from mutagen.mp3 import MP3
 from PIL import Image
 
-from narrator.build.episode import read_document
 from narrator.build.output import output_lock
+from narrator.build.plan import read_document
 from narrator.cli import main
 from narrator.speech.normalize import normalize, prepare_section
 from narrator.speech.sentences import split_sentences

@@ -24,7 +24,8 @@ from narrator.build.distributed import (
     fingerprint,
     produce_remote,
 )
-from narrator.build.pipeline import Progress, build
+from narrator.build.pipeline import build
+from narrator.build.schedule import Progress
 from narrator.cli import main
 from narrator.config import Settings
 from narrator.container.tags import read_episode

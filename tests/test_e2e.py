@@ -169,7 +169,7 @@ def test_seed_lame_tag_reads_back_in_every_reader(
 def test_other_formats_build(
     name: str, titles, tmp_path: Path, cache_dir: Path
 ) -> None:
-    from narrator.build.episode import read_document
+    from narrator.build.plan import read_document
 
     src = DATA / "parse" / name
     expected = [s.title for s in read_document(src).sections]

@@ -19,7 +19,8 @@ from mutagen.id3 import ID3
 
 import narrator.atomic
 import narrator.container.splice
-from narrator.build.output import lock_path, output_lock, read_previous
+from narrator.build.keys import read_previous
+from narrator.build.output import lock_path, output_lock
 from narrator.build.pipeline import build
 from narrator.config import Settings
 from narrator.container.sidecars import sidecar_paths, sidecars_on_disk_digest

@@ -23,7 +23,7 @@ from narrator.audio.render import (
     RenderPlan,
     plan_render,
 )
-from narrator.build import segments
+from narrator.build import produce
 from narrator.build.pipeline import build
 from narrator.config import Pauses, Settings
 from narrator.container import encode as encoding
@@ -105,7 +105,7 @@ def test_a_section_without_pauses_is_cut_all_the_same() -> None:
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     # Parts of ~12 s: a test-sized section is cut four or five times.
-    monkeypatch.setattr(segments, "PART_S", 12.0)
+    monkeypatch.setattr(produce, "PART_S", 12.0)
 
 
 @pytest.mark.parametrize("preset", ["phone", "small"])  # 1152- and 576-sample frames
@@ -133,7 +133,7 @@ def test_every_cue_of_a_section_in_parts_lands_on_its_speech(
     assert len(joined) == 1 and joined[0] >= 4  # the long section, in parts
     # The same clips in one part: each pause differs by at most half a frame
     # (13 ms, where a cut rounds it to a frame), each cue's length not at all.
-    monkeypatch.setattr(segments, "PART_S", 1e9)
+    monkeypatch.setattr(produce, "PART_S", 1e9)
     whole = _settings(tmp_path, "whole", jobs=2, preset=preset)
     shutil.copytree(tmp_path / "cache-a", whole.cache_dir)
     shutil.rmtree(whole.cache_dir / "segments")

@@ -336,7 +336,7 @@ def test_only_edited_sections_are_made_speakable_again(
 ) -> None:
     """The speech cache: a rebuild normalizes only what changed, and a change
     of the normalizer's own code invalidates everything."""
-    import narrator.build.episode
+    import narrator.build.plan
     import narrator.speech.normalize
 
     real = narrator.speech.normalize.speak_section
@@ -362,8 +362,8 @@ def test_only_edited_sections_are_made_speakable_again(
     plan_build(doc, settings, engine=FakeEngine())
     assert calls == [SEED_TITLES[4]]
     calls.clear()
-    narrator.build.episode._speech_code_digest.cache_clear()
-    episode = narrator.build.episode
+    narrator.build.plan._speech_code_digest.cache_clear()
+    episode = narrator.build.plan
     monkeypatch.setattr(episode, "_speech_code_digest", lambda: "changed")
     plan_build(doc, settings, engine=FakeEngine())
     assert len(calls) == 11

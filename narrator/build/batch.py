@@ -1,6 +1,6 @@
 """Build a show folder in one run: every document, one pool of sections, one feed.
 
-A batch plans every document first (``pipeline.plan_build``), so an
+A batch plans every document first (``plan.plan_file``), so an
 unchanged one costs a tag read and an edited one keys only its changed
 sections. The sections of all documents that need work then go to one
 *runner*: a thread pool here (``LocalRunner``), or a Dask cluster
@@ -8,7 +8,7 @@ sections. The sections of all documents that need work then go to one
 synthesis overlaps another's encoding, and a network engine's request limit
 holds for the whole batch rather than per document. As soon as every section
 of a document is ready, it is placed, tagged and written with the pipeline's
-own steps (``pipeline.commit``), while the runner keeps working on the rest.
+own steps (``commit.commit``), while the runner keeps working on the rest.
 
 A document that fails (bad input, an engine error) is reported and the
 others still build. With a feed, every new or changed episode is then
@@ -23,31 +23,33 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
+from narrator.build.commit import BuildResult, check_current, commit
 from narrator.build.episode import Note
-from narrator.build.output import read_previous
-from narrator.build.pipeline import (
+from narrator.build.keys import (
     BuildPlan,
-    BuildResult,
     Extras,
-    Progress,
-    Report,
-    check_current,
-    commit,
-    make_extras,
-    plan_build,
-)
-from narrator.build.segments import (
-    Cancelled,
-    SectionPlan,
     SegmentRecord,
-    produce_section,
+    pinned,
+    read_previous,
 )
-from narrator.cache import Cache
+from narrator.build.plan import plan_file
+from narrator.build.produce import (
+    Outcome,
+    Runner,
+    SectionTask,
+    make_extras,
+    produce_task,
+    reread,
+)
+from narrator.build.schedule import Cancelled, Progress, Report
 from narrator.config import Settings, default_jobs
-from narrator.engines import Engine, choose_engine
+from narrator.container.tags import TXXX_GUID, read_episode
+from narrator.engines import choose_engine
+from narrator.engines.base import Engine
 from narrator.errors import InputError, NarratorError
+from narrator.publish.feed_reader import parse_existing_feed
+from narrator.publish.podcast import publish_episode
 
 DOCUMENT_SUFFIXES = (".txt", ".md")
 SETTINGS_FILES = ("podcast.toml", "narrator.toml")
@@ -117,38 +119,6 @@ class BatchResult:
         }
 
 
-@dataclass(frozen=True)
-class SectionTask:
-    """One segment to produce, for every document section that needs it.
-
-    Identical sections (same segment key) across the batch are produced once.
-    """
-
-    key: str
-    plan: BuildPlan  # the first document that needs it: its engine and cache
-    section: SectionPlan
-    settings: Settings
-    users: tuple[tuple[int, int], ...]  # (document, section index) pairs
-    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
-
-
-Outcome = SegmentRecord | NarratorError
-
-
-class Runner(Protocol):
-    """Produces segments, yielding each task as soon as it is done (any order)."""
-
-    def run(
-        self, tasks: Sequence[SectionTask]
-    ) -> Iterator[tuple[SectionTask, Outcome]]:
-        """Every task once, with its record or the error that stopped it."""
-        ...
-
-    def workers(self) -> int:
-        """How many workers did work."""
-        ...
-
-
 class LocalRunner:
     """A thread pool over the sections of every document (``jobs`` at a time)."""
 
@@ -163,15 +133,7 @@ class LocalRunner:
         futures: dict[Future[SegmentRecord], SectionTask] = {}
         try:
             for task in tasks:
-                job = pool.submit(
-                    produce_section,
-                    task.plan.cache,
-                    task.plan.engine,
-                    task.section,
-                    task.settings,
-                    task.cancel,
-                )
-                futures[job] = task
+                futures[pool.submit(produce_task, task)] = task
             for job in as_completed(futures):
                 error = job.exception()
                 if error is None:
@@ -248,18 +210,14 @@ class _Engines:
         self.lock = threading.Lock()
 
     def for_output(self, output: Path) -> Engine:
-        from narrator.container.tags import TXXX_ENGINE, TXXX_VOICE
-
-        previous = read_previous(output)
-        pinned = previous.get(TXXX_ENGINE) if previous is not None else None
-        voice = previous.get(TXXX_VOICE) if previous is not None else None
-        key = (pinned, voice) if self.settings.engine == "auto" else (None, None)
+        engine, voice = pinned(read_previous(output))
+        key = (engine, voice) if self.settings.engine == "auto" else (None, None)
         with self.lock:
             if key not in self.made:
                 self.made[key] = choose_engine(
                     self.settings.engine,
                     self.settings.engine_options,
-                    pinned=pinned,
+                    pinned=engine,
                     pinned_voice=voice,
                     output_path=output,
                     note=self.note,
@@ -280,12 +238,12 @@ def _plan(
             continue
         try:
             chosen = engine or engines.for_output(doc.output)
-            plan = plan_build(doc.source, doc.settings, chosen, _named(note, doc))
-            current = check_current(plan, doc.settings)
+            plan = plan_file(doc.source, doc.settings, chosen, _named(note, doc))
+            current = check_current(plan)
             if current is not None:
                 doc.episode = Episode(doc.source, doc.output, result=current)
                 continue
-            doc.plan, doc.extras = plan, make_extras(plan, doc.settings)
+            doc.plan, doc.extras = plan, make_extras(plan)
         except NarratorError as exc:
             doc.fail(exc)
 
@@ -308,7 +266,11 @@ def _tasks(docs: list[_Doc]) -> list[SectionTask]:
             task = tasks.get(sp.segment_key)
             if task is None:
                 tasks[sp.segment_key] = SectionTask(
-                    sp.segment_key, doc.plan, sp, doc.settings, ((i, sp.index),)
+                    sp.segment_key,
+                    doc.plan,
+                    sp,
+                    doc.settings.engine_options,
+                    ((i, sp.index),),
                 )
             else:
                 tasks[sp.segment_key] = replace(
@@ -403,34 +365,23 @@ def _cancel_orphans(docs: list[_Doc], tasks: list[SectionTask]) -> None:
 
 def _finish(doc: _Doc) -> None:
     """Place, tag and write the document's episode from its produced records."""
-    plan = doc.plan
-    assert plan is not None
+    plan, extras = doc.plan, doc.extras
+    assert plan is not None and extras is not None
 
     def records(locked: BuildPlan) -> list[SegmentRecord]:
-        return [_reread(plan.cache, sp, doc.records[sp.index]) for sp in plan.sections]
+        # As the cache holds them now: another build may have rewritten an
+        # entry since it was produced.
+        return [
+            reread(plan.cache, sp, doc.records[sp.index], "batch")
+            for sp in plan.sections
+        ]
 
     try:
-        result = commit(plan, doc.settings, records, doc.extras)
+        result = commit(plan, records, lambda locked: extras)
     except NarratorError as exc:
         doc.fail(exc)
         return
     doc.episode = Episode(doc.source, doc.output, result=result)
-
-
-def _reread(cache: Cache, sp: SectionPlan, record: SegmentRecord) -> SegmentRecord:
-    """The section's segment as the cache holds it now (another build may have
-    rewritten the entry since it was produced).
-
-    Raises:
-        NarratorError: the entry vanished (a cache prune?).
-    """
-    entry = cache.get("segments", sp.segment_key, verify=False)
-    if entry is None:
-        raise NarratorError(
-            f'the cached audio of section "{sp.title}" disappeared during the batch '
-            "(a cache prune?); run the batch again."
-        )
-    return SegmentRecord.from_entry(entry, record.synthesized)
 
 
 # -- publishing --------------------------------------------------------------------
@@ -438,8 +389,6 @@ def _reread(cache: Cache, sp: SectionPlan, record: SegmentRecord) -> SegmentReco
 
 def episode_order(episode: Episode) -> tuple[float, str, str]:
     """Front matter ``episode``, then ``date``, then the file name."""
-    from narrator.container.tags import read_episode
-
     number: float = float("inf")
     date = "\uffff"
     try:
@@ -463,8 +412,6 @@ def publish_all(
     not in the feed yet. New items get dates one second apart in episode
     order, so the feed lists them in that order.
     """
-    from narrator.publish.podcast import publish_episode
-
     in_feed = _feed_guids(feed.feed_path)
     start = now or datetime.now(tz=UTC)
     ready = sorted(
@@ -494,8 +441,6 @@ def publish_all(
 
 
 def _feed_guids(feed_path: Path) -> set[str]:
-    from narrator.publish.feed_reader import parse_existing_feed
-
     if not feed_path.is_file():
         return set()
     try:
@@ -505,8 +450,6 @@ def _feed_guids(feed_path: Path) -> set[str]:
 
 
 def _guid(output: Path) -> str | None:
-    from narrator.container.tags import TXXX_GUID
-
     previous = read_previous(output)
     return previous.get(TXXX_GUID) if previous is not None else None
 
@@ -516,8 +459,6 @@ __all__ = [
     "Episode",
     "FeedTarget",
     "LocalRunner",
-    "Runner",
-    "SectionTask",
     "find_documents",
     "publish_all",
     "run_batch",

@@ -23,21 +23,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import narrator
-from narrator.build.segments import SectionPlan, SegmentRecord, produce_section
+from narrator.build.keys import Mastering, SectionPlan, SegmentRecord
+from narrator.build.produce import Outcome, SectionTask, produce_section
 from narrator.cache import Cache
-from narrator.config import Settings, environment
-from narrator.engines import Engine, get_engine
+from narrator.config import environment
+from narrator.engines import get_engine
+from narrator.engines.base import Engine
 from narrator.errors import ConfigError, NarratorError, WorkerMismatch
-
-if TYPE_CHECKING:
-    from narrator.build.batch import Outcome, SectionTask
+from narrator.heap import bound_heap
 
 # Where a worker keeps its clips and segments: NARRATOR_WORKER_CACHE_DIR
 # (config.environment), else the worker's own scratch folder (dropped when the
@@ -54,7 +55,7 @@ class SectionWork:
     options: Mapping[str, str]
     identity: Mapping[str, str]  # the client's engine identity: keys depend on it
     section: SectionPlan
-    settings: Settings
+    mastering: Mastering  # what the audio stage needs: no settings travel
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,6 @@ def _worker() -> tuple[str, Path]:
         worker = get_worker()
         address, scratch = str(worker.address), Path(worker.local_directory)
     except ValueError:
-        import tempfile
-
         address, scratch = "local", Path(tempfile.gettempdir())
     configured = environment().worker_cache_dir
     return address, configured or scratch / "narrator-cache"
@@ -141,8 +140,6 @@ def produce_remote(work: SectionWork) -> SectionBytes:
         WorkerMismatch: this worker runs another narrator.
         NarratorError: the engine differs here, or synthesis failed.
     """
-    from narrator.heap import bound_heap
-
     bound_heap()  # the worker's process is narrator's only while it runs this
     address, cache_dir = _worker()
     check_fingerprint(work.version, work.code, address)
@@ -155,7 +152,7 @@ def produce_remote(work: SectionWork) -> SectionBytes:
         )
     cache = Cache(cache_dir)
     record = produce_section(
-        cache, engine, work.section, work.settings, threading.Event()
+        cache, engine, work.section, work.mastering, threading.Event()
     )
     with record.entry_path.open("rb") as f:
         f.seek(record.payload_offset)
@@ -171,7 +168,7 @@ def produce_remote(work: SectionWork) -> SectionBytes:
 
 def _work(task: SectionTask) -> SectionWork:
     engine = task.plan.engine
-    options = dict(task.settings.engine_options)
+    options = dict(task.options)
     if engine.voice and not options.get("voice"):
         options["voice"] = engine.voice  # a pinned voice
     version, code = fingerprint()
@@ -182,7 +179,7 @@ def _work(task: SectionTask) -> SectionWork:
         options,
         dict(engine.identity()),
         task.section,
-        task.settings,
+        task.plan.mastering,
     )
 
 

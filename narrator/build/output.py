@@ -1,4 +1,4 @@
-"""An episode on disk: its MP3 and its sidecars, the build lock, the previous build.
+"""An episode on disk: its MP3 and its sidecars, the build lock, the writing.
 
 An episode is the MP3 and its sidecars together. The sidecars' SHA-256 is
 recorded in the MP3's tags (``TXXX:NARRATOR_SIDECARS``), so "up to date"
@@ -24,7 +24,6 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -92,31 +91,6 @@ def output_lock(output_path: Path, lock_dir: Path | None = None) -> Iterator[Non
         yield
     finally:
         os.close(fd)
-
-
-# -- the previous build ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PreviousBuild:
-    """What the MP3 already at the output says about the build that wrote it."""
-
-    extra: Mapping[str, str]  # its TXXX frames
-
-    def get(self, key: str) -> str | None:
-        return self.extra.get(key) or None
-
-
-def read_previous(output_path: Path) -> PreviousBuild | None:
-    """The previous build's TXXX frames (not its cover or transcript); None if none."""
-    from narrator.container.tags import read_extra
-
-    if not output_path.is_file():
-        return None
-    try:
-        return PreviousBuild(read_extra(output_path))
-    except NarratorError:
-        return None
 
 
 # -- writing --------------------------------------------------------------------

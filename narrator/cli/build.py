@@ -6,18 +6,17 @@ build pipeline is loaded by ``_pipeline`` only when a command runs it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import click
 
-from narrator.build.episode import read_document
-from narrator.build.say import say_text
+from narrator.build import watch as watching
 from narrator.cli.options import build_options, settings_from, with_output
 from narrator.cli.output import (
     ProgressBar,
@@ -29,13 +28,19 @@ from narrator.cli.output import (
 from narrator.config import load_settings
 from narrator.engines import engine_names, profile_of
 from narrator.errors import InputError, NarratorError
-from narrator.speech.lexicon import load_user_lexicon
-from narrator.speech.normalize import speak_section
 
 if TYPE_CHECKING:
-    from narrator.build.pipeline import BuildResult
-    from narrator.model import Document
-    from narrator.speech.normalize import SpokenSection
+    from narrator.build.commit import BuildResult
+
+
+def _library() -> tuple[ModuleType, ModuleType]:
+    """The build library's planning and pipeline modules, loaded when a command
+    runs one: ``narrator --help`` and the other commands never load numpy."""
+    # Lazy: build.pipeline and build.plan pull numpy and the audio stack: +110 ms
+    # on `narrator --help` (python -X importtime; 96 -> 227 ms CPU with them at top)
+    from narrator.build import pipeline, plan
+
+    return pipeline, plan
 
 
 @overload
@@ -51,16 +56,20 @@ def _pipeline(
 ) -> BuildResult | list[tuple[str, str]]:
     """The one call into the build pipeline: build (with a progress bar and
     notes on stderr), or with ``dry_run`` the plan's per-section actions."""
-    # Lazy: build.pipeline pulls numpy and the audio stack: +110 ms on --help
-    from narrator.build import pipeline
-
+    pipeline, _ = _library()
     settings = settings_from(input_path, opts)
     bar = ProgressBar(enabled=not opts.get("quiet") and not opts.get("as_json"))
     note = note_printer(bar, bool(opts.get("quiet")))
     if dry_run:
-        return pipeline.dry_run(pipeline.plan_build(input_path, settings, note=note))
+        rows: list[tuple[str, str]] = pipeline.dry_run(
+            pipeline.plan_build(input_path, settings, note=note)
+        )
+        return rows
     try:
-        return pipeline.build(input_path, settings, report=bar, note=note)
+        result: BuildResult = pipeline.build(
+            input_path, settings, report=bar, note=note
+        )
+        return result
     finally:
         bar.close()
 
@@ -112,43 +121,6 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
 
 
 # -- sections -------------------------------------------------------------------
-# _section_rows is the logic of `sections`; at merge it becomes the build
-# library's call, and the command keeps only the checks and the printing.
-
-
-def _section_rows(
-    input_path: Path, engine: str | None, lexicon_path: Path | None
-) -> tuple[Document, list[dict[str, Any]], list[SpokenSection] | None]:
-    """The document, one row per section, and with ``engine`` (--spoken) what
-    that engine is sent per section."""
-    document = read_document(input_path)
-    prepared = None
-    if engine is not None:
-        lexicon = load_user_lexicon(input_path, lexicon_path)
-        profile = profile_of(engine)
-        prepared = [
-            speak_section(s, engine=profile, lexicon=lexicon) for s in document.sections
-        ]
-    rows = []
-    for i, section in enumerate(document.sections):
-        body = " ".join(p.text for p in section.paragraphs)
-        row: dict[str, Any] = {
-            "index": i + 1,
-            "title": section.title,
-            "heading": section.has_heading,
-            "line": section.line,
-            "paragraphs": len(section.paragraphs),
-            "characters": section.characters,
-            "preview": body[:80] + ("…" if len(body) > 80 else ""),
-        }
-        if prepared is not None:
-            # One line per engine text: the heading, then each sentence.
-            texts = [u.text for u in prepared[i].utterances]
-            row["spoken"] = "\n".join(texts)
-            row["utterances"] = texts
-            row["left_out"] = dict(prepared[i].dropped)
-        rows.append(row)
-    return document, rows, prepared
 
 
 @click.command()
@@ -194,28 +166,31 @@ def sections(
             f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}.",
             param_hint="--engine",
         )
-    document, rows, prepared = _section_rows(
-        input_path, engine if spoken else None, lexicon_path
+    _, plan = _library()
+    preview = plan.preview_sections(
+        input_path, profile_of(engine) if spoken else None, lexicon_path
     )
+    rows = preview.to_json()
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    if document.title:
-        click.echo(f"# {document.title}")
-    for i, row in enumerate(rows):
+    if preview.title:
+        click.echo(f"# {preview.title}")
+    for row, shown in zip(rows, preview.sections, strict=True):
         untitled = "" if row["heading"] else ", no heading"
         click.echo(
             f"{row['index']:>3}. {row['title']}  ({row['characters']} chars, "
             f"line {row['line']}{untitled})"
         )
-        for line in row["utterances"] if spoken else [row["preview"]]:
+        said = shown.spoken
+        for line in row["utterances"] if said is not None else [row["preview"]]:
             click.echo(f"     {line}")
-        if prepared is not None and prepared[i].dropped:
+        if said is not None and said.dropped:
             click.echo(
-                f"     [left out of the speech: {prepared[i].left_out()}; "
+                f"     [left out of the speech: {said.left_out()}; "
                 "the French voice cannot read them]"
             )
-        if prepared is not None and not prepared[i].has_speech:
+        if said is not None and not said.has_speech:
             click.echo("     [nothing left to speak: a build skips this section]")
 
 
@@ -267,63 +242,15 @@ def say(
         "lexicon_path": lexicon_path,
         "output_path": output_path,
     }
-    spoken, duration_s = say_text(text, load_settings(None, options, os.environ))
+    pipeline, _ = _library()
+    settings = load_settings(None, options, os.environ)
+    spoken, duration_s = pipeline.say_text(text, settings)
     if show:
         click.echo(spoken)
     click.echo(f"{output_path}: {duration_s:.1f} s")
 
 
 # -- watch ----------------------------------------------------------------------
-# From _watched_paths to _watch_loop: the watch loop and its helpers; at merge
-# they become the build library's watch loop, called with a rebuild callable
-# (``_rebuild``'s call of ``_pipeline``).
-
-
-def _watched_paths(input_path: Path, opts: dict[str, Any]) -> list[Path]:
-    """The files whose change changes the episode: the input first."""
-    paths = [input_path, input_path.parent / "narrator.toml"]
-    for key in ("lexicon_path", "cover_path", "intro_path", "outro_path"):
-        if opts.get(key) is not None:
-            paths.append(opts[key])
-    return paths
-
-
-def _fingerprint(paths: list[Path]) -> tuple[Any, ...]:
-    """What identifies the current state of ``paths``; None for a missing file.
-
-    stat() covers an editor's atomic save (a rename gives a new inode) and most
-    edits; the input's content digest also catches an edit that keeps its size
-    within the file system's timestamp granularity.
-    """
-    states: list[Any] = []
-    for i, path in enumerate(paths):
-        try:
-            st = path.stat()
-            digest = (
-                hashlib.sha256(path.read_bytes()).hexdigest()
-                if i == 0 and st.st_size <= 16 << 20
-                else None
-            )
-        except OSError:
-            states.append(None)
-            continue
-        states.append((st.st_mtime_ns, st.st_size, st.st_ino, digest))
-    return tuple(states)
-
-
-def _settled(
-    paths: list[Path], current: tuple[Any, ...], interval: float, debounce: float
-) -> tuple[Any, ...]:
-    """Debounce: wait until nothing changes for ``debounce`` seconds (editors
-    write in bursts: truncate, write, rename); return the state then."""
-    settled = time.monotonic() + debounce
-    while time.monotonic() < settled:
-        time.sleep(min(interval, debounce))
-        again = _fingerprint(paths)
-        if again != current:
-            current = again
-            settled = time.monotonic() + debounce
-    return current
 
 
 def _titles(titles: tuple[str, ...], limit: int = 3) -> str:
@@ -351,32 +278,6 @@ def _stamp() -> str:
     return time.strftime("%H:%M:%S")
 
 
-def _rebuild(
-    input_path: Path, opts: dict[str, Any], first: bool, as_json: bool, quiet: bool
-) -> bool:
-    """One build of the watch, its line printed; False when it failed (its error
-    on stderr: watching goes on)."""
-    started = time.monotonic()
-    try:
-        result = _pipeline(input_path, opts)
-    except NarratorError as exc:
-        traceback_if_debug()
-        click.echo(f"{_stamp()} error: {exc}", err=True)
-        return False
-    except Exception as exc:  # a bug must not end the watch either
-        traceback_if_debug()
-        click.echo(f"{_stamp()} internal error: {type(exc).__name__}: {exc}", err=True)
-        return False
-    if as_json:
-        data = result.to_json()
-        data["synthesized_titles"] = list(result.synthesized_titles)
-        click.echo(json.dumps(data, ensure_ascii=False))
-    elif not quiet:
-        took = time.monotonic() - started
-        click.echo(f"{_stamp()} {_watch_line(result, first, took)}")
-    return True
-
-
 def _watch_loop(
     input_path: Path,
     opts: dict[str, Any],
@@ -387,27 +288,43 @@ def _watch_loop(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Build whenever the watched files change, until ``max_builds`` (0: never)."""
-    paths = _watched_paths(input_path, opts)
-    builds = 0
-    built = False  # "built" for the first successful build, then "rebuilt"
-    last: tuple[Any, ...] | None = None
-    while True:
-        current = _fingerprint(paths)
-        if current != last:
-            current = last = _settled(paths, current, interval, debounce)
-            if current[0] is None:
-                click.echo(
-                    f"{_stamp()} {input_path}: missing; waiting for it to appear.",
-                    err=True,
-                )
-                continue
-            built = _rebuild(input_path, opts, not built, as_json, quiet) or built
-            sys.stdout.flush()
-            builds += 1
-            if max_builds and builds >= max_builds:
-                return
-        time.sleep(interval)
+    """Build whenever the watched files change (``build.watch``), printing a
+    line per build; until ``max_builds`` (0: never)."""
+    given = ("lexicon_path", "cover_path", "intro_path", "outro_path")
+    paths = watching.watched_paths(input_path, *(opts.get(k) for k in given))
+
+    def on_missing() -> None:
+        message = f"{input_path}: missing; waiting for it to appear."
+        click.echo(f"{_stamp()} {message}", err=True)
+
+    def on_built(result: BuildResult, first: bool, took: float) -> None:
+        if as_json:
+            data = result.to_json()
+            data["synthesized_titles"] = list(result.synthesized_titles)
+            click.echo(json.dumps(data, ensure_ascii=False))
+        elif not quiet:
+            click.echo(f"{_stamp()} {_watch_line(result, first, took)}")
+        sys.stdout.flush()
+
+    def on_failed(exc: Exception) -> None:
+        traceback_if_debug()
+        if isinstance(exc, NarratorError):
+            click.echo(f"{_stamp()} error: {exc}", err=True)
+        else:  # a bug must not end the watch either
+            kind = type(exc).__name__
+            click.echo(f"{_stamp()} internal error: {kind}: {exc}", err=True)
+        sys.stdout.flush()
+
+    watching.watch(
+        paths,
+        lambda: _pipeline(input_path, opts),
+        interval=interval,
+        debounce=debounce,
+        max_builds=max_builds,
+        on_missing=on_missing,
+        on_built=on_built,
+        on_failed=on_failed,
+    )
 
 
 @click.command()

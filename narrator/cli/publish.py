@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 
+from narrator.build.episode import episode_tags, tags_json
 from narrator.cli.output import fmt_duration, handle_errors
-from narrator.container.tags import EpisodeTags, read_episode
-from narrator.errors import InputError, TaggingError
 from narrator.publish.podcast import init_podcast as write_starter
 from narrator.publish.podcast import publish_episode
 
 # -- info -----------------------------------------------------------------------
-# _read_tags and _tags_json are the logic of `info`; at merge they become the
-# library's call, and the command keeps only the printing.
-
-
-def _read_tags(mp3_path: Path) -> EpisodeTags:
-    """The episode's tags; a missing or non-MP3 file is bad input (exit 2).
-
-    Raises:
-        InputError: no such file, or not an MP3.
-    """
-    if not mp3_path.is_file():
-        raise InputError(f"{mp3_path}: no such file; check the path.")
-    try:
-        return read_episode(mp3_path)
-    except TaggingError as exc:  # the user gave the wrong file: bad input, exit 2
-        raise InputError(f"{exc} Give an MP3 file.") from exc
-
-
-def _tags_json(tags: EpisodeTags) -> dict[str, Any]:
-    data = asdict(tags)
-    del data["cover"]  # bytes: its type and size are reported instead
-    data["chapters"] = [
-        {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
-        for c in tags.chapters
-    ]
-    return data
 
 
 @click.command()
@@ -55,9 +27,9 @@ def info(mp3_path: Path, as_json: bool) -> None:
     Example:
       narrator info output/exemple.mp3
     """
-    tags = _read_tags(mp3_path)
+    tags = episode_tags(mp3_path)
     if as_json:
-        click.echo(json.dumps(_tags_json(tags), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(tags_json(tags), ensure_ascii=False, indent=2))
         return
     for label, value in [
         ("title", tags.title),

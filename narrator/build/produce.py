@@ -1,0 +1,475 @@
+"""One section's encoded segment, through the clip and segment caches.
+
+A *segment* is one section's audio mastered and encoded on its own to CBR MP3
+frames, cached under a key that covers its text, the engine identity and every
+rendering parameter. A *clip* is the section's raw synthesized audio, cached
+under the engine identity and the exact texts, so a change of pauses or
+loudness re-masters without re-synthesizing. Intro and outro jingles are
+segments too.
+
+What runs in parallel, and when, is ``schedule``'s business: a section here
+is produced on the calling thread, its parts on the threads ``spare`` lends.
+``mp3``'s encoder is called through its module: tests count and time its
+calls. The audio stage gets what it needs (``keys.Mastering``: the preset, the
+pauses, the loudness target), never the settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from narrator.audio.clip import Clip
+from narrator.audio.decode import ClipWriter
+from narrator.audio.render import (
+    PCM_FORMAT,
+    PRESETS,
+    SEGMENT_OVERHEAD,
+    RenderPlan,
+    SegmentLayout,
+    load_jingle,
+    plan_render,
+    render_jingle,
+    render_part,
+)
+from narrator.build.episode import generated_cover
+from narrator.build.keys import (
+    BuildPlan,
+    Extras,
+    Mastering,
+    SectionPlan,
+    SegmentRecord,
+    file_digest,
+)
+from narrator.build.schedule import Cancelled, run_parts
+from narrator.cache import Cache, Entry, make_key
+from narrator.container import encode
+from narrator.container.frames import EncodedSegment
+from narrator.engines.base import Engine, SectionRef
+from narrator.errors import AudioError, EngineError, InputError, NarratorError
+from narrator.model import WordTiming
+
+log = logging.getLogger(__name__)
+
+# Characters of text per call to the engine while synthesizing a section (about
+# three minutes of speech): a batch's audio is decoded, trimmed and written to
+# the clip file before the next is asked for, so synthesis holds one batch.
+SYNTH_BATCH_CHARS = 3000
+
+# About this many seconds of a section per part: the edit of one ordinary
+# section (~3 minutes) keeps two cores busy, and a part costs one ffmpeg start.
+PART_S = 90.0
+
+
+# -- the clip ---------------------------------------------------------------------
+
+
+def _open_clip(stack: contextlib.ExitStack, entry: Entry) -> Clip:
+    """The clip of ``entry``, read utterance by utterance from a descriptor
+    held open (by ``stack``) until the section is rendered.
+
+    Raises:
+        NarratorError: the entry's metadata does not describe its payload.
+        OSError: the entry cannot be opened.
+    """
+    handle = stack.enter_context(entry.path.open("rb"))
+    # Another build may have replaced the entry since it was read: the same
+    # payload, but its header (and so the payload's offset) may differ.
+    head = handle.read(8)
+    if len(head) != 8 or 8 + int.from_bytes(head[4:], "little") != entry.payload_offset:
+        raise NarratorError("the clip's cache entry changed while it was opened")
+    return Clip.from_file(
+        handle.fileno(), entry.payload_offset, entry.payload_bytes, entry.meta
+    )
+
+
+def _cached_clip(
+    cache: Cache, sp: SectionPlan, stack: contextlib.ExitStack
+) -> Clip | None:
+    """The section's clip from the cache, None if absent or unusable."""
+    entry = cache.get("clips", sp.clip_key)
+    if entry is None:
+        return None
+    try:
+        return _open_clip(stack, entry)
+    except (NarratorError, OSError, KeyError, TypeError, ValueError) as exc:
+        log.warning(
+            "cached clip for %r is unusable (%s); re-synthesizing", sp.title, exc
+        )
+        return None
+
+
+def _batches(texts: Sequence[str]) -> Iterator[list[str]]:
+    """``texts`` in runs of about ``SYNTH_BATCH_CHARS`` characters."""
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if batch and size + len(text) > SYNTH_BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text)
+    if batch:
+        yield batch
+
+
+def _synthesize(
+    cache: Cache,
+    engine: Engine,
+    sp: SectionPlan,
+    cancel: threading.Event,
+    stack: contextlib.ExitStack,
+) -> Clip:
+    """Synthesize the section's clip batch by batch into the clip cache.
+
+    Raises:
+        EngineError: the engine failed (named after the section).
+        Cancelled: another section failed meanwhile.
+    """
+    tmp = cache.tmp_dir() / f"clip-{sp.clip_key[:16]}-{uuid.uuid4().hex[:8]}.pcm"
+    try:
+        with tmp.open("wb") as out:
+            writer = ClipWriter(out)
+            for batch in _batches([u.text for u in sp.utterances]):
+                if cancel.is_set():
+                    raise Cancelled()
+                try:
+                    audios = engine.synthesize(
+                        batch, section=SectionRef(sp.index, sp.title)
+                    )
+                except EngineError as exc:
+                    raise exc.with_section(sp.title) from exc
+                if len(audios) != len(batch):
+                    raise EngineError(
+                        f"the engine returned {len(audios)} clips for "
+                        f"{len(batch)} utterances.",
+                        engine=engine.name,
+                        section=sp.title,
+                    )
+                writer.add(audios)
+                del audios  # the encoded batch: free it before the next
+        entry = cache.put("clips", sp.clip_key, payload_path=tmp, meta=writer.meta())
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return _open_clip(stack, entry)
+
+
+# -- the segment ------------------------------------------------------------------
+
+
+def _encode_and_store(
+    cache: Cache,
+    key: str,
+    render: Callable[[SegmentLayout], Iterator[bytes]],
+    mastering: Mastering,
+    words: Sequence[Sequence[WordTiming]] = (),
+) -> Entry:
+    """Encode the PCM ``render(layout)`` yields; store it as segment ``key``.
+
+    Each utterance's span is where its trimmed audio lies in the segment; when
+    the engine gave word timings, the span is narrowed to the first word's
+    start and the last word's end, so transcript cues follow the voice.
+    """
+    layout = SegmentLayout()
+    tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
+    try:
+        fmt = PRESETS[mastering.preset].fmt
+        pcm = render(layout)
+        encoded = encode.encode_segment(pcm, fmt, tmp, sample_format=PCM_FORMAT)
+        return _store(cache, key, encoded, layout.utterances or [], words, mastering)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _store(
+    cache: Cache,
+    key: str,
+    encoded: EncodedSegment,
+    spans: Sequence[tuple[int, int]],
+    words: Sequence[Sequence[WordTiming]],
+    mastering: Mastering,
+) -> Entry:
+    rate = PRESETS[mastering.preset].fmt.sample_rate
+    return cache.put(
+        "segments",
+        key,
+        payload_path=encoded.path,
+        meta=SegmentRecord.meta(
+            encoded.frames,
+            encoded.samples,
+            encoded.crc16,
+            _word_spans(spans, words, rate),
+        ),
+    )
+
+
+def _word_spans(
+    spans: Sequence[tuple[int, int]],
+    words: Sequence[Sequence[WordTiming]],
+    sample_rate: int,
+) -> list[tuple[int, int]]:
+    """Utterance spans narrowed to their words (ms from the trimmed start)."""
+    narrowed = []
+    for i, (start, end) in enumerate(spans):
+        timed = words[i] if i < len(words) else ()
+        if timed and end > start:
+            first = start + timed[0].start_ms * sample_rate // 1000
+            last = start + timed[-1].end_ms * sample_rate // 1000
+            if start <= first < last <= end:
+                start, end = first, last
+        narrowed.append((start, end))
+    return narrowed
+
+
+def produce_section(
+    cache: Cache,
+    engine: Engine,
+    sp: SectionPlan,
+    mastering: Mastering,
+    cancel: threading.Event,
+    spare: threading.Semaphore | None = None,
+) -> SegmentRecord:
+    """One section's segment: from the cache, else (synthesize,) master and encode.
+
+    A long section is encoded in parts (see ``audio.RenderPlan``); a part
+    runs on a thread of its own while ``spare`` lends one (a core the build
+    does not use), else after the previous part.
+
+    Raises:
+        EngineError: synthesis failed.
+        Cancelled: another section failed meanwhile.
+    """
+    # A reused segment's header and length are checked, its payload is not
+    # hashed: a one-section edit would otherwise read the whole episode again.
+    entry = cache.get("segments", sp.segment_key, verify=False)
+    if entry is not None:
+        return SegmentRecord.from_entry(entry)
+    with contextlib.ExitStack() as stack:
+        clip = _cached_clip(cache, sp, stack)
+        synthesized = clip is None
+        if clip is None:
+            clip = _synthesize(cache, engine, sp, cancel, stack)
+        if cancel.is_set():
+            raise Cancelled()
+        entry = _render_section(cache, sp, clip, mastering, cancel, spare)
+    return SegmentRecord.from_entry(entry, synthesized)
+
+
+def _render_section(
+    cache: Cache,
+    sp: SectionPlan,
+    clip: Clip,
+    mastering: Mastering,
+    cancel: threading.Event,
+    spare: threading.Semaphore | None,
+) -> Entry:
+    """Master and encode the section's clip, in parts when long; store the segment."""
+    pauses = mastering.pauses
+    preset = PRESETS[mastering.preset]
+    plan = plan_render(
+        clip,
+        [u.pause for u in sp.utterances],
+        preset,
+        pauses,
+        lead_ms=pauses.lead_ms,
+        tail_ms=(
+            pauses.tail_ms if sp.last else max(0, pauses.section_ms - pauses.lead_ms)
+        ),
+        target_lufs=mastering.loudness_lufs,
+        part_s=PART_S,
+    )
+    if len(plan.parts) > 1:
+        return _render_parts(cache, sp, clip, plan, mastering, cancel, spare)
+
+    def render(layout: SegmentLayout) -> Iterator[bytes]:
+        return render_part(clip, plan, 0, preset, layout)
+
+    return _encode_and_store(cache, sp.segment_key, render, mastering, clip.words)
+
+
+def _render_parts(
+    cache: Cache,
+    sp: SectionPlan,
+    clip: Clip,
+    plan: RenderPlan,
+    mastering: Mastering,
+    cancel: threading.Event,
+    spare: threading.Semaphore | None,
+) -> Entry:
+    """Encode each part to its own file, then join them into the segment.
+
+    Within the segment a part spans ``SEGMENT_OVERHEAD`` samples more than
+    its PCM (its own LAME delay and padding): the spans of later parts move
+    by that much, and the segment's length counts it.
+    """
+    preset = PRESETS[mastering.preset]
+    stem = f"seg-{sp.segment_key[:16]}-{uuid.uuid4().hex[:8]}"
+    paths = [cache.tmp_dir() / f"{stem}.{k}.mp3" for k in range(len(plan.parts))]
+    joined = cache.tmp_dir() / f"{stem}.mp3"
+    layouts = [SegmentLayout() for _ in plan.parts]
+
+    def encode_part(k: int) -> EncodedSegment:
+        pcm = render_part(clip, plan, k, preset, layouts[k])
+        fmt = preset.fmt
+        return encode.encode_segment(pcm, fmt, paths[k], sample_format=PCM_FORMAT)
+
+    try:
+        parts = run_parts(encode_part, len(plan.parts), cancel, spare)
+        spans: list[tuple[int, int]] = []
+        offset = 0
+        for part, layout in zip(parts, layouts, strict=True):
+            spans += [(a + offset, b + offset) for a, b in layout.utterances or []]
+            offset += part.samples + SEGMENT_OVERHEAD
+        samples = offset - SEGMENT_OVERHEAD
+        segment = encode.join_parts(parts, preset.fmt, joined, samples)
+        return _store(cache, sp.segment_key, segment, spans, clip.words, mastering)
+    finally:
+        for path in (*paths, joined):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def produce_jingle(
+    cache: Cache,
+    mastering: Mastering,
+    params: Mapping[str, object],
+    path: Path,
+    role: str,
+) -> SegmentRecord:
+    """The intro's or outro's segment, loudness-matched and faded, cached by content.
+
+    ``params`` are the build's rendering parameters (``plan.segment_params``):
+    the jingle's key holds them as a section's does.
+
+    Raises:
+        InputError: ffmpeg cannot read the file.
+    """
+    key = make_key(
+        {
+            "kind": "jingle",
+            "role": role,
+            "file": file_digest(path),
+            "params": dict(params),
+        }
+    )
+    entry = cache.get("segments", key)
+    if entry is not None:
+        return SegmentRecord.from_entry(entry)
+    preset = PRESETS[mastering.preset]
+    try:
+        x = load_jingle(path, preset, mastering.loudness_lufs)
+    except AudioError as exc:
+        raise InputError(
+            f"{path}: --{role} is not audio ffmpeg can read ({exc})"
+        ) from exc
+    pauses = mastering.pauses
+    gap = pauses.section_ms - pauses.tail_ms  # after the last section
+    lead = 0 if role == "intro" else max(0, gap)
+    tail = pauses.section_ms - pauses.lead_ms if role == "intro" else pauses.tail_ms
+
+    def render(layout: SegmentLayout) -> Iterator[bytes]:
+        return render_jingle(x, preset, lead_ms=lead, tail_ms=tail, layout=layout)
+
+    return SegmentRecord.from_entry(_encode_and_store(cache, key, render, mastering))
+
+
+def make_extras(plan: BuildPlan) -> Extras:
+    """The generated cover and the intro/outro segments (cached), for ``commit``.
+
+    Made before the sections run: the 3000 px cover while memory is low, and
+    a jingle ffmpeg cannot read fails before any synthesis.
+
+    Raises:
+        InputError: ffmpeg cannot read the intro or outro.
+    """
+    cover = generated_cover(plan.info, plan.cache) if plan.info.cover is None else None
+    writing = plan.writing
+    intro = outro = None
+    if writing.intro_path is not None:
+        intro = produce_jingle(
+            plan.cache, plan.mastering, plan.params, writing.intro_path, "intro"
+        )
+    if writing.outro_path is not None:
+        outro = produce_jingle(
+            plan.cache, plan.mastering, plan.params, writing.outro_path, "outro"
+        )
+    return Extras(cover, intro, outro)
+
+
+def reread(
+    cache: Cache, sp: SectionPlan, record: SegmentRecord, during: str = "build"
+) -> SegmentRecord:
+    """The section's segment as the cache holds it now, just before splicing.
+
+    Header and size only: the payload was verified or written moments ago,
+    but another build sharing this cache may have rewritten the entry
+    meanwhile, so offsets and frame counts must come from the file as it is.
+
+    Raises:
+        NarratorError: the entry vanished or is damaged (re-run to rebuild it).
+    """
+    entry = cache.get("segments", sp.segment_key, verify=False)
+    if entry is None:
+        raise NarratorError(
+            f'the cached audio of section "{sp.title}" disappeared during the '
+            f"{during} (a cache prune?); run the {during} again."
+        )
+    return SegmentRecord.from_entry(entry, record.synthesized)
+
+
+# -- a batch's sections -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionTask:
+    """One segment to produce, for every document section that needs it.
+
+    Identical sections (same segment key) across a batch are produced once.
+    ``options`` are the engine options the plan's engine was made with: a
+    worker elsewhere makes the same engine from them.
+    """
+
+    key: str
+    plan: BuildPlan  # the first document that needs it: its engine and cache
+    section: SectionPlan
+    options: Mapping[str, str]
+    users: tuple[tuple[int, int], ...]  # (document, section index) pairs
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+
+
+Outcome = SegmentRecord | NarratorError
+
+
+class Runner(Protocol):
+    """Produces segments, yielding each task as soon as it is done (any order)."""
+
+    def run(
+        self, tasks: Sequence[SectionTask]
+    ) -> Iterator[tuple[SectionTask, Outcome]]:
+        """Every task once, with its record or the error that stopped it."""
+        ...
+
+    def workers(self) -> int:
+        """How many workers did work."""
+        ...
+
+
+def produce_task(task: SectionTask) -> SegmentRecord:
+    """A batch task's segment, produced here, in the plan's cache.
+
+    Raises:
+        EngineError: synthesis failed.
+        Cancelled: every document that needed it failed meanwhile.
+    """
+    plan = task.plan
+    return produce_section(
+        plan.cache, plan.engine, task.section, plan.mastering, task.cancel
+    )

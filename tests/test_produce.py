@@ -1,0 +1,130 @@
+"""Producing one section, directly: the segment cache, the clip cache, synthesis.
+
+A fake engine (tones, counted calls) and a cache in tmp_path: what each call
+made and what it found, without a build around it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from narrator.build.keys import Mastering, SectionPlan, plan_sections
+from narrator.build.plan import segment_params
+from narrator.build.produce import produce_jingle, produce_section, reread
+from narrator.build.schedule import Cancelled
+from narrator.cache import Cache
+from narrator.config import Pauses
+from narrator.errors import EngineError, NarratorError
+from narrator.model import Utterance
+
+from .fakes import FakeEngine
+
+MASTERING = Mastering("small", Pauses(), None)
+SECTION = (
+    "Le climat",
+    (
+        Utterance("Le climat", "Le climat", "title"),
+        Utterance("Il change vite.", "Il change vite.", "sentence"),
+        Utterance("Les mers montent.", "Les mers montent.", "end"),
+    ),
+)
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Cache:
+    return Cache(tmp_path / "cache")
+
+
+def keyed(cache: Cache, engine: FakeEngine) -> SectionPlan:
+    (sp,) = plan_sections(
+        [SECTION], engine.identity(), segment_params(MASTERING), cache
+    )
+    return sp
+
+
+def test_a_section_is_synthesized_once_then_read_from_the_segment_cache(
+    cache: Cache,
+) -> None:
+    engine = FakeEngine()
+    sp = keyed(cache, engine)
+    assert sp.action == "synthesize"
+    first = produce_section(cache, engine, sp, MASTERING, threading.Event())
+    assert first.synthesized and engine.call_count == 1
+    assert [c for call in engine.calls for c in call] == [u.text for u in SECTION[1]]
+    assert first.frames > 0 and len(first.spans) == 3
+    again = produce_section(cache, engine, sp, MASTERING, threading.Event())
+    assert engine.call_count == 1  # the segment cache: no engine call
+    assert not again.synthesized
+    assert (again.frames, again.samples, again.spans) == (
+        first.frames,
+        first.samples,
+        first.spans,
+    )
+    assert keyed(cache, engine).action == "reuse"  # the clip is cached too
+
+
+def test_without_its_segment_a_section_is_mastered_again_from_its_clip(
+    cache: Cache,
+) -> None:
+    engine = FakeEngine()
+    sp = keyed(cache, engine)
+    first = produce_section(cache, engine, sp, MASTERING, threading.Event())
+    shutil.rmtree(cache.root / "segments")
+    again = produce_section(cache, engine, sp, MASTERING, threading.Event())
+    assert engine.call_count == 1  # the clip cache: mastered, not synthesized
+    assert not again.synthesized
+    assert (again.frames, again.spans) == (first.frames, first.spans)
+
+
+def test_other_pauses_remaster_the_cached_clip(cache: Cache) -> None:
+    engine = FakeEngine()
+    produce_section(cache, engine, keyed(cache, engine), MASTERING, threading.Event())
+    slower = Mastering("small", Pauses(sentence_ms=900), None)
+    (sp,) = plan_sections([SECTION], engine.identity(), segment_params(slower), cache)
+    record = produce_section(cache, engine, sp, slower, threading.Event())
+    assert engine.call_count == 1 and not record.synthesized
+
+
+def test_a_cancelled_section_asks_the_engine_nothing(cache: Cache) -> None:
+    engine = FakeEngine()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        produce_section(cache, engine, keyed(cache, engine), MASTERING, cancel)
+    assert engine.call_count == 0
+
+
+def test_an_engine_failure_names_the_section(cache: Cache) -> None:
+    engine = FakeEngine(fail_on="mers")
+    with pytest.raises(EngineError, match="Le climat"):
+        produce_section(
+            cache, engine, keyed(cache, engine), MASTERING, threading.Event()
+        )
+    assert not cache.has("clips", keyed(cache, engine).clip_key)
+
+
+def test_reread_follows_the_entry_and_says_when_it_vanished(cache: Cache) -> None:
+    engine = FakeEngine()
+    sp = keyed(cache, engine)
+    record = produce_section(cache, engine, sp, MASTERING, threading.Event())
+    assert reread(cache, sp, record) == record
+    shutil.rmtree(cache.root / "segments")
+    with pytest.raises(NarratorError, match="disappeared during the batch"):
+        reread(cache, sp, record, "batch")
+
+
+def test_a_jingle_is_cached_by_its_content(cache: Cache, tmp_path: Path) -> None:
+    engine = FakeEngine(rate=22050)
+    (audio,) = engine.synthesize(["un petit air de musique"])
+    jingle = tmp_path / "jingle.wav"
+    jingle.write_bytes(audio.data)
+    params = segment_params(MASTERING)
+    first = produce_jingle(cache, MASTERING, params, jingle, "intro")
+    again = produce_jingle(cache, MASTERING, params, jingle, "intro")
+    assert again.entry_path == first.entry_path and first.frames > 0
+    outro = produce_jingle(cache, MASTERING, params, jingle, "outro")
+    assert outro.entry_path != first.entry_path  # faded and placed otherwise
