@@ -29,7 +29,7 @@ import os
 import struct
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -180,23 +180,12 @@ class Cache:
         """Store an entry atomically, from bytes, parts (written in order, never
         joined in memory) or a file (streamed)."""
         self._ensure()
+        chunks = _payload_chunks(payload, payload_path, parts)
         digest = hashlib.sha256()
-        if parts is not None:
-            size = 0
-            for part in parts:
-                digest.update(part)
-                size += len(part)
-        elif payload is not None:
-            digest.update(payload)
-            size = len(payload)
-        elif payload_path is not None:
-            size = 0
-            with payload_path.open("rb") as src:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    digest.update(chunk)
-                    size += len(chunk)
-        else:
-            raise ValueError("put needs payload or payload_path")
+        size = 0
+        for chunk in chunks():
+            digest.update(chunk)
+            size += len(chunk)
         header = json.dumps(
             {
                 "v": CACHE_VERSION,
@@ -215,16 +204,8 @@ class Cache:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(_MAGIC + struct.pack("<I", len(header)) + header)
-                if parts is not None:
-                    for part in parts:
-                        out.write(part)
-                elif payload is not None:
-                    out.write(payload)
-                else:
-                    assert payload_path is not None
-                    with payload_path.open("rb") as src:
-                        for chunk in iter(lambda: src.read(1 << 20), b""):
-                            out.write(chunk)
+                for chunk in chunks():
+                    out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp_name, final)
@@ -296,3 +277,25 @@ class Cache:
                     path.unlink()
             except OSError:
                 continue
+
+
+def _payload_chunks(
+    payload: bytes | None,
+    payload_path: Path | None,
+    parts: Sequence[bytes | memoryview] | None,
+) -> Callable[[], Iterable[bytes | memoryview]]:
+    """What ``Cache.put`` stores, as chunks it can go through twice (once for
+    the digest in the header, once to write): a file is streamed each time."""
+    if parts is not None:
+        return lambda: parts
+    if payload is not None:
+        return lambda: (payload,)
+    if payload_path is not None:
+        source = payload_path
+
+        def read() -> Iterator[bytes]:
+            with source.open("rb") as src:
+                yield from iter(lambda: src.read(1 << 20), b"")
+
+        return read
+    raise ValueError("put needs payload or payload_path")

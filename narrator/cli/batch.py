@@ -16,7 +16,13 @@ from urllib.parse import urlsplit
 import click
 
 from narrator.cli.options import batch_options, settings_from
-from narrator.cli.output import ProgressBar, fmt_duration, handle_errors, note_printer
+from narrator.cli.output import (
+    ProgressBar,
+    fmt_duration,
+    handle_errors,
+    note_printer,
+    signals_to_main_thread,
+)
 from narrator.config import Settings
 from narrator.errors import InputError
 from narrator.publish.channel import load_podcast_config
@@ -65,8 +71,10 @@ def _run_batch(
 ) -> BatchResult:
     """The one call into the batch library: locally, or on the Dask cluster at
     ``scheduler``; the progress bar and the runner closed however it ends."""
-    # Lazy: build.batch/distributed pull numpy and the audio stack: +105 ms on --help
-    from narrator.build import batch, distributed
+    with signals_to_main_thread():  # see cli.output: Ctrl-C reaches the main thread
+        # Lazy: build.batch/distributed pull numpy and the audio stack: +105 ms
+        # on `narrator --help`
+        from narrator.build import batch, distributed
 
     runner = None if scheduler is None else distributed.DaskRunner(scheduler)
     try:

@@ -23,6 +23,7 @@ from narrator.cli.output import (
     fmt_duration,
     handle_errors,
     note_printer,
+    signals_to_main_thread,
     traceback_if_debug,
 )
 from narrator.config import load_settings
@@ -36,9 +37,10 @@ if TYPE_CHECKING:
 def _library() -> tuple[ModuleType, ModuleType]:
     """The build library's planning and pipeline modules, loaded when a command
     runs one: ``narrator --help`` and the other commands never load numpy."""
-    # Lazy: build.pipeline and build.plan pull numpy and the audio stack: +110 ms
-    # on `narrator --help` (python -X importtime; 96 -> 227 ms CPU with them at top)
-    from narrator.build import pipeline, plan
+    with signals_to_main_thread():
+        # Lazy: build.pipeline and build.plan pull numpy and the audio stack:
+        # +110 ms on `narrator --help` (python -X importtime)
+        from narrator.build import pipeline, plan
 
     return pipeline, plan
 

@@ -8,11 +8,13 @@ line on stderr and an exit code, so every command fails the same way.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar, cast
 
 import click
@@ -21,6 +23,25 @@ from narrator.config import environment
 from narrator.errors import ConfigError, NarratorError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def signals_to_main_thread() -> Iterator[None]:
+    """Block Ctrl-C (SIGINT, SIGTERM) in the calling thread while it runs, so the
+    native threads a library starts meanwhile inherit that mask.
+
+    numpy's OpenBLAS starts a thread pool when imported. A signal the kernel hands
+    to one of those threads only sets Python's flag, and a main thread blocked in
+    a read (an --intro that is a pipe, a slow disk) would never see it: Ctrl-C
+    would hang the build. With the pool's threads blocking both signals, the
+    kernel gives them to the main thread, whose read is interrupted.
+    """
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _debug() -> bool:
