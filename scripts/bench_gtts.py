@@ -57,7 +57,7 @@ def load_sections(path: Path) -> tuple[list[tuple[str, list[str]]], str]:
         ]
         return made, "narrator.text + narrator.speech"
     except (ImportError, NarratorError) as exc:  # being written concurrently
-        print(f"narrator.parse/speech unusable ({exc}); plain split", file=sys.stderr)
+        print(f"narrator.text/speech unusable ({exc}); plain split", file=sys.stderr)
     sections: list[tuple[str, list[str]]] = []
     for line in (raw.strip() for raw in text.splitlines()):
         if not line:

@@ -124,7 +124,7 @@ class Mastering:
     """What the audio stage needs of the settings, and nothing else.
 
     The preset names the MP3 format, the loudness target and the ceiling
-    (``audio.clips.PRESETS``); ``loudness_lufs`` overrides its target.
+    (``audio.render.PRESETS``); ``loudness_lufs`` overrides its target.
     """
 
     preset: str

@@ -9,7 +9,7 @@ segments too.
 
 What runs in parallel, and when, is ``schedule``'s business: a section here
 is produced on the calling thread, its parts on the threads ``spare`` lends.
-``mp3``'s encoder is called through its module: tests count and time its
+``container.encode`` is called through its module: tests count and time its
 calls. The audio stage gets what it needs (``keys.Mastering``: the preset, the
 pauses, the loudness target), never the settings.
 """
@@ -239,7 +239,7 @@ def produce_section(
 ) -> SegmentRecord:
     """One section's segment: from the cache, else (synthesize,) master and encode.
 
-    A long section is encoded in parts (see ``audio.RenderPlan``); a part
+    A long section is encoded in parts (see ``audio.render.RenderPlan``); a part
     runs on a thread of its own while ``spare`` lends one (a core the build
     does not use), else after the previous part.
 

@@ -1,4 +1,4 @@
-"""How sections share the machine's cores: the only place a build runs in parallel.
+"""How sections share the machine's cores: where one episode's sections run in parallel.
 
 ``produce_sections`` runs a build's sections on a pool of ``jobs`` threads:
 identical sections once, the longest first, the first failure cancelling the

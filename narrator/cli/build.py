@@ -1,7 +1,7 @@
 """Commands that make an episode: build, sections, say, watch.
 
 Each parses its options, makes one call into the library and prints; the
-build pipeline is loaded by ``_pipeline`` only when a command runs it.
+build pipeline is loaded by ``_library`` only when a command runs it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from narrator.model import Audio
+from narrator.model import Audio, WordTiming
+
+# What a plugin engine needs, importable from the contract's own module (Audio and
+# WordTiming are model values since the reshape; a plugin written against this
+# module before keeps working).
+__all__ = ["Audio", "Engine", "SectionRef", "WordTiming"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class Engine(Protocol):
     ``local`` engines run on this machine (CPU-bound: the pipeline bounds them
     by cores); network engines set it False (the pipeline bounds requests in
     flight instead). ``profile`` names the French normalization profile its
-    voice needs (``narrator.speech.PROFILES``); it is declared once, as the
+    voice needs (``narrator.speech.normalize.PROFILES``); it is declared once, as the
     engine module's ``PROFILE`` (``engines.profile_of`` reads that without
     creating the engine), and the class says ``profile = PROFILE``.
     ``identity()`` lists everything that changes the sound (engine name and
