@@ -90,9 +90,9 @@ def list_voices(engine: str | None = None) -> list[Voice]:
 def installed_voices(engine: str = PIPER, language: str = "fr") -> list[Voice]:
     """Installed voices of ``engine`` speaking ``language``, best first.
 
-    For ``--engine auto``: ``installed_voices("piper", "fr")[0].name`` is the
-    voice to pass as ``--voice`` (an empty list means no Piper voice). Only
-    Piper voices are installed; other engines give every offline voice.
+    Any engine's, as ``narrator voices`` lists them: only Piper voices are
+    installed, other engines give every offline voice (the engines themselves
+    ask ``engines.voicestore.installed`` for Piper's).
     """
     return [
         v

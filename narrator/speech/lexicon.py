@@ -6,12 +6,9 @@ The built-in French lexicon is ``builtin_lexicon.py``.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 
 from narrator.errors import ConfigError
-
-Lexicon = Mapping[str, str]  # written form -> spoken form, user-supplied
 
 
 def load_user_lexicon(source_path: Path, lexicon_path: Path | None) -> dict[str, str]:
