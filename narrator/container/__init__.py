@@ -6,5 +6,6 @@ Info/LAME frame) build on them; ``encode`` (PCM to checked segments, through
 ffmpeg) and ``splice`` (the plan and the streaming splice) sit on top. Beside
 them: ``tags`` (ID3, the only mutagen user), ``timeline`` (chapter and cue
 times from the splice plan), ``sidecars`` (chapters JSON, WebVTT, SRT, their
-names and digest) and ``cover`` (the cover art).
+names and digest), ``cover`` (the cover art) and ``boxes`` (the MP4 box
+reader).
 """
