@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar, cast
@@ -71,6 +71,9 @@ class Settings:
     sidecars: bool = True
     force: bool = False
     lock_dir: Path | None = None  # default: a per-user folder in the temp dir
+    # Files to write from one synthesis (--format, [build] format); empty: the
+    # one -o names (its suffix says the format).
+    formats: tuple[str, ...] = ()
 
 
 def check_date(value: str, *, source: str = "--date") -> str:
@@ -97,6 +100,26 @@ def default_jobs(local: bool) -> int:
 
 def default_output(source_path: Path) -> Path:
     return Path("output") / f"{source_path.stem}.mp3"
+
+
+# The episode files a build can write, by suffix: MP3, and AAC in MP4 as a
+# podcast (.m4a) or an audiobook (.m4b).
+FORMATS = ("mp3", "m4a", "m4b")
+
+
+def container_of(path: Path) -> str:
+    """The format an episode path's suffix names (``mp3`` for any other)."""
+    suffix = path.suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "mp3"
+
+
+def episode_outputs(source_path: Path, settings: Settings) -> list[Path]:
+    """The files a build writes: -o (or the default) as named, or with
+    ``formats``, the same folder and stem with each format's suffix."""
+    base = settings.output_path or default_output(source_path)
+    if not settings.formats:
+        return [base]
+    return [base.with_suffix(f".{name}") for name in settings.formats]
 
 
 # -- the environment ---------------------------------------------------------------
@@ -142,6 +165,16 @@ def _choice(*allowed: str) -> Converter:
     return convert
 
 
+def _formats(value: object) -> object:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"expected a list of {', '.join(FORMATS)}")
+    for name in values:
+        if name not in FORMATS:
+            raise ValueError(f"{name!r} is not one of {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(str(v) for v in values))
+
+
 def _number(low: float, high: float | None, kind: type = float) -> Converter:
     def convert(value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -179,6 +212,7 @@ PROJECT_OPTIONS: dict[str, tuple[str, Converter]] = {
     "lexicon": ("lexicon_path", _text),
     "jobs": ("jobs", _number(1, None, int)),
     "no-sidecars": ("no_sidecars", _flag),
+    "format": ("formats", _formats),
 }
 _PROJECT_PATHS = {"cover_path", "intro_path", "outro_path", "lexicon_path"}
 
@@ -314,4 +348,7 @@ def _settings(values: Mapping[str, object], env: Environment) -> Settings:
         sidecars=not values.get("no_sidecars"),
         force=bool(values.get("force")),
         lock_dir=env.lock_dir,
+        formats=tuple(
+            dict.fromkeys(cast("Sequence[str]", values.get("formats") or ()))
+        ),
     )

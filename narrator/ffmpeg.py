@@ -1,8 +1,9 @@
-"""ffmpeg, the one external program narrator runs: decode to PCM, encode to MP3.
+"""ffmpeg, the one external program narrator runs: decode to PCM, encode, mux MP4.
 
 This is the only module that starts a process. Everyone else asks it for PCM
 (``decode_bytes``, ``decode_file``, ``decode_many``, ``stream_pcm``) or for
-MP3 frames (``encode_mp3``), and gets an ``AudioError`` quoting ffmpeg's last
+MP3 frames (``encode_mp3``), AAC access units (``encode_aac``) or an MP4
+file around them (``mux_mp4``), and gets an ``AudioError`` quoting ffmpeg's last
 message when something fails.
 
 The binary is the one bundled by imageio-ffmpeg; a system ffmpeg is used
@@ -216,24 +217,102 @@ def encode_mp3(
     """Encode streamed PCM to raw CBR MP3 frames (no tag, no Xing frame).
 
     ``sample_format`` is ffmpeg's name of the raw PCM: ``s16le`` or ``f32le``.
-
-    The chunks are fed to ffmpeg's stdin as they come, so memory stays
-    bounded by a chunk; stderr goes to a temporary file, so ffmpeg can never
-    block on a full pipe while this thread blocks writing its stdin. Returns
-    the number of PCM bytes fed.
+    Returns the number of PCM bytes fed (see ``_encode_stream``).
 
     Raises:
         AudioError: ffmpeg cannot start or fails (its last message is quoted).
     """
+    output = [
+        *("-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"),
+        *("-write_xing", "0", "-id3v2_version", "0"),
+        *("-f", "mp3", "-y", str(out_path)),
+    ]
+    return _encode_stream(
+        pcm_chunks, output, (sample_format, sample_rate, channels), "MP3"
+    )
+
+
+def encode_aac(
+    pcm_chunks: Iterable[bytes],
+    out_path: Path,
+    *,
+    sample_rate: int,
+    channels: int,
+    bitrate_kbps: int,
+    sample_format: PcmFormat = "f32le",
+) -> int:
+    """Encode streamed PCM to AAC-LC access units in ADTS (ffmpeg's native ``aac``).
+
+    ADTS, not MP4: each access unit carries its own 7-byte header with its
+    length, so the container can cut and join segments at access units
+    without a demuxer; ffmpeg's encoder puts one access unit (1024 samples)
+    of priming before the input. Returns the number of PCM bytes fed.
+
+    Raises:
+        AudioError: ffmpeg cannot start or fails (its last message is quoted).
+    """
+    output = [
+        *("-c:a", "aac", "-profile:a", "aac_low", "-b:a", f"{bitrate_kbps}k"),
+        *("-f", "adts", "-y", str(out_path)),
+    ]
+    return _encode_stream(
+        pcm_chunks, output, (sample_format, sample_rate, channels), "AAC"
+    )
+
+
+def mux_mp4(
+    adts_path: Path, metadata_path: Path, out_path: Path, *, sample_rate: int
+) -> None:
+    """Put ADTS access units, copied, in an MP4 with the chapters of an ffmetadata file.
+
+    The ``ipod`` muxer writes both MP4 chapter formats from the ffmetadata
+    chapters: a QuickTime text track referenced by ``tref/chap`` and Nero's
+    ``moov/udta/chpl``. The movie timescale is the sample rate, so durations
+    in ``mvhd``, ``tkhd`` and ``elst`` are exact in samples; ``moov`` stays at
+    the end of the file, after ``mdat``, so the container can rewrite it
+    without moving the audio.
+
+    Raises:
+        AudioError: ffmpeg fails (its last message is quoted).
+    """
+    _run(
+        [
+            *("-f", "aac", "-i", str(adts_path)),
+            *("-f", "ffmetadata", "-i", str(metadata_path)),
+            *("-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"),
+            *("-c", "copy", "-use_editlist", "1"),
+            *("-movie_timescale", str(sample_rate)),
+            *("-f", "ipod", "-y", str(out_path)),
+        ],
+        data=None,
+        what="write the MP4 file",
+        timeout_s=None,
+    )
+
+
+def _encode_stream(
+    pcm_chunks: Iterable[bytes],
+    output: Sequence[str],
+    pcm: tuple[PcmFormat, int, int],
+    codec: str,
+) -> int:
+    """Run one encoder fed ``pcm_chunks`` on stdin; return the PCM bytes fed.
+
+    The chunks are fed to ffmpeg's stdin as they come, so memory stays
+    bounded by a chunk; stderr goes to a temporary file, so ffmpeg can never
+    block on a full pipe while this thread blocks writing its stdin.
+
+    Raises:
+        AudioError: ffmpeg cannot start or fails (its last message is quoted).
+    """
+    sample_format, sample_rate, channels = pcm
     command = [
         ffmpeg_exe(),
         *_QUIET,
         "-nostdin",
         *("-f", sample_format, "-ar", str(sample_rate), "-ac", str(channels)),
         *("-i", "pipe:0", "-map_metadata", "-1"),
-        *("-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"),
-        *("-write_xing", "0", "-id3v2_version", "0"),
-        *("-f", "mp3", "-y", str(out_path)),
+        *output,
     ]
     with tempfile.TemporaryFile() as errors:
         try:
@@ -252,7 +331,7 @@ def encode_mp3(
         if returncode != 0 or broken:
             errors.seek(0)
             raise AudioError(
-                f"ffmpeg failed to encode MP3 (exit {returncode}): "
+                f"ffmpeg failed to encode {codec} (exit {returncode}): "
                 f"{_last_line(errors.read())}"
             )
     return fed

@@ -26,7 +26,7 @@ the configured pause (within half a frame between sections).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +69,35 @@ _SILENT_LUFS = -70.0
 # drops ~0.35 dB too: a level change, not the lowpass): aim that much higher
 # so the file, not the PCM, lands on target.
 ENCODING_LOSS_LU = 0.45
+
+
+# ffmpeg's AAC encoder loses less than LAME (~0.45 LU), and at 40 kbps / 22.05
+# kHz it gains: the decoded M4B of the seed against its PCM, per preset.
+AAC_ENCODING_LOSS_LU = {"phone": 0.0, "small": -0.35, "hq": 0.1}
+
+
+# AAC at these bitrates overshoots the limited PCM's true peak far more than
+# LAME (measured on the seed: up to +2 dB at 64 kbps mono, to 0 dBFS at 40 kbps
+# / 22.05 kHz, +0.2 dB at 128 kbps stereo): the limiter aims that much lower.
+AAC_CEILING_DBTP = {"phone": -4.0, "small": -6.0, "hq": -2.5}
+
+
+def codec_preset(name: str, codec: str) -> Preset:
+    """The preset ``name`` as the ``codec``'s segments are mastered with."""
+    preset = PRESETS[name]
+    if codec != "aac":
+        return preset
+    return replace(preset, ceiling_dbtp=AAC_CEILING_DBTP[name])
+
+
+def codec_target(preset: Preset, target_lufs: float | None, codec: str) -> float | None:
+    """The loudness to aim the PCM at so that the decoded ``codec`` file lands on
+    ``target_lufs`` (the preset's when None): the gain allows for the MP3's
+    loss, so AAC aims that much lower, less its own."""
+    if codec != "aac":
+        return target_lufs
+    target = preset.target_lufs if target_lufs is None else target_lufs
+    return target - ENCODING_LOSS_LU + AAC_ENCODING_LOSS_LU[preset.name]
 
 
 def _gain_db(lufs: float, target_lufs: float, channels: int) -> float:

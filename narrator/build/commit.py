@@ -17,6 +17,9 @@ tag-only change re-splices cached frames.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,8 +41,9 @@ from narrator.build.output import (
     output_lock,
     write_episode,
 )
-from narrator.container import sidecars, splice
+from narrator.container import aac, mp4file, mp4tags, sidecars, splice
 from narrator.container.frames import (
+    COPY_CHUNK_BYTES,
     DECODER_DELAY,
     LAME_ENCODER_DELAY,
     EncodedSegment,
@@ -158,7 +162,11 @@ def _up_to_date(plan: BuildPlan, previous: PreviousBuild | None) -> BuildResult 
         previous.get(TXXX_SIDECARS) != sidecars.sidecars_on_disk_digest(out)
     ):
         return None  # sidecars missing, or not the ones this MP3 was built with
-    chapters, duration_s = read_chapters(out)  # not the cover, not the transcript
+    # Not the cover, not the transcript.
+    if plan.writing.container == "mp3":
+        chapters, duration_s = read_chapters(out)
+    else:
+        chapters, duration_s = mp4tags.read_chapters(out)
     return BuildResult(
         output=out,
         duration_s=duration_s,
@@ -172,6 +180,8 @@ def _up_to_date(plan: BuildPlan, previous: PreviousBuild | None) -> BuildResult 
 
 def _run(plan: BuildPlan, produce: Produce, extras: MakeExtras) -> BuildResult:
     """Produce the segments, place them, tag the episode and write it."""
+    if plan.writing.container != "mp3":
+        return _run_mp4(plan, produce, extras)
     fmt = PRESETS[plan.mastering.preset].fmt
     made = extras(plan)
     cover, intro, outro = made.cover, made.intro, made.outro
@@ -180,18 +190,8 @@ def _run(plan: BuildPlan, produce: Produce, extras: MakeExtras) -> BuildResult:
     placed = splice.plan_splice(segments, fmt)
     timeline = _timeline(plan, records, placed, first=int(intro is not None), fmt=fmt)
 
-    info = replace(plan.info, transcript=transcript(_spoken(plan)))
-    if info.cover is None:
-        info = replace(info, cover=cover, cover_mime="image/jpeg")
-    files: dict[Path, bytes] = {}
-    if plan.writing.sidecars:
-        files = sidecars.render_sidecars(
-            plan.output_path,
-            timeline,
-            title=info.title,
-            podcast=info.podcast,
-            author=info.author,
-        )
+    info = _info(plan, cover)
+    files = _sidecars(plan, info, timeline)
     id3 = _render_tag(plan, info, timeline, files)
     _write(plan, segments, fmt, id3, files)
 
@@ -207,6 +207,29 @@ def _run(plan: BuildPlan, produce: Produce, extras: MakeExtras) -> BuildResult:
         timeline=timeline,
         sidecars=tuple(files),
         synthesized_titles=tuple(synthesized),
+    )
+
+
+def _info(plan: BuildPlan, cover: bytes | None) -> EpisodeInfo:
+    """The episode's tags with its transcript and (generated) cover."""
+    info = replace(plan.info, transcript=transcript(_spoken(plan)))
+    if info.cover is None:
+        info = replace(info, cover=cover, cover_mime="image/jpeg")
+    return info
+
+
+def _sidecars(
+    plan: BuildPlan, info: EpisodeInfo, timeline: Timeline
+) -> dict[Path, bytes]:
+    if not plan.writing.sidecars:
+        return {}
+    return sidecars.render_sidecars(
+        plan.output_path,
+        timeline,
+        title=info.title,
+        podcast=info.podcast,
+        author=info.author,
+        file_name=plan.writing.sidecar_name,
     )
 
 
@@ -229,19 +252,25 @@ def _spoken(plan: BuildPlan) -> list[tuple[str, tuple[Utterance, ...]]]:
 def _timeline(
     plan: BuildPlan,
     records: list[SegmentRecord],
-    placed: splice.SpliceResult,
+    placed: splice.SpliceResult | aac.Placement,
     *,
     first: int,
     fmt: Mp3Format,
 ) -> Timeline:
+    """Chapter and cue times: from the MP3's frames, for both containers (an
+    M4A/M4B's sidecars are the MP3's, see ``container.aac``)."""
+    if isinstance(placed, aac.Placement):
+        starts, duration = placed.mp3_starts, placed.mp3_duration
+    else:
+        starts, duration = placed.segment_starts, placed.duration_samples
     return build_timeline(
         [
             PlacedSection(sp.title, sp.utterances, record.spans)
             for sp, record in zip(plan.sections, records, strict=True)
         ],
-        placed.segment_starts,
+        starts,
         first_segment=first,
-        duration_samples=placed.duration_samples,
+        duration_samples=duration,
         sample_rate=fmt.sample_rate,
         stream_offset=LAME_ENCODER_DELAY + DECODER_DELAY,
     )
@@ -254,6 +283,19 @@ def _render_tag(
     files: dict[Path, bytes],
 ) -> bytes:
     """The ID3 tag: the episode's tags, its chapters, and what the next build checks."""
+    return render_id3(
+        info,
+        timeline.chapters,
+        version=plan.writing.id3_version,
+        extra=_extra(plan, info, files),
+        encoder=f"narrator {__version__}",
+    )
+
+
+def _extra(
+    plan: BuildPlan, info: EpisodeInfo, files: dict[Path, bytes]
+) -> dict[str, str]:
+    """What the next build checks (TXXX frames, or MP4 freeform items)."""
     extra = {
         TXXX_GUID: episode_guid(plan.previous, plan.source_path.name, info.title),
         TXXX_ENGINE: plan.engine.name,
@@ -265,13 +307,7 @@ def _render_tag(
         extra[TXXX_VOICE] = plan.engine.voice
     if files:
         extra[TXXX_SIDECARS] = sidecars.sidecars_digest(files)
-    return render_id3(
-        info,
-        timeline.chapters,
-        version=plan.writing.id3_version,
-        extra=extra,
-        encoder=f"narrator {__version__}",
-    )
+    return extra
 
 
 def _write(
@@ -285,3 +321,110 @@ def _write(
         splice.splice(segments, fmt, handle, id3=id3)
 
     write_episode(plan.output_path, write_mp3, files, scratch_dir=plan.cache.tmp_dir())
+
+
+# -- M4A / M4B -----------------------------------------------------------------
+
+
+def aac_segment(record: SegmentRecord) -> aac.AacSegment:
+    """The AAC segment as the joiner reads it."""
+    return aac.AacSegment(
+        record.entry_path,
+        record.frames,
+        record.samples,
+        record.size_bytes,
+        record.sound,
+        offset=record.payload_offset,
+    )
+
+
+def _run_mp4(plan: BuildPlan, produce: Produce, extras: MakeExtras) -> BuildResult:
+    """The MP4 path of ``_run``: join the AAC segments, mux, finish, tag, write."""
+    fmt = PRESETS[plan.mastering.preset].fmt
+    made = extras(plan)
+    records = produce(plan)
+    segments = [
+        aac_segment(r) for r in (made.intro, *records, made.outro) if r is not None
+    ]
+    placement = aac.place(segments, fmt)
+    first = int(made.intro is not None)
+    timeline = _timeline(plan, records, placement, first=first, fmt=fmt)
+    info = _info(plan, made.cover)
+    files = _sidecars(plan, info, timeline)
+    rate = fmt.sample_rate
+    # The MP3's chapter times, so both files and the sidecars agree (each start
+    # lies in its section's lead silence, wherever the units put it).
+    titles = [c.title for c in timeline.chapters]
+    starts = [c.start_ms * rate // 1000 for c in timeline.chapters]
+
+    def write_mp4(handle: BinaryIO) -> None:
+        metadata = mp4file.chapters_in_samples(
+            titles, starts, placement.duration_samples, rate
+        )
+        smpb = mp4tags.itunsmpb(
+            aac.PRIMING, placement.padding, placement.duration_samples
+        )
+        flavour: mp4tags.Flavour = "m4b" if plan.writing.container == "m4b" else "m4a"
+
+        def tag(path: Path) -> None:
+            extra = _extra(plan, info, files)
+            encoder = f"narrator {__version__}"
+            mp4tags.write_mp4_tags(
+                path, info, flavour=flavour, smpb=smpb, extra=extra, encoder=encoder
+            )
+
+        _write_mp4(plan, segments, placement, metadata, titles, handle, tag)
+
+    write_episode(plan.output_path, write_mp4, files, scratch_dir=plan.cache.tmp_dir())
+    synthesized = [
+        sp.title for sp, r in zip(plan.sections, records, strict=True) if r.synthesized
+    ]
+    return BuildResult(
+        output=plan.output_path,
+        duration_s=placement.duration_samples / rate,
+        engine=plan.engine.name,
+        sections_synthesized=len(synthesized),
+        sections_reused=len(records) - len(synthesized),
+        chapters=timeline.chapters,
+        timeline=timeline,
+        sidecars=tuple(files),
+        synthesized_titles=tuple(synthesized),
+    )
+
+
+def _write_mp4(
+    plan: BuildPlan,
+    segments: list[aac.AacSegment],
+    placement: aac.Placement,
+    metadata: str,
+    titles: list[str],
+    out: BinaryIO,
+    tag: Callable[[Path], None],
+) -> None:
+    """Join the units, mux them with the chapters, finish the boxes, tag, copy
+    to ``out`` (the episode's temporary file). The joined units and the MP4 are
+    made in the cache's scratch folder and removed whatever happens."""
+    fmt = PRESETS[plan.mastering.preset].fmt
+    scratch = plan.cache.tmp_dir()
+    stem = f"mp4-{uuid.uuid4().hex[:12]}"
+    adts_path, mp4_path = scratch / f"{stem}.aac", scratch / f"{stem}.mp4"
+    try:
+        silent = aac.silent_unit(fmt, scratch / f"{stem}.silent.aac")
+        with adts_path.open("wb") as joined:
+            aac.write_units(segments, placement, silent, joined)
+        mp4file.mux(adts_path, metadata, mp4_path, sample_rate=fmt.sample_rate)
+        adts_path.unlink()
+        mp4file.finish(
+            mp4_path,
+            units=placement.units,
+            duration=placement.duration_samples,
+            priming=aac.PRIMING,
+            titles=titles,
+        )
+        tag(mp4_path)
+        with mp4_path.open("rb") as source:
+            shutil.copyfileobj(source, out, COPY_CHUNK_BYTES)
+    finally:
+        for path in (adts_path, mp4_path):
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import cast
 
 from narrator.cache import Cache, Entry, make_key
-from narrator.config import Pauses
+from narrator.config import Pauses, container_of
+from narrator.container import mp4tags
 from narrator.container.tags import (
     TXXX_ENGINE,
     TXXX_GUID,
@@ -77,23 +78,36 @@ class SegmentRecord:
     spans: tuple[tuple[int, int], ...]
     crc16: int | None = None
     synthesized: bool = False
+    # AAC segments: the samples that are not silence (``container.aac``).
+    sound: tuple[int, int] | None = None
 
     @staticmethod
     def meta(
-        frames: int, samples: int, crc16: int | None, spans: Sequence[Sequence[int]]
+        frames: int,
+        samples: int,
+        crc16: int | None,
+        spans: Sequence[Sequence[int]],
+        sound: tuple[int, int] | None = None,
     ) -> dict[str, object]:
-        """The cache entry's metadata for a segment (what ``from_entry`` reads)."""
-        return {
+        """The cache entry's metadata for a segment (what ``from_entry`` reads).
+
+        ``frames`` counts MP3 frames, or AAC access units.
+        """
+        meta: dict[str, object] = {
             "frames": frames,
             "samples": samples,
             "crc16": crc16,
             "utterances": [list(s) for s in spans],
         }
+        if sound is not None:
+            meta["sound"] = list(sound)
+        return meta
 
     @classmethod
     def from_entry(cls, entry: Entry, synthesized: bool = False) -> SegmentRecord:
         meta = entry.meta
         spans = cast("list[list[int]]", meta["utterances"])
+        sound = cast("list[int] | None", meta.get("sound"))
         return cls(
             entry_path=entry.path,
             payload_offset=entry.payload_offset,
@@ -103,6 +117,7 @@ class SegmentRecord:
             spans=tuple((int(a), int(b)) for a, b in spans),
             crc16=cast("int | None", meta.get("crc16")),
             synthesized=synthesized,
+            sound=(int(sound[0]), int(sound[1])) if sound else None,
         )
 
     def reused(self) -> SegmentRecord:
@@ -130,6 +145,7 @@ class Mastering:
     preset: str
     pauses: Pauses
     loudness_lufs: float | None
+    codec: str = "mp3"  # or "aac": the encoder of every segment
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,10 @@ class Writing:
     sidecars: bool
     force: bool  # rebuild even when up to date
     lock_dir: Path | None
+    container: str = "mp3"  # "m4a", "m4b": AAC in MP4 (config.FORMATS)
+    # The audio file the sidecars name (``fileName``): the first of the
+    # formats built together, which share their sidecars.
+    sidecar_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +200,8 @@ def read_previous(output_path: Path) -> PreviousBuild | None:
     if not output_path.is_file():
         return None
     try:
+        if container_of(output_path) != "mp3":
+            return PreviousBuild(mp4tags.read_extra(output_path))
         return PreviousBuild(read_extra(output_path))
     except NarratorError:
         return None

@@ -34,7 +34,7 @@ from narrator.build.keys import (
 from narrator.build.plan import ChooseEngine, plan_document, plan_file
 from narrator.build.produce import make_extras, produce_section, reread
 from narrator.build.schedule import Progress, Report, produce_sections
-from narrator.config import Settings
+from narrator.config import Settings, episode_outputs
 from narrator.engines import choose_engine
 from narrator.engines.base import Engine
 from narrator.errors import InputError
@@ -120,6 +120,39 @@ def build(
             the previous output is left intact and finished sections stay cached.
     """
     return run_plan(plan_build(source_path, settings, engine, note), report)
+
+
+def build_formats(
+    source_path: Path,
+    settings: Settings,
+    report: Report | None = None,
+    *,
+    engine: Engine | None = None,
+    note: Note | None = None,
+) -> list[BuildResult]:
+    """Build every file ``settings`` asks for (``config.episode_outputs``), one
+    after the other: the first synthesizes, the others find every clip cached.
+
+    Raises:
+        NarratorError: as ``build``; files built before the failure stay.
+    """
+    said: set[str] = set()
+
+    def once(message: str) -> None:  # the same warning for every format: once
+        if note is not None and message not in said:
+            said.add(message)
+            note(message)
+
+    return [
+        build(
+            source_path,
+            replace(settings, output_path=out),
+            report,
+            engine=engine,
+            note=once,
+        )
+        for out in episode_outputs(source_path, settings)
+    ]
 
 
 def run_plan(plan: BuildPlan, report: Report | None = None) -> BuildResult:

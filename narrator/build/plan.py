@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import cast
 
 from narrator import __version__
-from narrator.audio.render import ENCODING_LOSS_LU, PRESETS
+from narrator.audio.render import (
+    AAC_ENCODING_LOSS_LU,
+    ENCODING_LOSS_LU,
+    PRESETS,
+    codec_preset,
+)
 from narrator.build.episode import Note, episode_info
 from narrator.build.keys import (
     BuildPlan,
@@ -38,7 +43,7 @@ from narrator.build.keys import (
     read_previous,
 )
 from narrator.cache import Cache, default_cache_dir, make_key
-from narrator.config import Settings, default_jobs, default_output
+from narrator.config import Settings, container_of, default_jobs, default_output
 from narrator.engines.base import Engine
 from narrator.errors import ConfigError, InputError, SummaryError
 from narrator.model import Document, EpisodeInfo, Section, Utterance
@@ -196,8 +201,19 @@ def _spoken_from(payload: dict[str, object]) -> normalize.SpokenSection:
 
 def segment_params(mastering: Mastering) -> dict[str, object]:
     """Every rendering parameter that changes a segment's bytes."""
-    preset = PRESETS[mastering.preset]
+    preset = codec_preset(mastering.preset, mastering.codec)
+    # AAC segments are keyed apart (an MP3 segment's key is unchanged); the
+    # clip key has no format, so every format shares the clips.
+    codec: dict[str, object] = (
+        {}
+        if mastering.codec == "mp3"
+        else {
+            "codec": mastering.codec,
+            "aac_loss": AAC_ENCODING_LOSS_LU[mastering.preset],
+        }
+    )
     return {
+        **codec,
         "render": RENDER_VERSION,
         "preset": [
             preset.fmt.sample_rate,
@@ -248,8 +264,20 @@ def _build_key(
             },
             "id3": writing.id3_version,
             "sidecars": writing.sidecars,
+            **_container_key(writing),
         }
     )
+
+
+def _container_key(writing: Writing) -> dict[str, object]:
+    """What an MP4 build adds to the build key (nothing for an MP3: its key,
+    and so an existing MP3's "up to date", stays as it was)."""
+    found: dict[str, object] = {}
+    if writing.container != "mp3":
+        found["container"] = writing.container
+    if writing.sidecar_name is not None:
+        found["sidecar_name"] = writing.sidecar_name
+    return found
 
 
 # -- the plan ------------------------------------------------------------------
@@ -299,7 +327,13 @@ def plan_document(
     cache = Cache(settings.cache_dir or default_cache_dir())
     made: list[tuple[str, bytes]] = []
     prepared = _speakable(source_path, document, engine, lexicon, cache, made, note)
-    mastering = Mastering(settings.preset, settings.pauses, settings.loudness_lufs)
+    container = container_of(output)
+    mastering = Mastering(
+        settings.preset,
+        settings.pauses,
+        settings.loudness_lufs,
+        codec="mp3" if container == "mp3" else "aac",
+    )
     writing = Writing(
         intro_path=settings.intro_path,
         outro_path=settings.outro_path,
@@ -307,6 +341,8 @@ def plan_document(
         sidecars=settings.sidecars,
         force=settings.force,
         lock_dir=settings.lock_dir,
+        container=container,
+        sidecar_name=_sidecar_name(output, settings),
     )
     params = segment_params(mastering)
     sections = plan_sections(prepared, engine.identity(), params, cache)
@@ -327,6 +363,15 @@ def plan_document(
         jobs=settings.jobs or default_jobs(engine.local),
         speech=tuple(made),
     )
+
+
+def _sidecar_name(output: Path, settings: Settings) -> str | None:
+    """The audio file the sidecars name when several formats share them (the
+    first one asked for); None: this file's own name."""
+    if len(settings.formats) < 2:
+        return None
+    first = output.with_suffix(f".{settings.formats[0]}").name
+    return None if first == output.name else first
 
 
 def _speakable(

@@ -33,6 +33,8 @@ from narrator.audio.render import (
     SEGMENT_OVERHEAD,
     RenderPlan,
     SegmentLayout,
+    codec_preset,
+    codec_target,
     load_jingle,
     plan_render,
     render_jingle,
@@ -49,7 +51,7 @@ from narrator.build.keys import (
 )
 from narrator.build.schedule import Cancelled, run_parts
 from narrator.cache import Cache, Entry, make_key
-from narrator.container import encode
+from narrator.container import aac, encode
 from narrator.container.frames import EncodedSegment
 from narrator.engines.base import Engine, SectionRef
 from narrator.errors import AudioError, EngineError, InputError, NarratorError
@@ -178,11 +180,12 @@ def _encode_and_store(
     start and the last word's end, so transcript cues follow the voice.
     """
     layout = SegmentLayout()
-    tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.mp3"
+    tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.{mastering.codec}"
     try:
         fmt = PRESETS[mastering.preset].fmt
         pcm = render(layout)
-        encoded = encode.encode_segment(pcm, fmt, tmp, sample_format=PCM_FORMAT)
+        coder = aac if mastering.codec == "aac" else encode
+        encoded = coder.encode_segment(pcm, fmt, tmp, sample_format=PCM_FORMAT)
         return _store(cache, key, encoded, layout.utterances or [], words, mastering)
     finally:
         with contextlib.suppress(OSError):
@@ -192,21 +195,23 @@ def _encode_and_store(
 def _store(
     cache: Cache,
     key: str,
-    encoded: EncodedSegment,
+    encoded: EncodedSegment | aac.AacSegment,
     spans: Sequence[tuple[int, int]],
     words: Sequence[Sequence[WordTiming]],
     mastering: Mastering,
 ) -> Entry:
+    """Store MP3 frames, or AAC access units and where their sound is."""
     rate = PRESETS[mastering.preset].fmt.sample_rate
+    if isinstance(encoded, aac.AacSegment):
+        frames, crc16, sound = encoded.units, None, encoded.sound
+    else:
+        frames, crc16, sound = encoded.frames, encoded.crc16, None
     return cache.put(
         "segments",
         key,
         payload_path=encoded.path,
         meta=SegmentRecord.meta(
-            encoded.frames,
-            encoded.samples,
-            encoded.crc16,
-            _word_spans(spans, words, rate),
+            frames, encoded.samples, crc16, _word_spans(spans, words, rate), sound
         ),
     )
 
@@ -273,7 +278,7 @@ def _render_section(
 ) -> Entry:
     """Master and encode the section's clip, in parts when long; store the segment."""
     pauses = mastering.pauses
-    preset = PRESETS[mastering.preset]
+    preset = codec_preset(mastering.preset, mastering.codec)
     plan = plan_render(
         clip,
         [u.pause for u in sp.utterances],
@@ -283,7 +288,7 @@ def _render_section(
         tail_ms=(
             pauses.tail_ms if sp.last else max(0, pauses.section_ms - pauses.lead_ms)
         ),
-        target_lufs=mastering.loudness_lufs,
+        target_lufs=codec_target(preset, mastering.loudness_lufs, mastering.codec),
         part_s=PART_S,
     )
     if len(plan.parts) > 1:
@@ -308,18 +313,26 @@ def _render_parts(
 
     Within the segment a part spans ``SEGMENT_OVERHEAD`` samples more than
     its PCM (its own LAME delay and padding): the spans of later parts move
-    by that much, and the segment's length counts it.
+    by that much, and the segment's length counts it. AAC parts are joined
+    at the same places (``container.aac.join``), so both formats time a
+    section alike.
     """
-    preset = PRESETS[mastering.preset]
+    preset = codec_preset(mastering.preset, mastering.codec)
+    ext = mastering.codec
     stem = f"seg-{sp.segment_key[:16]}-{uuid.uuid4().hex[:8]}"
-    paths = [cache.tmp_dir() / f"{stem}.{k}.mp3" for k in range(len(plan.parts))]
-    joined = cache.tmp_dir() / f"{stem}.mp3"
+    paths = [cache.tmp_dir() / f"{stem}.{k}.{ext}" for k in range(len(plan.parts))]
+    joined = cache.tmp_dir() / f"{stem}.{ext}"
     layouts = [SegmentLayout() for _ in plan.parts]
 
-    def encode_part(k: int) -> EncodedSegment:
+    def encode_part(k: int) -> EncodedSegment | aac.AacSegment:
         pcm = render_part(clip, plan, k, preset, layouts[k])
-        fmt = preset.fmt
-        return encode.encode_segment(pcm, fmt, paths[k], sample_format=PCM_FORMAT)
+        if ext == "aac":
+            return aac.encode_segment(
+                pcm, preset.fmt, paths[k], sample_format=PCM_FORMAT
+            )
+        return encode.encode_segment(
+            pcm, preset.fmt, paths[k], sample_format=PCM_FORMAT
+        )
 
     try:
         parts = run_parts(encode_part, len(plan.parts), cancel, spare)
@@ -329,8 +342,15 @@ def _render_parts(
             spans += [(a + offset, b + offset) for a, b in layout.utterances or []]
             offset += part.samples + SEGMENT_OVERHEAD
         samples = offset - SEGMENT_OVERHEAD
-        segment = encode.join_parts(parts, preset.fmt, joined, samples)
-        return _store(cache, sp.segment_key, segment, spans, clip.words, mastering)
+        words = clip.words
+        if ext == "aac":
+            units = [p for p in parts if isinstance(p, aac.AacSegment)]
+            silent = aac.silent_unit(preset.fmt, cache.tmp_dir() / f"{stem}.0.aac")
+            segment = aac.join(units, preset.fmt, joined, silent)
+            return _store(cache, sp.segment_key, segment, spans, words, mastering)
+        frames = [p for p in parts if isinstance(p, EncodedSegment)]
+        mp3 = encode.join_parts(frames, preset.fmt, joined, samples)
+        return _store(cache, sp.segment_key, mp3, spans, words, mastering)
     finally:
         for path in (*paths, joined):
             with contextlib.suppress(OSError):
@@ -363,9 +383,10 @@ def produce_jingle(
     entry = cache.get("segments", key)
     if entry is not None:
         return SegmentRecord.from_entry(entry)
-    preset = PRESETS[mastering.preset]
+    preset = codec_preset(mastering.preset, mastering.codec)
     try:
-        x = load_jingle(path, preset, mastering.loudness_lufs)
+        target = codec_target(preset, mastering.loudness_lufs, mastering.codec)
+        x = load_jingle(path, preset, target)
     except AudioError as exc:
         raise InputError(
             f"{path}: --{role} is not audio ffmpeg can read ({exc})"

@@ -48,14 +48,14 @@ def _library() -> tuple[ModuleType, ModuleType]:
 @overload
 def _pipeline(
     input_path: Path, opts: dict[str, Any], dry_run: Literal[False] = ...
-) -> BuildResult: ...
+) -> list[BuildResult]: ...
 @overload
 def _pipeline(
     input_path: Path, opts: dict[str, Any], dry_run: Literal[True]
 ) -> list[tuple[str, str]]: ...
 def _pipeline(
     input_path: Path, opts: dict[str, Any], dry_run: bool = False
-) -> BuildResult | list[tuple[str, str]]:
+) -> list[BuildResult] | list[tuple[str, str]]:
     """The one call into the build pipeline: build (with a progress bar and
     notes on stderr), or with ``dry_run`` the plan's per-section actions."""
     pipeline, _ = _library()
@@ -68,10 +68,10 @@ def _pipeline(
         )
         return rows
     try:
-        result: BuildResult = pipeline.build(
+        results: list[BuildResult] = pipeline.build_formats(
             input_path, settings, report=bar, note=note
         )
-        return result
+        return results
     finally:
         bar.close()
 
@@ -110,7 +110,8 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
       narrator build examples/exemple.md --podcast "Mes résumés" --episode 1
     """
     if not dry_run:
-        _print_result(_pipeline(input_path, with_output(input_path, opts)), opts)
+        for result in _pipeline(input_path, with_output(input_path, opts)):
+            _print_result(result, opts)
         return
     rows = _pipeline(input_path, with_output(input_path, opts), dry_run=True)
     if opts.get("as_json"):
@@ -319,7 +320,7 @@ def _watch_loop(
 
     watching.watch(
         paths,
-        lambda: _pipeline(input_path, opts),
+        lambda: _pipeline(input_path, opts)[0],  # the first format: the others follow
         interval=interval,
         debounce=debounce,
         max_builds=max_builds,

@@ -21,7 +21,7 @@ from narrator.errors import InputError
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Data, not logic: one entry per build option, in the order --help lists them.
-# INPUT and -o come first: batch takes every entry after them (_DOCUMENT).
+# INPUT, -o and --format come first: batch takes every entry after them (_DOCUMENT).
 BUILD_OPTIONS: list[Callable[[F], F]] = [
     click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path)),
     click.option(
@@ -29,8 +29,17 @@ BUILD_OPTIONS: list[Callable[[F], F]] = [
         "--output",
         "output_path",
         type=click.Path(path_type=Path),
-        help="Output MP3, or an existing folder for <input stem>.mp3 "
-        "[default: output/<input stem>.mp3].",
+        help="Output .mp3, .m4a or .m4b, or an existing folder for <input "
+        "stem>.mp3 [default: output/<input stem>.mp3].",
+    ),
+    click.option(
+        "--format",
+        "formats",
+        type=click.Choice(["mp3", "m4a", "m4b"]),
+        multiple=True,
+        help="Write this format (repeat for several from one synthesis: -o's "
+        "folder and stem, each format's suffix). m4a: AAC podcast; m4b: AAC "
+        "audiobook [default: -o's suffix].",
     ),
     click.option(
         "--engine",
@@ -149,7 +158,7 @@ BUILD_OPTIONS: list[Callable[[F], F]] = [
         "-q", "--quiet", is_flag=True, help="No progress and no summary line."
     ),
 ]
-_DOCUMENT = 2  # INPUT and -o: one document's; a batch names neither
+_DOCUMENT = 3  # INPUT, -o and --format: one document's; a batch names none
 
 
 def build_options(func: F) -> F:
@@ -186,19 +195,21 @@ def settings_from(input_path: Path | None, opts: dict[str, Any]) -> Settings:
 
 
 def mp3_path(input_path: Path, output_path: Path | None) -> Path | None:
-    """Check -o: an .mp3 file, or an existing folder to put <input stem>.mp3 in.
+    """Check -o: an .mp3, .m4a or .m4b file, or an existing folder to put
+    <input stem>.mp3 in.
 
     Raises:
-        InputError: the name does not end in .mp3.
+        InputError: the name ends in another suffix.
     """
     if output_path is None:
         return None
     if output_path.is_dir():
         return output_path / f"{input_path.stem}.mp3"
-    if output_path.suffix.lower() != ".mp3":
+    if output_path.suffix.lower() not in (".mp3", ".m4a", ".m4b"):
         raise InputError(
-            f"{output_path}: the episode is an MP3; give a name ending in .mp3 "
-            f"(e.g. {output_path.with_suffix('.mp3')}) or an existing folder."
+            f"{output_path}: the episode is an MP3, M4A or M4B; give a name ending "
+            f"in .mp3, .m4a or .m4b (e.g. {output_path.with_suffix('.mp3')}) or an "
+            "existing folder."
         )
     return output_path
 

@@ -157,11 +157,20 @@ def render_sidecars(
     title: str,
     podcast: str | None,
     author: str | None,
+    file_name: str | None = None,
 ) -> dict[Path, bytes]:
-    """The sidecars of ``mp3_path`` as bytes, keyed by where they belong."""
+    """The sidecars of ``mp3_path`` as bytes, keyed by where they belong.
+
+    ``file_name`` is the audio file the chapters name (``mp3_path``'s by
+    default): formats built together share one set of sidecars.
+    """
     paths = sidecar_paths(mp3_path)
     chapters = render_chapters_json(
-        timeline, title=title, podcast=podcast, author=author, file_name=mp3_path.name
+        timeline,
+        title=title,
+        podcast=podcast,
+        author=author,
+        file_name=file_name or mp3_path.name,
     )
     return {
         paths.chapters_json: chapters.encode("utf-8"),
