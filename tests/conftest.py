@@ -202,3 +202,25 @@ def chromium() -> tuple[str, str]:
     if os.environ.get("CI", "").lower() in {"true", "1"}:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def ffprobe() -> str:
+    """Debian's ffprobe, the independent reader of the M4A/M4B tests.
+
+    The bundled ffmpeg has no ffprobe. Missing, it fails the run under CI
+    (CI=true) and skips the test elsewhere with the command that installs it.
+    """
+    import os
+    import shutil
+
+    found = shutil.which("ffprobe")
+    if found:
+        return found
+    message = (
+        "ffprobe not found: install it with `sudo apt-get install ffmpeg` "
+        "(scripts/test does it when it can)"
+    )
+    if os.environ.get("CI", "").lower() in {"true", "1"}:
+        pytest.fail(message)
+    pytest.skip(message)
