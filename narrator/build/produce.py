@@ -17,6 +17,7 @@ pauses, the loudness target), never the settings.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import uuid
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from narrator.audio import aacpeak
 from narrator.audio.clip import Clip
 from narrator.audio.decode import ClipWriter
 from narrator.audio.render import (
@@ -52,12 +54,13 @@ from narrator.build.keys import (
 from narrator.build.schedule import Cancelled, run_parts
 from narrator.cache import Cache, Entry, make_key
 from narrator.container import aac, encode
-from narrator.container.frames import EncodedSegment
+from narrator.container.frames import EncodedSegment, Mp3Format
 from narrator.engines.base import Engine, SectionRef
 from narrator.errors import AudioError, EngineError, InputError, NarratorError
 from narrator.model import WordTiming
 
 log = logging.getLogger(__name__)
+Render = Callable[[SegmentLayout], Iterator[bytes]]
 
 # Characters of text per call to the engine while synthesizing a section (about
 # three minutes of speech): a batch's audio is decoded, trimmed and written to
@@ -169,7 +172,7 @@ def _synthesize(
 def _encode_and_store(
     cache: Cache,
     key: str,
-    render: Callable[[SegmentLayout], Iterator[bytes]],
+    render: Render,
     mastering: Mastering,
     words: Sequence[Sequence[WordTiming]] = (),
 ) -> Entry:
@@ -183,13 +186,25 @@ def _encode_and_store(
     tmp = cache.tmp_dir() / f"seg-{key[:16]}-{uuid.uuid4().hex[:8]}.{mastering.codec}"
     try:
         fmt = PRESETS[mastering.preset].fmt
-        pcm = render(layout)
-        coder = aac if mastering.codec == "aac" else encode
-        encoded = coder.encode_segment(pcm, fmt, tmp, sample_format=PCM_FORMAT)
+        encoded = _encode(mastering.codec, render, layout, fmt, tmp)
         return _store(cache, key, encoded, layout.utterances or [], words, mastering)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def _encode(
+    codec: str, render: Render, layout: SegmentLayout, fmt: Mp3Format, path: Path
+) -> EncodedSegment | aac.AacSegment:
+    """MP3 in one pass; AAC decoded within -1 dBTP (see ``audio.aacpeak``)."""
+    if codec != "aac":
+        return encode.encode_segment(
+            render(layout), fmt, path, sample_format=PCM_FORMAT
+        )
+    code = functools.partial(
+        aac.encode_segment, fmt=fmt, out_path=path, sample_format=PCM_FORMAT
+    )
+    return aacpeak.encode_within_peak(code, render, layout, fmt, path)
 
 
 def _store(
@@ -325,14 +340,8 @@ def _render_parts(
     layouts = [SegmentLayout() for _ in plan.parts]
 
     def encode_part(k: int) -> EncodedSegment | aac.AacSegment:
-        pcm = render_part(clip, plan, k, preset, layouts[k])
-        if ext == "aac":
-            return aac.encode_segment(
-                pcm, preset.fmt, paths[k], sample_format=PCM_FORMAT
-            )
-        return encode.encode_segment(
-            pcm, preset.fmt, paths[k], sample_format=PCM_FORMAT
-        )
+        render = functools.partial(render_part, clip, plan, k, preset)
+        return _encode(ext, render, layouts[k], preset.fmt, paths[k])
 
     try:
         parts = run_parts(encode_part, len(plan.parts), cancel, spare)
