@@ -458,3 +458,5 @@ def test_piper_sections_phonemes_without_a_voice_say_how_to_get_one(
     assert lone.exit_code == 2 and "--phonemes" in lone.stderr
     missing = cli("sections", str(doc), "--phonemes", "--voice", "nowhere.onnx")
     assert missing.exit_code == 2 and "no such model file" in missing.stderr
+    other = cli("sections", str(doc), "--phonemes", "--engine", "edge")
+    assert other.exit_code == 2 and "Piper" in other.stderr

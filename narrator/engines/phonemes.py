@@ -26,6 +26,7 @@ __all__ = [
     "Chunk",
     "Clause",
     "chunk_sentences",
+    "clause_type",
     "phoneme_ids",
     "sentence_phonemes",
     "sentences_of",
