@@ -393,6 +393,8 @@ class SectionPreview:
     number: int  # 1-based
     section: Section
     spoken: normalize.SpokenSection | None = None  # with a profile: what is sent
+    # With a Piper voice: per utterance, the phonemes of each inference.
+    phonemes: tuple[tuple[str, ...], ...] | None = None
 
     def to_json(self) -> dict[str, object]:
         section = self.section
@@ -412,6 +414,9 @@ class SectionPreview:
             row["spoken"] = "\n".join(texts)
             row["utterances"] = texts
             row["left_out"] = dict(self.spoken.dropped)
+        if self.phonemes is not None:
+            # phonemes[i] belongs to utterances[i]: one string per inference.
+            row["phonemes"] = [list(said) for said in self.phonemes]
         return row
 
 
