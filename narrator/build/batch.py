@@ -323,7 +323,7 @@ def run_batch(
         doc.fail("not built")  # cannot happen; a document is never left unsettled
     episodes = [d.episode for d in docs if d.episode is not None]
     if feed is not None:
-        episodes = publish_all(episodes, feed, now=now)
+        episodes = publish_all(episodes, feed, now=now, lock_dir=settings.lock_dir)
     return BatchResult(tuple(episodes), runner.workers())
 
 
@@ -404,13 +404,18 @@ def episode_order(episode: Episode) -> tuple[float, str, str]:
 
 
 def publish_all(
-    episodes: Sequence[Episode], feed: FeedTarget, *, now: datetime | None = None
+    episodes: Sequence[Episode],
+    feed: FeedTarget,
+    *,
+    now: datetime | None = None,
+    lock_dir: Path | None = None,
 ) -> list[Episode]:
     """Publish every new or changed episode into the feed, in episode order.
 
     An episode is published when it was built in this batch or its guid is
     not in the feed yet. New items get dates one second apart in episode
-    order, so the feed lists them in that order.
+    order, so the feed lists them in that order. Each publish takes the feed's
+    lock (``lock_dir``) in turn with any other command publishing there.
     """
     in_feed = _feed_guids(feed.feed_path)
     start = now or datetime.now(tz=UTC)
@@ -432,6 +437,7 @@ def publish_all(
                 now=start + timedelta(seconds=n),
                 feed_url=feed.feed_url,
                 site=feed.site,
+                lock_dir=lock_dir,
             )
         except NarratorError as exc:
             published[episode.source] = replace(episode, error=f"publish: {exc}")
