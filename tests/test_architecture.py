@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "narrator.environment": 0,
     "narrator.atomic": 0,
     "narrator.locks": 0,
+    "narrator.running": 0,
     "narrator.heap": 0,
     "narrator.config": 0,
     "narrator.cache": 0,

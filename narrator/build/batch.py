@@ -43,6 +43,7 @@ from narrator.build.produce import (
     reread,
 )
 from narrator.build.schedule import Cancelled, Progress, Report
+from narrator.cache import Cache, default_cache_dir
 from narrator.config import Settings, default_jobs
 from narrator.container.tags import TXXX_GUID, read_episode
 from narrator.engines import choose_engine
@@ -311,14 +312,16 @@ def run_batch(
         for source in find_documents(folder)
         for out in [outdir / f"{source.stem}.mp3"]
     ]
-    _plan(docs, settings, engine, note)
-    tasks = _tasks(docs)
-    if runner is None:
-        engines = [d.plan.engine for d in docs if d.plan is not None]
-        local = all(e.local for e in engines)
-        runner = LocalRunner(settings.jobs or default_jobs(local))
-    if tasks:
-        _produce(docs, tasks, runner, report)
+    # Registered as a running build, so that a prune spares what it uses.
+    with Cache(settings.cache_dir or default_cache_dir()).running():
+        _plan(docs, settings, engine, note)
+        tasks = _tasks(docs)
+        if runner is None:
+            engines = [d.plan.engine for d in docs if d.plan is not None]
+            local = all(e.local for e in engines)
+            runner = LocalRunner(settings.jobs or default_jobs(local))
+        if tasks:
+            _produce(docs, tasks, runner, report)
     for doc in docs:
         doc.fail("not built")  # cannot happen; a document is never left unsettled
     episodes = [d.episode for d in docs if d.episode is not None]
@@ -372,7 +375,7 @@ def _finish(doc: _Doc) -> None:
         # As the cache holds them now: another build may have rewritten an
         # entry since it was produced.
         return [
-            reread(plan.cache, sp, doc.records[sp.index], "batch")
+            reread(plan.cache, plan.engine, sp, plan.mastering, doc.records[sp.index])
             for sp in plan.sections
         ]
 
