@@ -257,3 +257,15 @@ def test_prune_in_a_loop_against_a_running_build(tmp_path: Path) -> None:
     assert chapters(out) == chapters(reference)
     assert MP3(out).info.length == pytest.approx(MP3(reference).info.length, abs=1e-6)
     assert MP3(out).info.length > 60
+
+
+def test_an_entry_is_stored_over_a_folder_in_its_place(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    entry = cache.put("segments", "cc" * 32, b"first")
+    entry.path.unlink()
+    entry.path.mkdir()
+    (entry.path / "inside").write_bytes(b"x")
+    assert cache.put("segments", "cc" * 32, b"second").path.is_file()
+    assert cache.get_bytes("segments", "cc" * 32) == b"second"
+    entry.path.unlink()
+    assert cache.get_bytes("segments", "cc" * 32) is None

@@ -77,7 +77,9 @@ def recover(folder: Path) -> None:
     Call with the publish lock held: the staging folder is then nobody's.
 
     Raises:
-        FeedError: the staging folder cannot be cleaned up.
+        FeedError: the journal is unreadable, or the staging folder cannot be
+            cleaned up.
+        InputError: a file is where the staging folder belongs.
     """
     staging = folder / STAGING
     if not staging.exists():
@@ -107,7 +109,9 @@ def write_set(
     to be narrator's. Returns the paths written, in order.
 
     Raises:
-        FeedError: a file cannot be written; nothing a reader sees changed.
+        FeedError: a file cannot be written (nothing a reader sees changed),
+            or one cannot be renamed into place (the next publish finishes).
+        InputError: a file is where the staging folder belongs.
     """
     staging = folder / STAGING
     try:
@@ -122,6 +126,7 @@ def write_set(
         plan = json.dumps({"renames": renames, "delete": deletes}).encode("utf-8")
         journal = atomic.write_temp(staging, "journal-", plan)
         _fsync_folder(staging)
+        atomic.replace(journal, staging / _JOURNAL)  # the commit point
     except OSError as exc:
         with contextlib.suppress(FeedError):
             _remove_staging(staging)
@@ -129,7 +134,6 @@ def write_set(
             f"{folder}: cannot write the feed and pages ({exc.strerror or exc}); "
             "the previous ones are unchanged."
         ) from exc
-    atomic.replace(journal, staging / _JOURNAL)  # the commit point
     _apply(folder, staging, renames, deletes)
     _remove_staging(staging)
     return [folder / name for name in files]
@@ -166,6 +170,7 @@ def _remove_staging(staging: Path) -> None:
 
     Raises:
         FeedError: it exists and cannot be deleted.
+        InputError: it is a file, not narrator's folder.
     """
     if not staging.exists():
         return
