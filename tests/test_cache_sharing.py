@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
+from narrator.build.batch import run_batch
 from narrator.build.pipeline import build
 from narrator.cache import Cache
 from narrator.cli import main
@@ -32,7 +33,7 @@ from narrator.config import Settings
 from narrator.engines.base import SectionRef
 from narrator.model import Audio
 
-from .conftest import REPO, SEED, SEED_TITLES
+from .conftest import DATA, REPO, SEED, SEED_TITLES
 from .fakes import FakeEngine
 
 pytestmark = pytest.mark.timeout(300)
@@ -177,10 +178,12 @@ class _PruningEngine(FakeEngine):
     def __init__(self, cache: Path) -> None:
         super().__init__()
         self.cache = cache
+        self.running: list[int] = []  # running builds seen at each call
 
     def synthesize(
         self, texts: Sequence[str], *, section: SectionRef | None = None
     ) -> list[Audio]:
+        self.running.append(len(Cache(self.cache).running_builds()))
         if section is not None and section.title == SEED_TITLES[-1]:
             shutil.rmtree(self.cache / "segments", ignore_errors=True)
             for path in (self.cache / "clips").glob("*/*.nrc"):
@@ -198,6 +201,18 @@ def test_entries_deleted_mid_build_are_made_again_before_the_splice(
     result = build(SEED, _settings(tmp_path, "pruned"), engine=engine)
     assert result.duration_s == reference.duration_s
     assert chapters(result.output) == chapters(reference.output)
+    assert set(engine.running) == {1}  # the build was registered throughout
+    assert Cache(tmp_path / "cache").running_builds() == []
+
+
+def test_a_batch_is_registered_while_it_runs(tmp_path: Path) -> None:
+    engine = _PruningEngine(tmp_path / "cache")  # no seed title here: no pruning
+    result = run_batch(
+        DATA / "batch", _settings(tmp_path, "x"), outdir=tmp_path / "out", engine=engine
+    )
+    assert len(result.episodes) == 3 and all(e.error is None for e in result.episodes)
+    assert engine.running and set(engine.running) == {1}
+    assert Cache(tmp_path / "cache").running_builds() == []
 
 
 # -- a real build while the user prunes -----------------------------------------
