@@ -196,7 +196,7 @@ class Cache:
                 os.utime(path)  # last use: prune --older-than, running builds
             except OSError:
                 pass
-        sha = str(header["sha256"])
+        sha = str(header.get("sha256", ""))
         return Entry(path, header.get("meta", {}), 8 + header_len, size, sha)
 
     def get_bytes(self, kind: str, key: str, *, touch: bool = True) -> bytes | None:
