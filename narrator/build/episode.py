@@ -134,9 +134,9 @@ def generated_cover(info: EpisodeInfo, cache: Cache) -> bytes:
     key = make_key(
         {"kind": "cover", "v": 1, "title": info.title, "podcast": info.podcast}
     )
-    entry = cache.get("covers", key)
-    if entry is not None:
-        return entry.read_payload()
+    stored = cache.get_bytes("covers", key)
+    if stored is not None:
+        return stored
     data = generate_cover(info.title, info.podcast)
     cache.put("covers", key, data, {"mime": "image/jpeg"})
     return data

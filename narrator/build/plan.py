@@ -161,10 +161,10 @@ def _speak(
     )
     # Not touched: planning changes nothing on disk (a dry run stops there); an
     # entry pruned for looking unused is only made again, in milliseconds.
-    entry = cache.get("speech", key, touch=False)
-    if entry is not None:
+    stored = cache.get_bytes("speech", key, touch=False)
+    if stored is not None:
         try:
-            return _spoken_from(json.loads(entry.read_payload()))
+            return _spoken_from(json.loads(stored))
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: make it again
     spoken = normalize.speak_section(section, engine=profile, lexicon=lexicon)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -154,11 +155,16 @@ def _synthesize(
                     )
                 writer.add(audios)
                 del audios  # the encoded batch: free it before the next
-        entry = cache.put("clips", sp.clip_key, payload_path=tmp, meta=writer.meta())
+        # The clip is read from the file it was written to, held open: the
+        # cache entry may be pruned or replaced before the section is rendered.
+        handle = stack.enter_context(tmp.open("rb"))
+        meta = writer.meta()
+        cache.put("clips", sp.clip_key, payload_path=tmp, meta=meta)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-    return _open_clip(stack, entry)
+    size = os.fstat(handle.fileno()).st_size
+    return Clip.from_file(handle.fileno(), 0, size, meta)
 
 
 # -- the segment ------------------------------------------------------------------
@@ -405,24 +411,32 @@ def make_extras(plan: BuildPlan) -> Extras:
 
 
 def reread(
-    cache: Cache, sp: SectionPlan, record: SegmentRecord, during: str = "build"
+    cache: Cache,
+    engine: Engine,
+    sp: SectionPlan,
+    mastering: Mastering,
+    record: SegmentRecord,
 ) -> SegmentRecord:
     """The section's segment as the cache holds it now, just before splicing.
 
     Header and size only: the payload was verified or written moments ago,
     but another build sharing this cache may have rewritten the entry
     meanwhile, so offsets and frame counts must come from the file as it is.
+    An entry that vanished (a prune, a user clearing the cache) or is no
+    longer a readable file is a miss: the segment is made again.
 
     Raises:
-        NarratorError: the entry vanished or is damaged (re-run to rebuild it).
+        EngineError: synthesis failed when the segment had to be made again.
     """
     entry = cache.get("segments", sp.segment_key, verify=False)
-    if entry is None:
-        raise NarratorError(
-            f'the cached audio of section "{sp.title}" disappeared during the '
-            f"{during} (a cache prune?); run the {during} again."
-        )
-    return SegmentRecord.from_entry(entry, record.synthesized)
+    if entry is not None:
+        return SegmentRecord.from_entry(entry, record.synthesized)
+    log.warning(
+        "the cached audio of section %r vanished (a cache prune?); making it again",
+        sp.title,
+    )
+    again = produce_section(cache, engine, sp, mastering, threading.Event())
+    return replace(again, synthesized=again.synthesized or record.synthesized)
 
 
 # -- a batch's sections -----------------------------------------------------------
