@@ -36,6 +36,7 @@ from narrator.model import Section, Utterance
 from narrator.speech.pieces import split_pieces
 from narrator.speech.rules import (
     abbreviations,
+    currencies,
     dates,
     figures,
     measures,
@@ -125,6 +126,7 @@ RULES: tuple[Rule, ...] = (
     typography.clean,
     typography.bullets,
     respellings.user_lexicon,  # first, and final: later rules never rewrite it
+    currencies.native_signs,  # before readable: "100 元" is a currency, not Han
     readable,
     spelling.addresses,
     figures.split_letter_digit_hyphens,
@@ -154,6 +156,7 @@ RULES: tuple[Rule, ...] = (
     ),
     spelling.acronyms,
     typography.typography,
+    currencies.lone_symbols,
     typography.symbols,
     typography.symbol_chars,
     restore,

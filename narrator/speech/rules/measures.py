@@ -11,27 +11,50 @@ import re
 
 from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
-from narrator.speech.rules.tables import CURRENCIES, NUM, SCALES, UNITS
+from narrator.speech.rules.currencies import (
+    ALL_CURRENCIES,
+    CURRENCY_WORDS,
+    PREFIX_WORDS,
+    SYMBOL_CLASS,
+)
+from narrator.speech.rules.tables import NUM, SCALES
+from narrator.speech.rules.units import (
+    DENOMINATOR,
+    SPACED_ONLY,
+    UNIT_TABLE,
+    per_name,
+)
+from narrator.speech.rules.units import rates as _rates
 
-_CUR_SYMBOLS = "|".join(re.escape(c) for c in sorted(CURRENCIES, key=len, reverse=True))
+_CUR_SYMBOLS = "|".join(
+    re.escape(c) for c in sorted(ALL_CURRENCIES, key=len, reverse=True)
+)
 _SCALE_WORDS = "|".join(sorted(SCALES, key=len, reverse=True))
 _MONEY_RE = re.compile(
     rf"(?P<n>{NUM})\s?(?P<scale>{_SCALE_WORDS})?"
-    rf"\s?(?P<cur>{_CUR_SYMBOLS})(?![\w$€£])"
+    rf"\s?(?P<cur>{_CUR_SYMBOLS})(?![\w{SYMBOL_CLASS}])"
+)
+_AMOUNT_AFTER = (
+    rf"\s?(?P<n>{NUM})(?:\s?(?P<scale>{_SCALE_WORDS}))?(?![\w.,]\d|\w|\s?/\d)"
 )
 _MONEY_PREFIX_RE = re.compile(
-    rf"(?P<cur>[$€£])(?<!\w[$€£])\s?(?P<n>{NUM})(?:\s?(?P<scale>{_SCALE_WORDS}))?"
-    rf"(?![\w.,]\d|\w)"
+    rf"(?P<cur>[{SYMBOL_CLASS}])(?<!\w[{SYMBOL_CLASS}])" + _AMOUNT_AFTER
+)
+_PREFIX_WORDS = [w for w in CURRENCY_WORDS if w.isupper() and w.isalpha()]
+_PREFIX_WORDS += list(PREFIX_WORDS)
+_WORD_PREFIX_RE = re.compile(
+    r"(?<![\w$])(?P<cur>"
+    + "|".join(re.escape(w) for w in sorted(_PREFIX_WORDS, key=len, reverse=True))
+    + r")(?=\s?\d)"
+    + _AMOUNT_AFTER
 )
 _PERCENT_RE = re.compile(rf"(?P<n>{NUM})\s?(?P<p>%|‰)")
-_UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
-_UNIT_RE = re.compile(
-    rf"(?P<n>{NUM})\s?(?P<u>{_UNIT_NAMES})"
-    r"(?![\w²³/]|\.\w)"
+_UNIT_NAMES = "|".join(
+    re.escape(u) for u in sorted(UNIT_TABLE, key=len, reverse=True)
 )
-_PER_RE = re.compile(
-    r"/(?<=\w/)(?=(?:mois|an|année|jour|semaine|heure|h|habitant|personne|km|kg|"
-    r"litre|l|tête|unité|utilisateur|mois|an)\b)"
+_UNIT_RE = re.compile(
+    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})(?:/(?P<per>{DENOMINATOR}))?"
+    r"(?![\w²³]|\.\w)"
 )
 
 
@@ -61,7 +84,7 @@ def _number_words(text: str, *, feminine: bool = False) -> str:
 def _money(m: re.Match[str]) -> str:
     amount = m.group("n")
     scale = m.group("scale")
-    singular, plural, fem, cents = CURRENCIES[m.group("cur")]
+    singular, plural, fem, cents = ALL_CURRENCIES[m.group("cur")]
     neg = ""
     value = _to_float(amount)
     if scale:
@@ -77,7 +100,8 @@ def _money(m: re.Match[str]) -> str:
         de = "d'" if plural[0] in "aeiouyé" else "de "
         return f"{neg}{_number_words(amount)} {big} {de}{plural}"
     int_part, sep, frac = amount.replace(".", ",").partition(",")
-    if sep and len(frac) <= 2 and frac.strip("0"):
+    cents_form = len(frac) == 2 or (cents and len(frac) == 1)
+    if sep and cents_form and frac.strip("0") and (cents or int(int_part)):
         cents_value = int(frac.ljust(2, "0"))
         if int(int_part) == 0 and cents:
             return f"{neg}{num.cardinal(cents_value)} {cents}"
@@ -97,6 +121,8 @@ def _money(m: re.Match[str]) -> str:
 
 def money(text: str, _: Pass) -> str:
     """Amounts with a currency after ("12 €", "3 M$", "5 EUR") or before ("$5")."""
+    if any(w in text for w in _PREFIX_WORDS):
+        text = _WORD_PREFIX_RE.sub(_money, text)
     text = _MONEY_RE.sub(_money, text)
     return _MONEY_PREFIX_RE.sub(_money, text)
 
@@ -112,17 +138,23 @@ def percents(text: str, _: Pass) -> str:
 
 
 def _unit(m: re.Match[str]) -> str:
-    singular, plural, fem = UNITS[m.group("u")]
+    unit = m.group("u")
+    if unit in SPACED_ONLY and not m.group("sp"):
+        return m.group()
+    singular, plural, fem = UNIT_TABLE[unit]
     value = _to_float(m.group("n"))
     words = _number_words(m.group("n"), feminine=fem)
-    return f"{words} {plural if num.is_plural(value) else singular}"
+    spoken = f"{words} {plural if num.is_plural(value) else singular}"
+    if m.group("per"):
+        spoken += " par " + per_name(m.group("per"))
+    return spoken
 
 
 def units(text: str, _: Pass) -> str:
-    """A number and its unit, in agreement ("1,5 km", "21 t", "3 Go")."""
+    """A number and its unit, in agreement ("1,5 km", "21 t", "3 m³/s")."""
     return _UNIT_RE.sub(_unit, text)
 
 
-def rates(text: str, _: Pass) -> str:
+def rates(text: str, run: Pass) -> str:
     """The slash of a rate is "par": "10 €/mois" -> "dix euros par mois"."""
-    return _PER_RE.sub(" par ", text)
+    return _rates(text, run)

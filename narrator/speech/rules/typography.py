@@ -25,9 +25,38 @@ _GROUP_SPACE_RE = re.compile(SPACE_CLASS)
 _OTHER_SPACE_RE = re.compile(f"[{SPACES}\t\r\f\v]")
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _APOSTROPHE_RE = re.compile("[’ʼ‘`´]")
-_SUPERSCRIPT = str.maketrans(
-    {"ᵉ": "e", "ʳ": "r", "ᵈ": "d", "ᵐ": "m", "ˢ": "s", "ⁿ": "n", "ᵒ": "o", "º": "°"}
-)
+
+
+def _superscript_letters() -> dict[int, str]:
+    """Every superscript or modifier letter -> its plain letter ("ᵉ" -> "e").
+
+    French writes ordinals and abbreviations with them (1ᵉʳ, XXᵉ, Mˡˡᵉ, Dʳ,
+    nᵒ); read like their plain forms, they meet the same rules. A letter
+    whose base is not a plain Latin letter (ᶦ is a small capital I) is
+    folded through its base's name. "º" (the ordinal indicator of "nº")
+    stays a degree-like sign for the "n°" rule.
+    """
+    table: dict[int, str] = {ord("º"): "°"}
+    for code in range(0x2B0, 0x1E100):
+        char = chr(code)
+        decomposition = unicodedata.decomposition(char)
+        if not decomposition.startswith(("<super>", "<sub>")) or char in table:
+            continue
+        if not unicodedata.category(char).startswith("L"):
+            continue
+        base = chr(int(decomposition.split()[1], 16))
+        if not base.isascii():
+            name = unicodedata.name(base, "")
+            last = name.rsplit(" ", 1)[-1]
+            if not name.startswith("LATIN") or len(last) != 1:
+                continue
+            base = last if "CAPITAL" in name and "SMALL" not in name else last.lower()
+        table[code] = base
+    return table
+
+
+_SUPERSCRIPT = _superscript_letters()
+_GREEK_MICRO_RE = re.compile(r"μ(?<=[\d ]μ)(?=[a-zA-Z])")
 _PRIVATE_USE_RE = re.compile("[\ue000-\uf8ff]")
 # Emoji shown as pictures, keycaps (1️⃣ #️⃣) included: decoration, not words.
 _EMOJI_SEQUENCE_RE = re.compile(r"\S\ufe0f\u20e3?|[0-9#*]\u20e3")
@@ -58,6 +87,8 @@ def clean(text: str, _: Pass) -> str:
     text = _INVISIBLE_RE.sub("", text)
     text = _APOSTROPHE_RE.sub("'", text)
     text = text.translate(_SUPERSCRIPT).replace("−", "-").replace("\u2011", "-")
+    if "μ" in text:  # Greek mu as the micro prefix of a unit: the micro sign
+        text = _GREEK_MICRO_RE.sub("µ", text)
     text = _THOUSANDS_RE.sub(lambda m: _GROUP_SPACE_RE.sub("", m.group()), text)
     text = _OTHER_SPACE_RE.sub(" ", text)
     return text
