@@ -138,8 +138,12 @@ ALL_CURRENCIES: dict[str, Currency] = {**CURRENCY_WORDS, **CURRENCY_SYMBOLS}
 SYMBOL_CLASS = "".join(re.escape(s) for s in CURRENCY_SYMBOLS)
 PREFIX_WORDS = ("CN¥", "US$", "C$", "A$")
 
-_SINGULAR_BEFORE = re.compile(
-    r"(?:^|\W)(?:le|la|l'|un|une|du|au|ce|cet|cette|chaque|quel|quelle)\s*$", re.I
+# A symbol alone is plural after these words ("en €", "des $"), or with
+# nothing before it; singular otherwise ("le ₿", "Le bitcoin (₿)").
+_PLURAL_BEFORE = re.compile(
+    r"(?:^|\W)(?:en|des|de|d'|les|aux|ces|plusieurs|milliers|millions|milliards)\s*$"
+    r"|^\W*$",
+    re.I,
 )
 _LONE_RE = re.compile(f"[{SYMBOL_CLASS}]")
 
@@ -147,7 +151,7 @@ _LONE_RE = re.compile(f"[{SYMBOL_CLASS}]")
 def _lone(m: re.Match[str]) -> str:
     singular, plural, _fem, _cents = CURRENCY_SYMBOLS[m.group()]
     before = m.string[max(0, m.start() - 12) : m.start()]
-    name = singular if _SINGULAR_BEFORE.search(before) else plural
+    name = plural if _PLURAL_BEFORE.search(before) else singular
     return f" {name} "
 
 

@@ -17,9 +17,11 @@ from narrator.speech.rules.base import Pass, apply_table
 from narrator.speech.rules.tables import NUM_START, SPACE_CLASS, SPACES, SYMBOLS
 
 # Digit groups separated by (narrow) no-break or ordinary spaces: "1 000 000".
-_THOUSANDS_RE = re.compile(
-    rf"{NUM_START}\d{{0,2}}(?:{SPACE_CLASS}\d{{3}})+(?![\d])"
-    r"(?!,\d{3}\b)"
+_THOUSANDS_RE = re.compile(rf"{NUM_START}\d{{0,2}}(?:{SPACE_CLASS}\d{{3}})+(?![\d])")
+# Digit groups separated by dots, as in "1.818,30" or "12.345.678": with a
+# decimal comma after them, or two groups exactly (an IPv4 address has three).
+_DOT_THOUSANDS_RE = re.compile(
+    rf"{NUM_START}\d{{0,2}}(?:(?:\.\d{{3}})+(?=,\d)|\.\d{{3}}\.\d{{3}}(?![\d]|\.\d))"
 )
 _GROUP_SPACE_RE = re.compile(SPACE_CLASS)
 _OTHER_SPACE_RE = re.compile(f"[{SPACES}\t\r\f\v]")
@@ -90,6 +92,8 @@ def clean(text: str, _: Pass) -> str:
     if "μ" in text:  # Greek mu as the micro prefix of a unit: the micro sign
         text = _GREEK_MICRO_RE.sub("µ", text)
     text = _THOUSANDS_RE.sub(lambda m: _GROUP_SPACE_RE.sub("", m.group()), text)
+    if "." in text:
+        text = _DOT_THOUSANDS_RE.sub(lambda m: m.group().replace(".", ""), text)
     text = _OTHER_SPACE_RE.sub(" ", text)
     return text
 
