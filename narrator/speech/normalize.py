@@ -44,6 +44,7 @@ from narrator.speech.rules import (
     respellings,
     spelling,
     typography,
+    units,
 )
 from narrator.speech.rules.base import Pass, Profile, Rule
 from narrator.speech.scripts import has_letter, strip_unreadable
@@ -139,8 +140,8 @@ RULES: tuple[Rule, ...] = (
         dates.times,
         measures.money,
         measures.percents,
-        measures.units,
-        measures.rates,
+        units.units,
+        units.rates,
         ordinals.ordinals,
     ),
     ordinals.roman_ordinals,

@@ -15,6 +15,7 @@ import re
 from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
 from narrator.speech.rules.tables import FEMININE_NOUNS, FRACTIONS
+from narrator.speech.rules.tables import words_of as _words
 
 _LETTER_DIGIT_HYPHEN_RE = re.compile(r"-(?:(?<=[^\W\d_]-)(?=\d)|(?<=\d-)(?=[^\W\d_]))")
 _NEGATIVE_RE = re.compile(r"-(?<![^\s(\[«:;/=]-)(?=\d)")
@@ -45,11 +46,16 @@ def negatives(text: str, _: Pass) -> str:
 
 
 _MIXED_RE = re.compile(
-    r"(?P<w>[0-9](?<![\w.,/][0-9])\d{0,2}) (?P<a>\d{1,3})/(?P<b>\d{1,4})(?![\w/]|[.,]\d)"
+    r"(?P<w>[0-9](?<![\w.,/][0-9])\d{0,2}) (?P<a>\d{1,3})/(?P<b>\d{1,4})"
+    r"(?![\w/]|[.,]\d)"
 )
 # "une note de 15/20", "noté 7/10": a mark is read "sur".
 _MARK_RE = re.compile(r"(?:note|noté|notée|notes|score|moyenne|obtenu)\s+(?:de\s+)?$")
-_DENOMINATORS = {"2": ("demi", "demis"), "3": ("tiers", "tiers"), "4": ("quart", "quarts")}
+_DENOMINATORS = {
+    "2": ("demi", "demis"),
+    "3": ("tiers", "tiers"),
+    "4": ("quart", "quarts"),
+}
 
 
 def fraction_words(a: str, b: str) -> str | None:
@@ -79,7 +85,8 @@ def _fraction(m: re.Match[str]) -> str:
 
 def _mixed(m: re.Match[str]) -> str:
     a, b = m.group("a"), m.group("b")
-    if int(a) >= int(b) or _MARK_RE.search(m.string[max(0, m.start() - 20) : m.start()]):
+    before = m.string[max(0, m.start() - 20) : m.start()]
+    if int(a) >= int(b) or _MARK_RE.search(before):
         return m.group()
     words = fraction_words(a, b)
     if words is None:
@@ -113,9 +120,11 @@ def multiplications(text: str, _: Pass) -> str:
 
 # a name (a capital, or a brand kept in the vault) or a "v" before a version
 _VERSIONED_RE = re.compile("(?:(?P<name>[A-Z]\\w*)|[\ue100-\uf8ff])[ -]$|(?<![\\w])v$")
-_SENTENCE_WORDS = frozenset(
-    "Le La Les L En De Du Des Un Une Et Ou À Au Aux Sur Par Pour Avec Dans Il Elle"
-    " On Ce Cette Soit Environ Plus Moins Entre Près".split()
+_SENTENCE_WORDS = _words(
+    """
+    Le La Les L En De Du Des Un Une Et Ou À Au Aux Sur Par Pour Avec Dans Il
+    Elle On Ce Cette Soit Environ Plus Moins Entre Près
+    """
 )
 
 
@@ -133,7 +142,8 @@ def _decimal(m: re.Match[str]) -> str:
 
 
 def decimals(text: str, _: Pass) -> str:
-    """Decimals: "3,5" or "3.5" -> "trois virgule cinq", "GPT-3.5" -> "... point cinq"."""
+    """Decimals: "3,5" or "3.5" -> "trois virgule cinq"; "GPT-3.5" -> "gé pé té
+    trois point cinq"."""
     return _DECIMAL_RE.sub(_decimal, text)
 
 

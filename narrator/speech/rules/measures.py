@@ -1,5 +1,5 @@
-"""Quantities: money ("1,5 M€" -> "un virgule cinq million d'euros"),
-percentages, units ("12 km" -> "douze kilomètres") and rates ("/mois").
+"""Quantities: money ("1,5 M€" -> "un virgule cinq million d'euros", "₹ 300"
+-> "trois cents roupies indiennes") and percentages; units are in ``units.py``.
 
 A quantity agrees with its noun: "une livre", "vingt et une tonnes", "un
 million de dollars".
@@ -11,20 +11,13 @@ import re
 
 from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
-from narrator.speech.rules.currencies import (
+from narrator.speech.rules.currency_names import (
     ALL_CURRENCIES,
     CURRENCY_WORDS,
     PREFIX_WORDS,
     SYMBOL_CLASS,
 )
 from narrator.speech.rules.tables import NUM, SCALES
-from narrator.speech.rules.units import (
-    DENOMINATOR,
-    SPACED_ONLY,
-    UNIT_TABLE,
-    per_name,
-)
-from narrator.speech.rules.units import rates as _rates
 
 _CUR_SYMBOLS = "|".join(
     re.escape(c) for c in sorted(ALL_CURRENCIES, key=len, reverse=True)
@@ -49,36 +42,6 @@ _WORD_PREFIX_RE = re.compile(
     + _AMOUNT_AFTER
 )
 _PERCENT_RE = re.compile(rf"(?P<n>{NUM})\s?(?P<p>%|‰)")
-_UNIT_NAMES = "|".join(
-    re.escape(u) for u in sorted(UNIT_TABLE, key=len, reverse=True)
-)
-_UNIT_RE = re.compile(
-    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})(?:/(?P<per>{DENOMINATOR}))?"
-    r"(?![\w²³]|\.\w)"
-)
-
-
-def _to_float(text: str) -> float:
-    return float(text.replace(",", ".")) if text else 0.0
-
-
-def _number_words(text: str, *, feminine: bool = False) -> str:
-    """Read a written number with an optional decimal comma or point."""
-    text = text.strip()
-    negative = text.startswith(("-", "−"))
-    text = text.lstrip("-−+")
-    if "," in text or "." in text:
-        sep = "," if "," in text else "."
-        left, _, right = text.partition(sep)
-        words = num.decimal(left, right)
-        if feminine and left and int(left) % 10 == 1 and int(left) != 11:
-            head, _, rest = words.partition(" virgule ")
-            words = num.feminine(head) + " virgule " + rest
-    else:
-        words = num.integer(text)
-        if feminine:
-            words = num.feminine(words)
-    return ("moins " + words) if negative else words
 
 
 def _money(m: re.Match[str]) -> str:
@@ -86,7 +49,7 @@ def _money(m: re.Match[str]) -> str:
     scale = m.group("scale")
     singular, plural, fem, cents = ALL_CURRENCIES[m.group("cur")]
     neg = ""
-    value = _to_float(amount)
+    value = num.to_float(amount)
     if scale:
         factor = SCALES[scale]
         total = value * factor
@@ -94,11 +57,11 @@ def _money(m: re.Match[str]) -> str:
             if total == int(total):
                 words = num.cardinal(int(total))
                 return f"{neg}{words} {plural if num.is_plural(total) else singular}"
-            return f"{neg}{_number_words(amount)} mille {plural}"
+            return f"{neg}{num.quantity(amount)} mille {plural}"
         big = "million" if factor == 1_000_000 else "milliard"
         big += "s" if num.is_plural(value) else ""
         de = "d'" if plural[0] in "aeiouyé" else "de "
-        return f"{neg}{_number_words(amount)} {big} {de}{plural}"
+        return f"{neg}{num.quantity(amount)} {big} {de}{plural}"
     int_part, sep, frac = amount.replace(".", ",").partition(",")
     cents_form = len(frac) == 2 or (cents and len(frac) == 1)
     if sep and cents_form and frac.strip("0") and (cents or int(int_part)):
@@ -111,7 +74,7 @@ def _money(m: re.Match[str]) -> str:
         return f"{neg}{head} {noun} {num.cardinal(cents_value)}"
     if sep and not frac.strip("0"):
         amount, value = int_part, float(int_part)
-    words = _number_words(amount, feminine=fem)
+    words = num.quantity(amount, feminine_form=fem)
     noun = plural if num.is_plural(value) else singular
     if re.search(r"(?:millions?|milliards?)$", words):
         de = "d'" if plural[0] in "aeiouyé" else "de "
@@ -129,32 +92,9 @@ def money(text: str, _: Pass) -> str:
 
 def _percent(m: re.Match[str]) -> str:
     tail = " pour cent" if m.group("p") == "%" else " pour mille"
-    return _number_words(m.group("n")) + tail
+    return num.quantity(m.group("n")) + tail
 
 
 def percents(text: str, _: Pass) -> str:
     """Percentages and per mille: "12 %" -> "douze pour cent"."""
     return _PERCENT_RE.sub(_percent, text)
-
-
-def _unit(m: re.Match[str]) -> str:
-    unit = m.group("u")
-    if unit in SPACED_ONLY and not m.group("sp"):
-        return m.group()
-    singular, plural, fem = UNIT_TABLE[unit]
-    value = _to_float(m.group("n"))
-    words = _number_words(m.group("n"), feminine=fem)
-    spoken = f"{words} {plural if num.is_plural(value) else singular}"
-    if m.group("per"):
-        spoken += " par " + per_name(m.group("per"))
-    return spoken
-
-
-def units(text: str, _: Pass) -> str:
-    """A number and its unit, in agreement ("1,5 km", "21 t", "3 m³/s")."""
-    return _UNIT_RE.sub(_unit, text)
-
-
-def rates(text: str, run: Pass) -> str:
-    """The slash of a rate is "par": "10 €/mois" -> "dix euros par mois"."""
-    return _rates(text, run)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 
 
-def _words(text: str) -> frozenset[str]:
+def words_of(text: str) -> frozenset[str]:
     """Return the whitespace-separated words of a table written as prose."""
     return frozenset(text.split())
+
+
+_words = words_of
 
 
 # --- character classes and pattern pieces ----------------------------------

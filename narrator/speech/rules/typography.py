@@ -28,6 +28,23 @@ _OTHER_SPACE_RE = re.compile(f"[{SPACES}\t\r\f\v]")
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _APOSTROPHE_RE = re.compile("[’ʼ‘`´]")
 
+# The blocks that hold superscript and modifier letters (scanning only them
+# keeps the import fast; tests/test_speech_kinds.py checks the whole range).
+_SUPERSCRIPT_BLOCKS = (
+    (0x2B0, 0x300),
+    (0x1D00, 0x1DC0),
+    (0x2070, 0x20A0),
+    (0x2C7C, 0x2C7E),
+    (0x2D6F, 0x2D70),
+    (0xA69C, 0xA69E),
+    (0xA770, 0xA771),
+    (0xA7F2, 0xA7FA),
+    (0xAB5C, 0xAB6A),
+    (0x10780, 0x107C0),
+    (0x1E030, 0x1E090),
+)
+_SUPERSCRIPT_CODES = [c for lo, hi in _SUPERSCRIPT_BLOCKS for c in range(lo, hi)]
+
 
 def _superscript_letters() -> dict[int, str]:
     """Every superscript or modifier letter -> its plain letter ("ᵉ" -> "e").
@@ -38,11 +55,11 @@ def _superscript_letters() -> dict[int, str]:
     folded through its base's name. "º" (the ordinal indicator of "nº")
     stays a degree-like sign for the "n°" rule.
     """
-    table: dict[int, str] = {ord("º"): "°"}
-    for code in range(0x2B0, 0x1E100):
+    table: dict[int, str] = {ord("º"): "°", ord("ª"): "a"}
+    for code in _SUPERSCRIPT_CODES:
         char = chr(code)
         decomposition = unicodedata.decomposition(char)
-        if not decomposition.startswith(("<super>", "<sub>")) or char in table:
+        if not decomposition.startswith(("<super>", "<sub>")) or code in table:
             continue
         if not unicodedata.category(char).startswith("L"):
             continue

@@ -3,18 +3,19 @@
 "Mbit/s" -> "mégabit par seconde"; and the "per" of a rate ("habitants/km²"
 -> "habitants par kilomètre carré").
 
-The table is data (``UNIT_TABLE``); ``measures.units`` reads a number and its
-unit with it, in agreement (plural from 2: "1,5 kilomètre", "deux
-kilomètres"). Squares and cubes are written with ² and ³, or with a plain 2
-or 3 after a length ("40 m2"), where nothing else is meant.
+``units`` reads a number and its unit (``UNIT_TABLE``), in agreement
+(plural from 2: "1,5 kilomètre", "deux kilomètres"). Squares and cubes are
+written with ² and ³, or with a plain 2 or 3 after a length ("40 m2"), where
+nothing else is meant.
 """
 
 from __future__ import annotations
 
 import re
 
+from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
-from narrator.speech.rules.tables import UNITS
+from narrator.speech.rules.tables import NUM, UNITS
 
 Unit = tuple[str, str, bool]  # singular, plural, feminine
 
@@ -145,3 +146,28 @@ def rates(text: str, _: Pass) -> str:
     if "/" not in text:
         return text
     return _PER_RE.sub(lambda m: " par " + per_name(m.group("d")), text)
+
+
+_UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNIT_TABLE, key=len, reverse=True))
+_UNIT_RE = re.compile(
+    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})(?:/(?P<per>{DENOMINATOR}))?"
+    r"(?![\w²³]|\.\w)"
+)
+
+
+def _unit(m: re.Match[str]) -> str:
+    unit = m.group("u")
+    if unit in SPACED_ONLY and not m.group("sp"):
+        return m.group()
+    singular, plural, fem = UNIT_TABLE[unit]
+    value = num.to_float(m.group("n"))
+    words = num.quantity(m.group("n"), feminine_form=fem)
+    spoken = f"{words} {plural if num.is_plural(value) else singular}"
+    if m.group("per"):
+        spoken += " par " + per_name(m.group("per"))
+    return spoken
+
+
+def units(text: str, _: Pass) -> str:
+    """A number and its unit, in agreement ("1,5 km", "21 t", "3 m³/s")."""
+    return _UNIT_RE.sub(_unit, text)
