@@ -49,7 +49,8 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "Hz": ("hertz", "hertz", False, "k M G T"),
     "Pa": ("pascal", "pascals", False, "h k M G"),
     "bar": ("bar", "bars", False, "m"),
-    "N": ("newton", "newtons", False, "k M"),
+    "kN": ("kilonewton", "kilonewtons", False, ""),
+    "MN": ("méganewton", "méganewtons", False, ""),
     "J": ("joule", "joules", False, "k M G"),
     "cal": ("calorie", "calories", True, "k"),
     "mol": ("mole", "moles", True, "µ m k"),
@@ -57,9 +58,11 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "eV": ("électronvolt", "électronvolts", False, "k M G T"),
     "o": ("octet", "octets", False, "k K M G T P"),
     "bit": ("bit", "bits", False, "k K M G T"),
-    "b": ("bit", "bits", False, "k K M G T"),
+    "kb": ("kilobit", "kilobits", False, ""),
+    "Mb": ("mégabit", "mégabits", False, ""),
+    "Gb": ("gigabit", "gigabits", False, ""),
     "K": ("kelvin", "kelvins", False, ""),
-    "B": ("bel", "bels", False, "d"),
+    "dB": ("décibel", "décibels", False, ""),
     "Bq": ("becquerel", "becquerels", False, "k M G"),
     "Sv": ("sievert", "sieverts", False, "µ m"),
     "lm": ("lumen", "lumens", False, ""),
@@ -68,7 +71,8 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "octets": ("octet", "octets", False, ""),
     "°K": ("kelvin", "kelvins", False, ""),
 }
-# Symbols a prefix would make ambiguous or that mean something else.
+# Symbols a prefix would make ambiguous or that mean something else; "N",
+# "B" and "b" alone are left out too ("48 N" is a latitude, "l'article 3 b").
 _NOT_UNITS = frozenset({"Ms", "dl", "Pm", "Pg", "Ps", "Kb", "Kbit", "TB", "Tb"})
 _LENGTHS = ("m", "km", "cm", "mm", "dm", "µm", "nm")
 
@@ -98,7 +102,7 @@ def _build() -> dict[str, Unit]:
 
 UNIT_TABLE: dict[str, Unit] = _build()
 # Units that need a space after the number ("300 K", never the "4K" of video).
-SPACED_ONLY = frozenset({"K", "A", "B", "b", "o", "N", "J", "V", "j", "h"})
+SPACED_ONLY = frozenset({"K", "A", "o", "J", "V", "j", "h"})
 
 # Denominators of a rate, beyond the unit symbols: "/mois", "/an", "/hab."
 _PER_WORDS = {
@@ -119,12 +123,8 @@ _PER_WORDS = {
     "tête": "tête",
     "unité": "unité",
     "utilisateur": "utilisateur",
-    "nuit": "nuit",
     "litre": "litre",
     "kilo": "kilo",
-    "élève": "élève",
-    "enfant": "enfant",
-    "salarié": "salarié",
 }
 _DENOMINATORS: dict[str, str] = {s: u[0] for s, u in UNIT_TABLE.items() if s != "k"}
 _DENOMINATORS.update(_PER_WORDS)
