@@ -36,6 +36,7 @@ from narrator.model import Section, Utterance
 from narrator.speech.pieces import split_pieces
 from narrator.speech.rules import (
     abbreviations,
+    currencies,
     dates,
     figures,
     measures,
@@ -43,6 +44,7 @@ from narrator.speech.rules import (
     respellings,
     spelling,
     typography,
+    units,
 )
 from narrator.speech.rules.base import Pass, Profile, Rule
 from narrator.speech.scripts import has_letter, strip_unreadable
@@ -125,6 +127,7 @@ RULES: tuple[Rule, ...] = (
     typography.clean,
     typography.bullets,
     respellings.user_lexicon,  # first, and final: later rules never rewrite it
+    currencies.native_signs,  # before readable: "100 元" is a currency, not Han
     readable,
     spelling.addresses,
     figures.split_letter_digit_hyphens,
@@ -137,8 +140,8 @@ RULES: tuple[Rule, ...] = (
         dates.times,
         measures.money,
         measures.percents,
-        measures.units,
-        measures.rates,
+        units.units,
+        units.rates,
         ordinals.ordinals,
     ),
     ordinals.roman_ordinals,
@@ -154,6 +157,7 @@ RULES: tuple[Rule, ...] = (
     ),
     spelling.acronyms,
     typography.typography,
+    currencies.lone_symbols,
     typography.symbols,
     typography.symbol_chars,
     restore,
