@@ -44,6 +44,9 @@ from narrator.text.plain import plain_blocks
 __all__ = ["TITLE_WORDS", "first_words", "parse_summary"]
 
 
+# A file so named is Markdown: its HTML is markup even without a heading.
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+
 # A section without a heading is named in the chapter list by its first words.
 TITLE_WORDS = 6
 
@@ -79,7 +82,7 @@ def parse_summary(text: str, *, path: str = "<input>") -> Document:
     text = normalize_text(text)
     lines = text.split("\n")
     try:
-        return _parse(lines)
+        return _parse(lines, markdown_file=path.lower().endswith(MARKDOWN_SUFFIXES))
     except SummaryError as exc:
         if exc.path is not None:
             raise
@@ -100,10 +103,10 @@ def first_words(text: str, count: int = TITLE_WORDS) -> str:
     return " ".join(words).rstrip(",;:.")
 
 
-def _parse(lines: list[str]) -> Document:
+def _parse(lines: list[str], *, markdown_file: bool = False) -> Document:
     """Turn normalized lines into a Document (errors carry no path yet)."""
-    meta, body_lines, first = _split_front_matter(lines)
-    markdown, blocks = _body_blocks(body_lines, first)
+    meta, body_lines, first = split_front_matter(lines)
+    markdown, blocks = _body_blocks(body_lines, first, markdown_file)
     leading_title, section_level, heading_title = _outline(blocks)
     blocks, opening_title = _drop_title_line(blocks, markdown)
     title = meta.get("title") or heading_title or opening_title
@@ -116,39 +119,39 @@ def _parse(lines: list[str]) -> Document:
     return Document(sections=tuple(sections), title=title, meta=meta)
 
 
-def _split_front_matter(lines: list[str]) -> tuple[dict[str, str], list[str], int]:
-    """Return the front matter, the body lines and the body's first line number.
-
-    Multi-line HTML comments and script/style elements are blanked out of the
-    body, keeping its line numbers, so no line-by-line reader sees them.
-    """
-    meta, body, first = split_front_matter(lines)
-    text = blank_multiline_html("\n".join(body))
-    return meta, text.split("\n"), first
-
-
-def _body_blocks(lines: list[str], first: int) -> tuple[bool, list[Block]]:
+def _body_blocks(
+    lines: list[str], first: int, markdown_file: bool = False
+) -> tuple[bool, list[Block]]:
     """Read the body as Markdown or plain text into blocks with speakable text.
 
     Returns whether it was read as Markdown, and the blocks: their text
-    cleaned, paragraphs without a speakable word and empty headings dropped.
+    cleaned, paragraphs without a speakable word dropped. In Markdown,
+    multi-line HTML comments and script/style elements are blanked out first,
+    keeping line numbers, so no line-by-line reader sees them; plain text is
+    read as typed (its angle brackets are text). A ``.md`` file
+    (`markdown_file`) without Markdown structure is read with plain text's
+    headings, and its HTML is still markup.
 
     Raises:
         SummaryError: nothing in the body can be read aloud.
     """
+    blanked = blank_multiline_html("\n".join(lines)).split("\n")
     # Front matter alone does not make the body Markdown: without explicit
     # headings its titles are found like those of plain text.
-    markdown = looks_like_markdown(lines)
+    markdown = looks_like_markdown(blanked)
     references: frozenset[str] = frozenset()
     if markdown:
-        blocks, refs = markdown_blocks(lines, first)
+        blocks, refs = markdown_blocks(blanked, first)
         references = frozenset(refs)
     else:
-        blocks = plain_blocks(lines, first)
+        html = markdown_file
+        blocks = plain_blocks(blanked if html else lines, first, html=html)
     for block in blocks:
-        block.text = _clean(block, references)
+        block.text = _clean(block, references, html=markdown or markdown_file)
     blocks = [b for b in blocks if b.kind == "heading" or is_speakable(b.text)]
-    blocks = [b for b in blocks if b.text]
+    # A Markdown heading made only of HTML (``## <br>``) keeps its place with
+    # an empty text: it still opens a section, named by its first words.
+    blocks = [b for b in blocks if b.text or b.kind == "heading"]
     if not any(is_speakable(b.text) for b in blocks):
         raise SummaryError(
             "there is no text to read aloud (only markup, code, emoji or "
@@ -157,8 +160,8 @@ def _body_blocks(lines: list[str], first: int) -> tuple[bool, list[Block]]:
     return markdown, blocks
 
 
-def _clean(block: Block, references: frozenset[str]) -> str:
-    text = strip_inline_markdown(block.raw, references=references)
+def _clean(block: Block, references: frozenset[str], *, html: bool) -> str:
+    text = strip_inline_markdown(block.raw, references=references, html=html)
     return unicodedata.normalize("NFC", text)
 
 
@@ -228,9 +231,10 @@ class _SectionAssembler:
                 self.line = block.line
                 self.is_title_section = block is self.leading_title
             elif block.kind == "heading":
-                self.paragraphs.append(
-                    Paragraph(as_sentence(block.text), False, block.line)
-                )
+                if block.text:  # a deeper heading of HTML only says nothing
+                    self.paragraphs.append(
+                        Paragraph(as_sentence(block.text), False, block.line)
+                    )
             else:
                 self.paragraphs.append(Paragraph(block.text, block.bullet, block.line))
         self._close()
@@ -243,13 +247,15 @@ class _SectionAssembler:
             SummaryError: a heading has nothing under it.
         """
         paragraphs = self.paragraphs
-        if self.title is None:
+        if not self.title:
+            # No heading, or one made only of HTML (``## <br>``): the section
+            # is named by its first words, never spoken; an HTML-only heading
+            # with nothing under it had no words to lose.
             if paragraphs:
                 name = first_words(" ".join(p.text for p in paragraphs))
+                line = paragraphs[0].line if self.title is None else self.line
                 self.sections.append(
-                    Section(
-                        name, tuple(paragraphs), paragraphs[0].line, has_heading=False
-                    )
+                    Section(name, tuple(paragraphs), line, has_heading=False)
                 )
         elif paragraphs:
             self.sections.append(Section(self.title, tuple(paragraphs), self.line))
