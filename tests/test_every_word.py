@@ -187,6 +187,33 @@ def test_nothing_left_out_of_ordinary_text() -> None:
     assert spoken.dropped == () and spoken.left_out_items == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        (
+            "Premier point\nLe texte un.\n🚀🚀🚀\n***\n"
+            "Second point\nLe texte deux.\n→ ★\n",
+            "a.txt",
+        ),
+        (
+            "# T\n\n## Premier point\n\nLe texte un.\n\n🚀🚀🚀\n\n***\n\n"
+            "## Second point\n\nLe texte deux.\n\n→ ★\n",
+            "a.md",
+        ),
+    ],
+)
+def test_a_line_of_signs_is_counted_in_its_section(text: str, path: str) -> None:
+    doc = parse_summary(text, path=path)
+    assert [(s.title, s.text, s.signs) for s in doc.sections] == [
+        ("Premier point", "Le texte un.", ("🚀🚀🚀",)),
+        ("Second point", "Le texte deux.", ("→ ★",)),
+    ]
+    first, second = (speak_section(s) for s in doc.sections)
+    assert [u.text for u in first.utterances] == ["Premier point", "Le texte un."]
+    assert dict(first.dropped) == {"emoji": 3} and first.left_out_items == ("🚀🚀🚀",)
+    assert dict(second.dropped) == {"symbol": 1} and second.left_out_items == ("★",)
+
+
 def test_left_out_report_is_bounded() -> None:
     many = " ".join(chr(0x2600 + i) + "x" for i in range(200))
     long_run = "★" * 500

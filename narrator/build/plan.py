@@ -167,6 +167,7 @@ def _speak(
             "title": section.title,
             "heading": section.has_heading,
             "paragraphs": [[p.text, p.bullet] for p in section.paragraphs],
+            "signs": list(section.signs),
         }
     )
     # Not touched: planning changes nothing on disk (a dry run stops there); an

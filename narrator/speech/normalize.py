@@ -363,7 +363,8 @@ def speak_section(
     sentence with nothing left to speak, once what the French voice cannot
     read is taken out (`normalize_pass`), makes no utterance: an engine
     never receives an empty or unreadable text, and no transcript cue is
-    timed for it.
+    timed for it. The section's lines of signs (``signs``: emoji, symbols,
+    no word) are never spoken; what they hold is counted as left out.
     """
     left_out = _LeftOut()
     items: list[Utterance] = []
@@ -386,6 +387,8 @@ def speak_section(
             pause = cut or ("paragraph" if i == len(spoken) - 1 else "sentence")
             items.append(Utterance(text=text, display=display, pause=pause))
         sentences_spoken += len(spoken)
+    for line in section.signs:  # lines of emoji or symbols: counted, not said
+        left_out.add(normalize_pass(line, engine=engine, lexicon=lexicon)[1])
     if items:
         last = items[-1]
         items[-1] = Utterance(text=last.text, display=last.display, pause="end")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from narrator.text.blocks import PLAIN_BULLET, Block, is_speakable
+from narrator.text.blocks import PLAIN_BULLET, Block, has_signs, is_speakable
 from narrator.text.inline import strip_inline_markdown
 
 __all__ = ["MAX_HEADING_CHARS", "MAX_HEADING_WORDS", "MIN_WRAP_WIDTH", "plain_blocks"]
@@ -267,6 +267,8 @@ class _PlainAssembler:
             number = self.first + i
             if not self.text.speakable[i]:
                 self._flush()
+                if has_signs(line):
+                    self.blocks.append(Block("signs", line.strip(), number))
             elif heading[i]:
                 self._flush()
                 self.blocks.append(

@@ -27,10 +27,11 @@ Nothing here opens a file: `parse_summary` takes a str (`decode_bytes` in
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from narrator.errors import SummaryError
 from narrator.model import Document, Paragraph, Section
-from narrator.text.blocks import Block, as_sentence, is_speakable
+from narrator.text.blocks import Block, as_sentence, has_signs, is_speakable
 from narrator.text.decode import normalize_text
 from narrator.text.frontmatter import split_front_matter
 from narrator.text.inline import strip_inline_markdown
@@ -107,8 +108,12 @@ def _parse(lines: list[str], *, markdown_file: bool = False) -> Document:
     """Turn normalized lines into a Document (errors carry no path yet)."""
     meta, body_lines, first = split_front_matter(lines)
     markdown, blocks = _body_blocks(body_lines, first, markdown_file)
-    leading_title, section_level, heading_title = _outline(blocks)
-    blocks, opening_title = _drop_title_line(blocks, markdown)
+    # Lines of signs sit where they are, but never decide the outline.
+    words = [b for b in blocks if b.kind != "signs"]
+    leading_title, section_level, heading_title = _outline(words)
+    kept, opening_title = _drop_title_line(words, markdown)
+    if len(kept) < len(words):
+        blocks = [b for b in blocks if b is not words[0]]
     title = meta.get("title") or heading_title or opening_title
     sections = _SectionAssembler(leading_title, section_level).assemble(blocks)
     if not sections:
@@ -148,11 +153,15 @@ def _body_blocks(
         blocks = plain_blocks(blanked if html else lines, first, html=html)
     for block in blocks:
         block.text = _clean(block, references, html=markdown or markdown_file)
-    blocks = [b for b in blocks if b.kind == "heading" or is_speakable(b.text)]
+    for block in blocks:
+        if block.kind == "para" and not is_speakable(block.text):
+            # Emoji or symbols without a word: kept aside, to be counted.
+            block.kind = "signs" if has_signs(block.text) else "none"
+    blocks = [b for b in blocks if b.kind != "none"]
     # A Markdown heading made only of HTML (``## <br>``) keeps its place with
     # an empty text: it still opens a section, named by its first words.
     blocks = [b for b in blocks if b.text or b.kind == "heading"]
-    if not any(is_speakable(b.text) for b in blocks):
+    if not any(is_speakable(b.text) for b in blocks if b.kind != "signs"):
         raise SummaryError(
             "there is no text to read aloud (only markup, code, emoji or "
             "punctuation); write the summary as sentences, in words.",
@@ -219,6 +228,7 @@ class _SectionAssembler:
         self.title: str | None = None  # heading of the open section
         self.line = 0
         self.paragraphs: list[Paragraph] = []
+        self.signs: list[str] = []  # lines of signs not yet in a section
         self.is_title_section = False
 
     def assemble(self, blocks: list[Block]) -> list[Section]:
@@ -230,6 +240,8 @@ class _SectionAssembler:
                 self.title = block.text
                 self.line = block.line
                 self.is_title_section = block is self.leading_title
+            elif block.kind == "signs":
+                self.signs.append(block.text)
             elif block.kind == "heading":
                 if block.text:  # a deeper heading of HTML only says nothing
                     self.paragraphs.append(
@@ -238,6 +250,9 @@ class _SectionAssembler:
             else:
                 self.paragraphs.append(Paragraph(block.text, block.bullet, block.line))
         self._close()
+        if self.signs and self.sections:  # after the last section's words
+            last = self.sections[-1]
+            self.sections[-1] = replace(last, signs=last.signs + tuple(self.signs))
         return self.sections
 
     def _close(self) -> None:
@@ -254,14 +269,17 @@ class _SectionAssembler:
             if paragraphs:
                 name = first_words(" ".join(p.text for p in paragraphs))
                 line = paragraphs[0].line if self.title is None else self.line
-                self.sections.append(
-                    Section(name, tuple(paragraphs), line, has_heading=False)
-                )
+                self._add(Section(name, tuple(paragraphs), line, has_heading=False))
         elif paragraphs:
-            self.sections.append(Section(self.title, tuple(paragraphs), self.line))
+            self._add(Section(self.title, tuple(paragraphs), self.line))
         elif not self.is_title_section:
             raise SummaryError(
                 f'section "{self.title}" is empty; add text or remove the heading.',
                 line=self.line,
             )
         self.paragraphs = []
+
+    def _add(self, section: Section) -> None:
+        """Add a section with the lines of signs read since the last one."""
+        self.sections.append(replace(section, signs=tuple(self.signs)))
+        self.signs = []
