@@ -15,10 +15,15 @@ Two layouts are understood, and neither is ever read aloud as markup:
 * **Plain text**, anything else. A heading is a short line without final
   sentence punctuation that is followed by body text. Paragraphs are either
   one per line or separated by blank lines with hard-wrapped lines joined.
+  HTML is text there: «<script>» is what the author typed, and stays (a
+  ``.md`` file without Markdown structure is the exception: its HTML is
+  markup).
 
 The parser loses no words of plain text: every word of the input lands in a
-section title, a paragraph or `Document.title`. Only Markdown syntax (and code
-blocks, which are not meant to be spoken) is dropped.
+section title, a paragraph, `Document.title` or, for a line of emoji or
+symbols without a word, a section's ``signs`` (counted by the speech report,
+never spoken). Only Markdown syntax (and code blocks, which are not meant to be
+spoken) is dropped.
 
 Nothing here opens a file: `parse_summary` takes a str (`decode_bytes` in
 `narrator.text.decode` makes it from bytes).
