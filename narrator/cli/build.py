@@ -181,7 +181,8 @@ def sections(
 
     A section without a heading is named by its first words, which are not
     spoken. --spoken also says what is left out of the speech (text in a
-    script the French voice cannot read).
+    script the French voice cannot read, an emoji, a symbol with no reading),
+    in the listing and as one warning per section on stderr.
 
     \b
     Example:
@@ -213,6 +214,8 @@ def sections(
             input_path, profile_of(engine) if spoken else None, lexicon_path
         )
     rows = preview.to_json()
+    for warning in preview.warnings:  # as a build would say them
+        click.echo(f"narrator: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -233,8 +236,8 @@ def sections(
                 click.echo(f"       /{sent}/")
         if said is not None and said.dropped:
             click.echo(
-                f"     [left out of the speech: {said.left_out()}; "
-                "the French voice cannot read them]"
+                f"     [left out of the speech: {said.left_out()} "
+                f"({said.examples()}); the French voice cannot read them]"
             )
         if said is not None and not said.has_speech:
             click.echo("     [nothing left to speak: a build skips this section]")

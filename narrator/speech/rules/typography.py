@@ -88,6 +88,7 @@ _DASH_RE = re.compile(r"[-–—]+(?<=\s[-–—])(?=\s)|[–—]+")
 _PAREN_OPEN_RE = re.compile(r"[(\[]")
 _PAREN_CLOSE_RE = re.compile(r"[)\]]")
 _SYMBOL_CHARS_RE = re.compile(r"[^\w\s.,;:!?'()\[\]«»\"\ue100-\uf8ff-]")
+_SYMBOL_RUN_RE = re.compile(_SYMBOL_CHARS_RE.pattern + "+")
 
 _SPACE_RUN_RE = re.compile(r"[ \t]+")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+(?=[,.)])")
@@ -97,12 +98,12 @@ _COMMA_AFTER_STOP_RE = re.compile(r"([.!?;:])\s*,")
 _COMMA_SPACE_RE = re.compile(r",(?=[^\s\d])")
 
 
-def clean(text: str, _: Pass) -> str:
+def clean(text: str, run: Pass) -> str:
     """One Unicode form, apostrophe and space; digit groups joined; no
     emoji, invisible or private-use character (placeholders live there)."""
     text = unicodedata.normalize("NFC", text)
-    text = _EMOJI_SEQUENCE_RE.sub(" ", text)
-    text = _PRIVATE_USE_RE.sub(" ", text)
+    text = _EMOJI_SEQUENCE_RE.sub(lambda m: _leave_out(m, run, "emoji"), text)
+    text = _PRIVATE_USE_RE.sub(lambda m: _leave_out(m, run, "symbol"), text)
     text = _INVISIBLE_RE.sub("", text)
     text = _APOSTROPHE_RE.sub("'", text)
     text = text.translate(_SUPERSCRIPT).replace("−", "-").replace("\u2011", "-")
@@ -152,9 +153,39 @@ def symbols(text: str, _: Pass) -> str:
     return apply_table(text, SYMBOLS)
 
 
-def symbol_chars(text: str, _: Pass) -> str:
-    """Any other character that is not a word, a space or punctuation goes."""
-    return _SYMBOL_CHARS_RE.sub(" ", text)
+def symbol_chars(text: str, run: Pass) -> str:
+    """Any other character that is not a word, a space or punctuation goes,
+    counted as left out (an emoji, a symbol with no reading, a control
+    character; not an invisible format character such as a direction mark)."""
+    return _SYMBOL_RUN_RE.sub(lambda m: _symbols_left_out(m.group(), run), text)
+
+
+def _leave_out(match: re.Match[str], run: Pass, kind: str) -> str:
+    run.leave_out(kind, match.group())
+    return " "
+
+
+def _symbols_left_out(written: str, run: Pass) -> str:
+    """Count a run of characters with no reading, by kind, as one item."""
+    kinds = [k for k in map(_symbol_kind, written) if k is not None]
+    if kinds:
+        shown = "".join(
+            f"U+{ord(c):04X}" if unicodedata.category(c) == "Cc" else c for c in written
+        )
+        run.leave_out(max(set(kinds), key=kinds.count), shown, len(kinds))
+    return " "
+
+
+def _symbol_kind(ch: str) -> str | None:
+    """ "emoji", "control" or "symbol"; None for what carries no sign (a mark, a
+    format character, a joiner)."""
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return "control"
+    if category[0] in "MC" or 0x1F3FB <= ord(ch) <= 0x1F3FF:
+        return None
+    # Emoji without a variation selector (those with one go in `clean`).
+    return "emoji" if 0x1F000 <= ord(ch) <= 0x1FAFF else "symbol"
 
 
 def tidy(text: str, _: Pass) -> str:
