@@ -17,15 +17,27 @@ Four kinds of entries live side by side:
 Every entry is one file: magic, header length, JSON header (payload length and
 sha256, metadata), payload. Writes go to a temporary file that is renamed into
 place, so a crash never leaves a half-written entry; reads verify length and
-checksum and treat a damaged entry as a miss.
+checksum and treat a damaged entry as a miss, and so does every reader of an
+entry whose file vanished or was replaced by something else (a folder): the
+build makes it again.
+
+The cache is shared: several builds, and a user pruning it. A running build
+registers itself (``builds/<pid>-<start>.json``, holding an ``flock`` on it for
+as long as it runs: the proof it is alive, which a reused pid cannot fake). A
+prune spares what running builds may hold: the scratch files and the entries
+used since the oldest running build started (every entry a build reads is
+touched), as git's gc keeps recent objects. A registration whose lock is free
+belongs to a dead process and is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import shutil
 import struct
 import tempfile
 import time
@@ -34,7 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from narrator import running
 from narrator.errors import NarratorError
+from narrator.running import RunningBuild
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +56,9 @@ CACHE_VERSION = 1
 _MAGIC = b"NRC1"
 _KINDS = ("clips", "segments", "covers", "speech")
 _TMP_MAX_AGE_S = 24 * 3600
+_BUILDS = "builds"
+# A build's start is the wall clock; file times are the kernel's coarser one.
+_CLOCK_SLACK_S = 1.0
 
 
 def default_cache_dir() -> Path:
@@ -86,11 +103,28 @@ class Entry:
     meta: Mapping[str, object]
     payload_offset: int
     payload_bytes: int
+    sha256: str = ""
 
     def read_payload(self) -> bytes:
+        """The payload as the file holds it now.
+
+        Raises:
+            OSError: the file vanished or is no longer a file.
+        """
         with self.path.open("rb") as f:
             f.seek(self.payload_offset)
             return f.read(self.payload_bytes)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What a prune removed, and what it kept for running builds."""
+
+    removed: int
+    freed_bytes: int
+    kept: int = 0
+    kept_bytes: int = 0
+    builds: int = 0  # running builds at the time
 
 
 @dataclass(frozen=True)
@@ -155,17 +189,35 @@ class Cache:
             return None
         except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
             log.warning("cache entry %s is damaged (%s); it will be rebuilt", path, exc)
-            try:
-                path.unlink()
-            except OSError:
-                pass
+            _remove(path)
             return None
         if touch:
             try:
-                os.utime(path)  # last use, for prune --older-than
+                os.utime(path)  # last use: prune --older-than, running builds
             except OSError:
                 pass
-        return Entry(path, header.get("meta", {}), 8 + header_len, size)
+        sha = str(header.get("sha256", ""))
+        return Entry(path, header.get("meta", {}), 8 + header_len, size, sha)
+
+    def get_bytes(self, kind: str, key: str, *, touch: bool = True) -> bytes | None:
+        """The entry's payload, verified, or None when missing or damaged.
+
+        Read in one go: the entry may vanish (a prune) or be replaced (another
+        build) between ``get`` and the read, and the bytes must be the ones
+        the header describes.
+        """
+        entry = self.get(kind, key, verify=False, touch=touch)
+        if entry is None:
+            return None
+        try:
+            data = entry.read_payload()
+        except OSError:
+            return None
+        if len(data) != entry.payload_bytes:
+            return None
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            return None
+        return data
 
     def put(
         self,
@@ -208,14 +260,15 @@ class Cache:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(tmp_name, final)
+            _replace_entry(Path(tmp_name), final)
         except BaseException:
             try:
                 os.unlink(tmp_name)
             except OSError:
                 pass
             raise
-        return Entry(final, dict(meta or {}), 8 + len(header), size)
+        sha = digest.hexdigest()
+        return Entry(final, dict(meta or {}), 8 + len(header), size, sha)
 
     def tmp_dir(self) -> Path:
         """A scratch directory on the cache's filesystem (for atomic renames)."""
@@ -244,39 +297,102 @@ class Cache:
 
     def prune(
         self, *, older_than_days: float | None = None, everything: bool = False
-    ) -> tuple[int, int]:
-        """Remove entries unused for ``older_than_days`` (or all).
-
-        Returns (entries removed, bytes freed).
+    ) -> PruneResult:
+        """Remove entries unused for ``older_than_days`` (or all), sparing what
+        running builds may hold: entries used since the oldest one started (or
+        since the prune started), and their scratch files.
         """
         if not everything and older_than_days is None:
             raise ValueError("prune needs older_than_days or everything")
-        cutoff = time.time() - (older_than_days or 0) * 86400
-        removed = freed = 0
+        started = time.time()
+        cutoff = started - (older_than_days or 0) * 86400
+        builds = self.running_builds()
+        spare = _spare_after(builds, started)
+        removed = freed = kept = kept_bytes = 0
         for _kind, path in self._files():
             try:
                 st = path.stat()
-                if everything or st.st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-                    freed += st.st_size
+                if not (everything or st.st_mtime < cutoff):
+                    continue
+                if st.st_mtime >= spare:
+                    kept += 1
+                    kept_bytes += st.st_size
+                    continue
+                path.unlink()
+                removed += 1
+                freed += st.st_size
             except OSError:
                 continue
         self.clean_tmp(max_age_s=0 if everything else _TMP_MAX_AGE_S)
-        return removed, freed
+        return PruneResult(removed, freed, kept, kept_bytes, len(builds))
 
     def clean_tmp(self, *, max_age_s: float = _TMP_MAX_AGE_S) -> None:
-        """Delete scratch files left by killed builds."""
+        """Delete scratch files left by killed builds.
+
+        A file younger than the oldest running build (or than this call) may
+        be one it is writing: it stays.
+        """
         tmp = self.root / "tmp"
         if not tmp.is_dir():
             return
-        cutoff = time.time() - max_age_s
+        started = time.time()
+        cutoff = min(started - max_age_s, _spare_after(self.running_builds(), started))
         for path in tmp.iterdir():
             try:
-                if path.stat().st_mtime <= cutoff:
+                if path.stat().st_mtime < cutoff:
                     path.unlink()
             except OSError:
                 continue
+
+    # -- running builds -----------------------------------------------------------
+
+    def running(self) -> contextlib.AbstractContextManager[None]:
+        """Register this process as a running build while the block runs."""
+        return running.registered(self.root / _BUILDS)
+
+    def running_builds(self) -> list[RunningBuild]:
+        """The builds registered and alive; dead ones' registrations are removed."""
+        return running.alive(self.root / _BUILDS)
+
+
+def _spare_after(builds: Sequence[RunningBuild], started: float) -> float:
+    """Files used at or after this time may belong to a running build."""
+    if not builds:
+        return started  # a build that starts while we prune
+    return min(started, min(b.start for b in builds) - _CLOCK_SLACK_S)
+
+
+def _remove(path: Path) -> None:
+    """Delete a damaged entry, a folder where a file should be included."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def _replace_entry(tmp: Path, final: Path) -> None:
+    """Rename ``tmp`` over ``final``, clearing a folder found in its place.
+
+    Raises:
+        NarratorError: something other than an entry is there and stays.
+    """
+    try:
+        os.replace(tmp, final)
+        return
+    except OSError as exc:
+        if not final.is_dir():
+            raise
+        _remove(final)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            raise NarratorError(
+                f"{final}: a folder is where a cache entry belongs and cannot be "
+                f"removed ({exc.strerror}); delete it, or prune the cache."
+            ) from exc
 
 
 def _payload_chunks(

@@ -32,6 +32,9 @@ class Section:
     paragraphs: tuple[Paragraph, ...]
     line: int = 0  # 1-based line of the heading (or first paragraph), 0 if unknown
     has_heading: bool = True
+    # Lines of the section without a word (emoji, symbols): not paragraphs,
+    # never spoken, kept so that the speech report counts what they held.
+    signs: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:

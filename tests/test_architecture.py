@@ -32,6 +32,8 @@ LAYERS: dict[str, int] = {
     "narrator.model": 0,
     "narrator.environment": 0,
     "narrator.atomic": 0,
+    "narrator.locks": 0,
+    "narrator.running": 0,
     "narrator.heap": 0,
     "narrator.config": 0,
     "narrator.cache": 0,

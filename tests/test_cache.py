@@ -74,11 +74,11 @@ def test_info_and_prune(tmp_path: Path) -> None:
     assert info.entries == 2
     assert info.by_kind == {"clips": 1, "segments": 1, "covers": 0, "speech": 0}
     assert info.size_bytes > 200
-    removed, freed = cache.prune(older_than_days=30)
-    assert removed == 1 and freed > 100
+    pruned = cache.prune(older_than_days=30)
+    assert pruned.removed == 1 and pruned.freed_bytes > 100
     assert cache.get("clips", "aa" * 32) is None
     assert cache.get("segments", "bb" * 32) is not None
-    assert cache.prune(everything=True)[0] == 1
+    assert cache.prune(everything=True).removed == 1
     assert cache.info().entries == 0
 
 

@@ -220,12 +220,19 @@ def test_sections_spoken_is_what_the_engine_receives() -> None:
     for row, section in zip(rows, document.sections, strict=True):
         utterances = prepare_section(section, engine="espeak", lexicon={})
         texts = [u.text for u in utterances]
-        assert set(row) == SECTION_KEYS | {"spoken", "utterances", "left_out"}
+        assert set(row) == SECTION_KEYS | {
+            "spoken",
+            "utterances",
+            "left_out",
+            "left_out_text",
+            "left_out_kinds",
+        }
         assert row["utterances"] == texts
         assert row["spoken"] == "\n".join(texts)
         assert row["heading"] is section.has_heading is True
         assert row["spoken"].splitlines()[0] == section.title  # heading included
-        assert row["left_out"] == {}
+        assert row["left_out"] == 0
+        assert row["left_out_text"] == [] and row["left_out_kinds"] == {}
     everything = "\n".join(r["spoken"] for r in rows)
     assert "1450" in EXAMPLE.read_text(encoding="utf-8")
     assert not any(c.isdigit() for c in everything)  # numbers are read out
@@ -276,11 +283,19 @@ def test_sections_spoken_leaves_out_arabic_and_says_so() -> None:
     assert [r["title"] for r in rows] == ["Le Caire aujourd'hui", "القاهرة", "Bilan"]
     assert "القاهرة" in rows[0]["preview"]  # the written text keeps it
     assert not re.search("[\u0600-\u06ff]", "".join(r["spoken"] for r in rows))
-    assert [r["left_out"] for r in rows] == [
+    assert [r["left_out_kinds"] for r in rows] == [
         {"Arabic": 7},
         {"Arabic": 39},
         {"Arabic": 24},
     ]
+    assert [r["left_out"] for r in rows] == [7, 39, 24]
+    assert rows[0]["left_out_text"] == ["القاهرة"]
+    assert "مرحبا بكم في القاهرة" in rows[1]["left_out_text"]
+    # One warning per section on stderr, naming it and what was left out.
+    warned = [line for line in result.stderr.splitlines() if "left out" in line]
+    assert len(warned) == 3
+    assert "section 2 «القاهرة»: 39 Arabic characters" in warned[1]
+    assert "«مرحبا بكم في القاهرة»" in warned[1]
     assert rows[1]["utterances"] == []
     text = run("sections", path, "--spoken")
     assert text.exit_code == 0
@@ -894,6 +909,9 @@ def test_title_falling_back_to_the_file_stem_is_said_once(
         line for line in result.stderr.splitlines() if "no episode title" in line
     ]
     assert len(warnings) == 1 and "--title" in warnings[0]
-    assert ID3(out)["TIT2"].text[0] == "notes_v2_final"  # tags only: never spoken
+    # «notes_v2_final» is not words: the first sentence, cut, names it.
+    title = "Le télétravail a gagné du terrain dans les entreprises depuis trois…"
+    assert ID3(out)["TIT2"].text[0] == title  # tags only: never spoken
+    assert f"«{title}» (from its first sentence)" in warnings[0]
     titled = run("build", doc, "-o", out, "--title", "Le télétravail")
     assert titled.exit_code == 0 and "no episode title" not in titled.stderr

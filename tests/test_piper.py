@@ -27,7 +27,12 @@ from narrator.engines.phonemes import (
     phoneme_ids,
     sentence_phonemes,
 )
-from narrator.engines.piper import PiperEngine, phonemize, rate_to_length_scale
+from narrator.engines.piper import (
+    PiperEngine,
+    inference_phonemes,
+    phonemize,
+    rate_to_length_scale,
+)
 from narrator.engines.voicestore import read_config
 from narrator.errors import EngineUnavailable, InputError
 
@@ -193,6 +198,54 @@ def test_piper_multi_speaker_voice_takes_a_speaker(voice_dir: Path) -> None:
     assert second.identity()["speaker"] == "1"
     with pytest.raises(InputError, match="speaker0, speaker1"):
         PiperEngine(model, speaker="nobody")
+
+
+def test_piper_multi_speaker_voice_speaks_with_its_default_speaker(
+    voice_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(voice_dir, tmp_path / "v")
+    model = tmp_path / "v" / "duo.onnx"
+    config_path = Path(f"{model}.json")
+    config = json.loads(config_path.read_text("utf-8"))
+    config["default_speaker_id"] = 1  # top level, as piper-tts reads it
+    config_path.write_text(json.dumps(config), "utf-8")
+    text = "Bonjour."
+    chosen = PiperEngine(model)
+    assert chosen.identity()["speaker"] == "1"
+    second = PiperEngine(model, speaker="speaker1").synthesize([text], section=SECTION)
+    first = PiperEngine(model, speaker="0").synthesize([text], section=SECTION)
+    said = chosen.synthesize([text], section=SECTION)
+    assert said[0].data == second[0].data != first[0].data
+    config["default_speaker_id"] = 2  # the voice has speakers 0 and 1
+    config_path.write_text(json.dumps(config), "utf-8")
+    with pytest.raises(InputError, match="default_speaker_id 2"):
+        PiperEngine(model)
+
+
+def test_piper_phonemes_the_voice_lacks_are_warned_about_once(
+    tiny_voice: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config_path = Path(f"{tiny_voice}.json")
+    config = json.loads(config_path.read_text("utf-8"))
+    del config["phoneme_id_map"]["ʁ"]
+    config_path.write_text(json.dumps(config), "utf-8")
+    engine = PiperEngine(tiny_voice)
+    with caplog.at_level("WARNING", logger="narrator.engines.piper"):
+        engine.synthesize(["Bonjour.", "Le ministre."], section=SECTION)
+        PiperEngine(tiny_voice).synthesize(["Bonjour."], section=SECTION)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "'ʁ'" in warned[0], warned
+
+
+def test_piper_an_unpunctuated_clause_stays_in_its_sentence(tiny_voice: Path) -> None:
+    # Dashes and an ellipsis end clauses, not sentences: one inference each
+    # (no 250 ms gap), as piper-tts has them.
+    for text in (
+        "Attention — danger immédiat — restez chez vous.",
+        "Il hésita... puis il partit sans un mot.",
+    ):
+        assert len(expected_ids(text, tiny_voice)) == 1, text
+    assert len(expected_ids("Vraiment ?! Je ne le crois pas.", tiny_voice)) == 2
 
 
 def test_piper_identity_has_both_sha256_and_hashes_once(
@@ -363,3 +416,47 @@ def test_piper_auto_prefers_an_installed_voice_and_pins_it(
     assert third.exit_code == 0, third.stderr
     assert "engine auto: piper (the engine auto.mp3 was built with)" in third.stderr
     assert json.loads(third.stdout)["up_to_date"] is True
+
+
+# -- sections --phonemes ------------------------------------------------------------
+
+
+def test_piper_sections_phonemes_show_what_the_voice_receives(
+    tiny_voice: Path, tmp_path: Path
+) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "# Titre\n\nBonjour, le monde. Vraiment ?! Il hésita... puis partit\n",
+        "utf-8",
+    )
+    result = cli(
+        "sections", str(doc), "--phonemes", "--voice", str(tiny_voice), "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    config = read_config(Path(f"{tiny_voice}.json"))
+    assert len(row["phonemes"]) == len(row["utterances"]) > 1
+    for text, said in zip(row["utterances"], row["phonemes"], strict=True):
+        assert said == inference_phonemes(text, config)
+        assert all(isinstance(s, str) and s for s in said)
+    assert "?" in "".join(sum(row["phonemes"], []))
+    readable = cli("sections", str(doc), "--phonemes", "--voice", str(tiny_voice))
+    assert readable.exit_code == 0, readable.stderr
+    assert f"/{row['phonemes'][0][0]}/" in readable.stdout
+
+
+def test_piper_sections_phonemes_without_a_voice_say_how_to_get_one(
+    tmp_path: Path,
+) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Titre\n\nBonjour.\n", "utf-8")
+    result = cli("sections", str(doc), "--phonemes", "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "narrator voices install" in result.stderr
+    assert "Traceback" not in result.stderr
+    lone = cli("sections", str(doc), "--voice", "x.onnx")
+    assert lone.exit_code == 2 and "--phonemes" in lone.stderr
+    missing = cli("sections", str(doc), "--phonemes", "--voice", "nowhere.onnx")
+    assert missing.exit_code == 2 and "no such model file" in missing.stderr
+    other = cli("sections", str(doc), "--phonemes", "--engine", "edge")
+    assert other.exit_code == 2 and "Piper" in other.stderr

@@ -18,7 +18,7 @@ from narrator.build.produce import produce_jingle, produce_section, reread
 from narrator.build.schedule import Cancelled
 from narrator.cache import Cache
 from narrator.config import Pauses
-from narrator.errors import EngineError, NarratorError
+from narrator.errors import EngineError
 from narrator.model import Utterance
 
 from .fakes import FakeEngine
@@ -107,14 +107,21 @@ def test_an_engine_failure_names_the_section(cache: Cache) -> None:
     assert not cache.has("clips", keyed(cache, engine).clip_key)
 
 
-def test_reread_follows_the_entry_and_says_when_it_vanished(cache: Cache) -> None:
+def test_reread_follows_the_entry_and_makes_a_vanished_one_again(
+    cache: Cache,
+) -> None:
     engine = FakeEngine()
     sp = keyed(cache, engine)
     record = produce_section(cache, engine, sp, MASTERING, threading.Event())
-    assert reread(cache, sp, record) == record
+    assert reread(cache, engine, sp, MASTERING, record) == record
     shutil.rmtree(cache.root / "segments")
-    with pytest.raises(NarratorError, match="disappeared during the batch"):
-        reread(cache, sp, record, "batch")
+    again = reread(cache, engine, sp, MASTERING, record)
+    assert again.entry_path.is_file() and again.frames == record.frames
+    assert engine.call_count == 1  # the clip was still cached: only re-encoded
+    shutil.rmtree(cache.root / "segments")
+    shutil.rmtree(cache.root / "clips")
+    again = reread(cache, engine, sp, MASTERING, record)
+    assert again.synthesized and engine.call_count == 2
 
 
 def test_a_jingle_is_cached_by_its_content(cache: Cache, tmp_path: Path) -> None:

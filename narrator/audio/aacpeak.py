@@ -24,7 +24,6 @@ import numpy as np
 
 from narrator import ffmpeg
 from narrator.audio.peaks import true_peak_dbtp
-from narrator.audio.render import SegmentLayout
 from narrator.container.frames import Mp3Format
 
 __all__ = [
@@ -72,7 +71,7 @@ def over_by_db(peak_dbtp: float) -> float:
 
 
 def scaled(chunks: Iterable[bytes], gain_db: float) -> Iterator[bytes]:
-    """``chunks`` of float32 PCM (``PCM_FORMAT``) made ``gain_db`` louder."""
+    """``chunks`` of float32 PCM (the renderer's ``f32le``) made ``gain_db`` louder."""
     factor = np.float32(10.0 ** (gain_db / 20.0))
     for chunk in chunks:
         yield (np.frombuffer(chunk, dtype="<f4") * factor).astype("<f4").tobytes()
@@ -83,22 +82,19 @@ _ATTEMPTS = 3  # the decode clips at 0 dBFS, so a big excess may take two steps
 
 def encode_within_peak(
     encode: Callable[[Iterable[bytes]], Segment],
-    render: Callable[[SegmentLayout], Iterable[bytes]],
-    layout: SegmentLayout,
+    render: Callable[[], Iterable[bytes]],
     fmt: Mp3Format,
     out_path: Path,
 ) -> Segment:
-    """``encode`` (AAC into ``out_path``) ``render(layout)``'s float32 PCM so
-    that it decodes within ``DECODED_PEAK_DBTP``; each new attempt renders
-    again into ``layout`` emptied.
+    """``encode`` (AAC into ``out_path``) ``render()``'s float32 PCM so that it
+    decodes within ``DECODED_PEAK_DBTP``; each new attempt renders again.
 
     Raises:
         AudioError: ffmpeg fails to encode or decode.
     """
     gain_db = 0.0
     for attempt in range(_ATTEMPTS):
-        layout.samples, layout.utterances = 0, []
-        chunks = render(layout)
+        chunks = render()
         segment = encode(scaled(chunks, gain_db) if gain_db else chunks)
         if attempt == _ATTEMPTS - 1:
             break

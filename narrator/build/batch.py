@@ -34,15 +34,10 @@ from narrator.build.keys import (
     read_previous,
 )
 from narrator.build.plan import plan_file
-from narrator.build.produce import (
-    Outcome,
-    Runner,
-    SectionTask,
-    make_extras,
-    produce_task,
-    reread,
-)
+from narrator.build.produce import make_extras, produce_section, reread
 from narrator.build.schedule import Cancelled, Progress, Report
+from narrator.build.tasks import Outcome, Runner, SectionTask
+from narrator.cache import Cache, default_cache_dir
 from narrator.config import Settings, default_jobs
 from narrator.container.tags import TXXX_GUID, read_episode
 from narrator.engines import choose_engine
@@ -53,6 +48,19 @@ from narrator.publish.podcast import publish_episode
 
 DOCUMENT_SUFFIXES = (".txt", ".md")
 SETTINGS_FILES = ("podcast.toml", "narrator.toml")
+
+
+def produce_task(task: SectionTask) -> SegmentRecord:
+    """A batch task's segment, produced here, in the plan's cache.
+
+    Raises:
+        EngineError: synthesis failed.
+        Cancelled: every document that needed it failed meanwhile.
+    """
+    plan = task.plan
+    return produce_section(
+        plan.cache, plan.engine, task.section, plan.mastering, task.cancel
+    )
 
 
 @dataclass(frozen=True)
@@ -311,19 +319,21 @@ def run_batch(
         for source in find_documents(folder)
         for out in [outdir / f"{source.stem}.mp3"]
     ]
-    _plan(docs, settings, engine, note)
-    tasks = _tasks(docs)
-    if runner is None:
-        engines = [d.plan.engine for d in docs if d.plan is not None]
-        local = all(e.local for e in engines)
-        runner = LocalRunner(settings.jobs or default_jobs(local))
-    if tasks:
-        _produce(docs, tasks, runner, report)
+    # Registered as a running build, so that a prune spares what it uses.
+    with Cache(settings.cache_dir or default_cache_dir()).running():
+        _plan(docs, settings, engine, note)
+        tasks = _tasks(docs)
+        if runner is None:
+            engines = [d.plan.engine for d in docs if d.plan is not None]
+            local = all(e.local for e in engines)
+            runner = LocalRunner(settings.jobs or default_jobs(local))
+        if tasks:
+            _produce(docs, tasks, runner, report)
     for doc in docs:
         doc.fail("not built")  # cannot happen; a document is never left unsettled
     episodes = [d.episode for d in docs if d.episode is not None]
     if feed is not None:
-        episodes = publish_all(episodes, feed, now=now)
+        episodes = publish_all(episodes, feed, now=now, lock_dir=settings.lock_dir)
     return BatchResult(tuple(episodes), runner.workers())
 
 
@@ -372,7 +382,7 @@ def _finish(doc: _Doc) -> None:
         # As the cache holds them now: another build may have rewritten an
         # entry since it was produced.
         return [
-            reread(plan.cache, sp, doc.records[sp.index], "batch")
+            reread(plan.cache, plan.engine, sp, plan.mastering, doc.records[sp.index])
             for sp in plan.sections
         ]
 
@@ -404,13 +414,18 @@ def episode_order(episode: Episode) -> tuple[float, str, str]:
 
 
 def publish_all(
-    episodes: Sequence[Episode], feed: FeedTarget, *, now: datetime | None = None
+    episodes: Sequence[Episode],
+    feed: FeedTarget,
+    *,
+    now: datetime | None = None,
+    lock_dir: Path | None = None,
 ) -> list[Episode]:
     """Publish every new or changed episode into the feed, in episode order.
 
     An episode is published when it was built in this batch or its guid is
     not in the feed yet. New items get dates one second apart in episode
-    order, so the feed lists them in that order.
+    order, so the feed lists them in that order. Each publish takes the feed's
+    lock (``lock_dir``) in turn with any other command publishing there.
     """
     in_feed = _feed_guids(feed.feed_path)
     start = now or datetime.now(tz=UTC)
@@ -432,6 +447,7 @@ def publish_all(
                 now=start + timedelta(seconds=n),
                 feed_url=feed.feed_url,
                 site=feed.site,
+                lock_dir=lock_dir,
             )
         except NarratorError as exc:
             published[episode.source] = replace(episode, error=f"publish: {exc}")

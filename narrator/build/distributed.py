@@ -32,7 +32,8 @@ from typing import Any
 
 import narrator
 from narrator.build.keys import Mastering, SectionPlan, SegmentRecord
-from narrator.build.produce import Outcome, SectionTask, produce_section
+from narrator.build.produce import produce_section
+from narrator.build.tasks import Outcome, SectionTask
 from narrator.cache import Cache
 from narrator.config import environment
 from narrator.engines import get_engine
@@ -151,12 +152,13 @@ def produce_remote(work: SectionWork) -> SectionBytes:
             "install the same engine and voices on every worker."
         )
     cache = Cache(cache_dir)
-    record = produce_section(
-        cache, engine, work.section, work.mastering, threading.Event()
-    )
-    with record.entry_path.open("rb") as f:
-        f.seek(record.payload_offset)
-        payload = f.read(record.size_bytes)
+    with cache.running():  # a prune of the worker's cache spares this section
+        record = produce_section(
+            cache, engine, work.section, work.mastering, threading.Event()
+        )
+        with record.entry_path.open("rb") as f:
+            f.seek(record.payload_offset)
+            payload = f.read(record.size_bytes)
     meta = SegmentRecord.meta(record.frames, record.samples, record.crc16, record.spans)
     return SectionBytes(
         work.section.segment_key, payload, meta, record.synthesized, address

@@ -20,6 +20,8 @@ from narrator.container.cover import generate_cover, validate_cover
 from narrator.container.tags import EpisodeTags, read_episode
 from narrator.errors import ConfigError, InputError, TaggingError
 from narrator.model import Document, EpisodeInfo, Utterance
+from narrator.speech.sentences import split_sentences
+from narrator.text.titles import shorten_title, stem_title
 
 Note = Callable[[str], None]
 
@@ -36,7 +38,8 @@ def episode_info(
     """Resolve the episode's tags from front matter, options and the file.
 
     Title: front matter ``title``, else --title, else a single leading '#'
-    heading, else the file stem. Other fields: the option wins over front matter.
+    heading, else the file name when it is words, else the first sentence
+    (`untitled_title`). Other fields: the option wins over front matter.
 
     Raises:
         ConfigError: a date, episode number or cover is invalid.
@@ -44,14 +47,14 @@ def episode_info(
     meta = document.meta
     title = meta.get("title") or settings.title or document.title
     if not title:
-        # Tags only, never spoken; but a stem like "000_4308e03e8e9adbfa" in a
-        # podcast app is a surprise, so say so once, with the fix.
-        title = source_path.stem
+        title, source = untitled_title(source_path, document)
+        # Tags, cover, feed and site only, never spoken: say what was chosen,
+        # with the fix.
         if note is not None:
             note(
-                f"no episode title in {source_path.name}: the tags and the feed use "
-                f"«{title}»; give one with --title, a 'title:' line in the front "
-                "matter or a '# ' heading."
+                f"no episode title in {source_path.name}: the tags, cover and feed "
+                f"use «{title}» ({source}); give one with --title, a 'title:' "
+                "line in the front matter or a '# ' heading."
             )
     date = settings.date or meta.get("date")
     if date:
@@ -87,6 +90,27 @@ def episode_info(
         cover=cover,
         cover_mime=cover_mime,
     )
+
+
+def untitled_title(source_path: Path, document: Document) -> tuple[str, str]:
+    """The title of a document that gives none, and where it came from.
+
+    The file name when it is words (``budget-2026.txt`` → «Budget 2026»),
+    else the first sentence of the first section, cut at a word boundary to
+    at most 70 characters with «…» (`shorten_title`): a file stem that is a
+    code («000_4308e03e8e9adbfa») never names an episode.
+    """
+    named = stem_title(source_path.stem)
+    if named is not None:
+        return named, "from the file name"
+    first = document.sections[0] if document.sections else None
+    text = first.paragraphs[0].text if first and first.paragraphs else ""
+    sentences = split_sentences(text) if text else []
+    if sentences:
+        return shorten_title(sentences[0]), "from its first sentence"
+    if first is not None:
+        return shorten_title(first.title), "from its first heading"
+    return source_path.stem, "the file name"
 
 
 def _cover(path: Path) -> tuple[bytes, str]:
@@ -134,9 +158,9 @@ def generated_cover(info: EpisodeInfo, cache: Cache) -> bytes:
     key = make_key(
         {"kind": "cover", "v": 1, "title": info.title, "podcast": info.podcast}
     )
-    entry = cache.get("covers", key)
-    if entry is not None:
-        return entry.read_payload()
+    stored = cache.get_bytes("covers", key)
+    if stored is not None:
+        return stored
     data = generate_cover(info.title, info.podcast)
     cache.put("covers", key, data, {"mime": "image/jpeg"})
     return data

@@ -27,70 +27,40 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-from narrator import atomic
+from narrator import atomic, locks
 from narrator.container.sidecars import sidecar_paths
-from narrator.errors import InputError, LockError, NarratorError
+from narrator.errors import LockError, NarratorError
 
 # -- the build lock -----------------------------------------------------------
 
 
-def default_lock_dir() -> Path:
-    """Where build locks live unless NARRATOR_LOCK_DIR says: a per-user temp folder.
-
-    Not the cache: two builds of one output with different ``--cache-dir``
-    must still exclude each other. Not the output folder: users upload it.
-    """
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"narrator-{uid}" / "locks"
-
-
 def lock_path(output_path: Path, lock_dir: Path | None = None) -> Path:
-    """The lock file of one output, keyed by its absolute path."""
-    key = hashlib.sha256(str(output_path.resolve()).encode()).hexdigest()[:32]
-    return (lock_dir or default_lock_dir()) / f"{key}.lock"
+    """The build lock file of one output, keyed by its absolute path."""
+    return locks.lock_path(output_path, lock_dir)
 
 
 @contextlib.contextmanager
 def output_lock(output_path: Path, lock_dir: Path | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``output_path`` for the duration of a build.
 
-    The lock is an ``flock`` on a file outside the output folder; the kernel
-    drops it when the process dies, however it dies.
+    The lock is an ``flock`` on a file outside the output folder
+    (``narrator.locks``); the kernel drops it when the process dies, however
+    it dies. A second build of the same output fails at once rather than
+    waiting: it would only redo the first one's work.
 
     Raises:
         LockError: another build holds it.
         InputError: the lock folder cannot be created.
     """
-    path = lock_path(output_path, lock_dir)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise InputError(
-            f"{path.parent}: cannot create the build lock ({exc.strerror}); "
-            "set NARRATOR_LOCK_DIR to a writable folder."
-        ) from exc
-    try:
-        try:
-            import fcntl
 
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # pragma: no cover - not POSIX
-            pass
-        except BlockingIOError as exc:
-            try:
-                holder = os.pread(fd, 32, 0).decode().strip() or "?"
-            except OSError:
-                holder = "?"
-            raise LockError(
-                f"{output_path}: another narrator build (pid {holder}) is writing it; "
-                "wait for it to finish or choose another -o."
-            ) from exc
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    def busy(holder: str, _waited_s: float) -> LockError:
+        return LockError(
+            f"{output_path}: another narrator build (pid {holder}) is writing it; "
+            "wait for it to finish or choose another -o."
+        )
+
+    with locks.exclusive(lock_path(output_path, lock_dir), wait_s=0, busy=busy):
         yield
-    finally:
-        os.close(fd)
 
 
 # -- writing --------------------------------------------------------------------

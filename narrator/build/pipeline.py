@@ -34,6 +34,7 @@ from narrator.build.keys import (
 from narrator.build.plan import ChooseEngine, plan_document, plan_file
 from narrator.build.produce import make_extras, produce_section, reread
 from narrator.build.schedule import Progress, Report, produce_sections
+from narrator.cache import Cache, default_cache_dir
 from narrator.config import Settings, episode_outputs
 from narrator.engines import choose_engine
 from narrator.engines.base import Engine
@@ -115,11 +116,16 @@ def build(
 ) -> BuildResult:
     """Build (or bring up to date) the episode for ``source_path``.
 
+    The build is registered as running in its cache while it runs, so that a
+    prune spares what it uses (``watch`` registers each rebuild this way).
+
     Raises:
         NarratorError: bad input (exit 2) or a failure while building (exit 1);
             the previous output is left intact and finished sections stay cached.
     """
-    return run_plan(plan_build(source_path, settings, engine, note), report)
+    # Registered from the start: planning already stores speech in the cache.
+    with Cache(settings.cache_dir or default_cache_dir()).running():
+        return run_plan(plan_build(source_path, settings, engine, note), report)
 
 
 def build_formats(
@@ -190,7 +196,8 @@ def _produce(plan: BuildPlan, report: Report | None) -> list[SegmentRecord]:
     # Read every entry again just before splicing: another build sharing this
     # cache may have rewritten one meanwhile.
     return [
-        reread(plan.cache, sp, r) for sp, r in zip(plan.sections, records, strict=True)
+        reread(plan.cache, plan.engine, sp, plan.mastering, r)
+        for sp, r in zip(plan.sections, records, strict=True)
     ]
 
 
@@ -219,7 +226,8 @@ def say_text(text: str, settings: Settings) -> tuple[str, float]:
     settings = replace(settings, title=phrase[:100], sidecars=False)
     # The lexicon of a narrator.toml in the current folder applies, as it
     # would to a summary saved there.
-    plan = plan_episode(Path("say.txt"), Document((section,)), settings)
-    result = run_plan(plan)
+    with Cache(settings.cache_dir or default_cache_dir()).running():
+        plan = plan_episode(Path("say.txt"), Document((section,)), settings)
+        result = run_plan(plan)
     spoken = " ".join(u.text for sp in plan.sections for u in sp.utterances)
     return spoken, result.duration_s

@@ -120,17 +120,27 @@ def prepare(
     warnings = []
     for number, section in enumerate(document.sections, start=1):
         spoken = _speak(section, profile, lexicon, cache, new_entries)
-        where = f"section {number} «{section.title}»"
-        if spoken.dropped:
-            warnings.append(
-                f"{where}: {spoken.left_out()} left out of the speech "
-                "(the French voice cannot read them)"
-            )
-        if not spoken.has_speech:
-            warnings.append(f"{where}: nothing left to speak; the section is skipped")
-            continue
-        prepared.append((section.title, spoken.utterances))
+        warnings.extend(section_warnings(number, section, spoken))
+        if spoken.has_speech:
+            prepared.append((section.title, spoken.utterances))
     return prepared, warnings
+
+
+def section_warnings(
+    number: int, section: Section, spoken: normalize.SpokenSection
+) -> list[str]:
+    """What a user should hear of a section made speakable: what was left out
+    of its speech (one line, with examples), and whether it is skipped."""
+    where = f"section {number} «{section.title}»"
+    warnings = []
+    if spoken.dropped:
+        warnings.append(
+            f"{where}: {spoken.left_out()} left out of the speech "
+            f"({spoken.examples()}: the French voice cannot read them)"
+        )
+    if not spoken.has_speech:
+        warnings.append(f"{where}: nothing left to speak; the section is skipped")
+    return warnings
 
 
 @functools.cache
@@ -162,14 +172,15 @@ def _speak(
             "title": section.title,
             "heading": section.has_heading,
             "paragraphs": [[p.text, p.bullet] for p in section.paragraphs],
+            "signs": list(section.signs),
         }
     )
     # Not touched: planning changes nothing on disk (a dry run stops there); an
     # entry pruned for looking unused is only made again, in milliseconds.
-    entry = cache.get("speech", key, touch=False)
-    if entry is not None:
+    stored = cache.get_bytes("speech", key, touch=False)
+    if stored is not None:
         try:
-            return _spoken_from(json.loads(entry.read_payload()))
+            return _spoken_from(json.loads(stored))
         except (ValueError, KeyError, TypeError):
             pass  # unreadable: make it again
     spoken = normalize.speak_section(section, engine=profile, lexicon=lexicon)
@@ -177,6 +188,7 @@ def _speak(
         "utterances": [[u.text, u.display, u.pause] for u in spoken.utterances],
         "has_speech": spoken.has_speech,
         "dropped": [list(d) for d in spoken.dropped],
+        "left_out_items": list(spoken.left_out_items),
     }
     data = json.dumps(payload, ensure_ascii=False).encode()
     if new_entries is None:
@@ -193,6 +205,9 @@ def _spoken_from(payload: dict[str, object]) -> normalize.SpokenSection:
         utterances=tuple(Utterance(str(t), str(d), str(k)) for t, d, k in utterances),
         has_speech=bool(payload["has_speech"]),
         dropped=tuple((str(a), int(cast(int, b))) for a, b in dropped),
+        left_out_items=tuple(
+            str(i) for i in cast("list[str]", payload.get("left_out_items", []))
+        ),
     )
 
 
@@ -438,6 +453,8 @@ class SectionPreview:
     number: int  # 1-based
     section: Section
     spoken: normalize.SpokenSection | None = None  # with a profile: what is sent
+    # With a Piper voice: per utterance, the phonemes of each inference.
+    phonemes: tuple[tuple[str, ...], ...] | None = None
 
     def to_json(self) -> dict[str, object]:
         section = self.section
@@ -456,7 +473,14 @@ class SectionPreview:
             texts = [u.text for u in self.spoken.utterances]
             row["spoken"] = "\n".join(texts)
             row["utterances"] = texts
-            row["left_out"] = dict(self.spoken.dropped)
+            # Characters not spoken, every kind together; what they were, as
+            # written (the first few runs); and how many of each script or kind.
+            row["left_out"] = self.spoken.left_out_count
+            row["left_out_text"] = list(self.spoken.left_out_items)
+            row["left_out_kinds"] = dict(self.spoken.dropped)
+        if self.phonemes is not None:
+            # phonemes[i] belongs to utterances[i]: one string per inference.
+            row["phonemes"] = [list(said) for said in self.phonemes]
         return row
 
 
@@ -466,6 +490,8 @@ class Preview:
 
     title: str | None
     sections: tuple[SectionPreview, ...]
+    # With a profile: what a build would warn about (`section_warnings`).
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> list[dict[str, object]]:
         return [s.to_json() for s in self.sections]
@@ -492,12 +518,16 @@ def preview_sections(
             normalize.speak_section(s, engine=profile, lexicon=lexicon)
             for s in document.sections
         ]
-    return Preview(
-        document.title,
-        tuple(
-            SectionPreview(i, section, said)
-            for i, (section, said) in enumerate(
-                zip(document.sections, spoken, strict=True), start=1
-            )
-        ),
+    previews = tuple(
+        SectionPreview(i, section, said)
+        for i, (section, said) in enumerate(
+            zip(document.sections, spoken, strict=True), start=1
+        )
     )
+    warnings = [
+        warning
+        for p in previews
+        if p.spoken is not None
+        for warning in section_warnings(p.number, p.section, p.spoken)
+    ]
+    return Preview(document.title, previews, tuple(warnings))

@@ -19,12 +19,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 from narrator.audio import aacpeak
 from narrator.audio.clip import Clip
@@ -159,11 +159,16 @@ def _synthesize(
                     )
                 writer.add(audios)
                 del audios  # the encoded batch: free it before the next
-        entry = cache.put("clips", sp.clip_key, payload_path=tmp, meta=writer.meta())
+        # The clip is read from the file it was written to, held open: the
+        # cache entry may be pruned or replaced before the section is rendered.
+        handle = stack.enter_context(tmp.open("rb"))
+        meta = writer.meta()
+        cache.put("clips", sp.clip_key, payload_path=tmp, meta=meta)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-    return _open_clip(stack, entry)
+    size = os.fstat(handle.fileno()).st_size
+    return Clip.from_file(handle.fileno(), 0, size, meta)
 
 
 # -- the segment ------------------------------------------------------------------
@@ -204,7 +209,12 @@ def _encode(
     code = functools.partial(
         aac.encode_segment, fmt=fmt, out_path=path, sample_format=PCM_FORMAT
     )
-    return aacpeak.encode_within_peak(code, render, layout, fmt, path)
+
+    def again() -> Iterator[bytes]:  # each attempt fills the layout anew
+        layout.samples, layout.utterances = 0, []
+        return render(layout)
+
+    return aacpeak.encode_within_peak(code, again, fmt, path)
 
 
 def _store(
@@ -435,71 +445,29 @@ def make_extras(plan: BuildPlan) -> Extras:
 
 
 def reread(
-    cache: Cache, sp: SectionPlan, record: SegmentRecord, during: str = "build"
+    cache: Cache,
+    engine: Engine,
+    sp: SectionPlan,
+    mastering: Mastering,
+    record: SegmentRecord,
 ) -> SegmentRecord:
     """The section's segment as the cache holds it now, just before splicing.
 
     Header and size only: the payload was verified or written moments ago,
     but another build sharing this cache may have rewritten the entry
     meanwhile, so offsets and frame counts must come from the file as it is.
+    An entry that vanished (a prune, a user clearing the cache) or is no
+    longer a readable file is a miss: the segment is made again.
 
     Raises:
-        NarratorError: the entry vanished or is damaged (re-run to rebuild it).
+        EngineError: synthesis failed when the segment had to be made again.
     """
     entry = cache.get("segments", sp.segment_key, verify=False)
-    if entry is None:
-        raise NarratorError(
-            f'the cached audio of section "{sp.title}" disappeared during the '
-            f"{during} (a cache prune?); run the {during} again."
-        )
-    return SegmentRecord.from_entry(entry, record.synthesized)
-
-
-# -- a batch's sections -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SectionTask:
-    """One segment to produce, for every document section that needs it.
-
-    Identical sections (same segment key) across a batch are produced once.
-    ``options`` are the engine options the plan's engine was made with: a
-    worker elsewhere makes the same engine from them.
-    """
-
-    key: str
-    plan: BuildPlan  # the first document that needs it: its engine and cache
-    section: SectionPlan
-    options: Mapping[str, str]
-    users: tuple[tuple[int, int], ...]  # (document, section index) pairs
-    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
-
-
-Outcome = SegmentRecord | NarratorError
-
-
-class Runner(Protocol):
-    """Produces segments, yielding each task as soon as it is done (any order)."""
-
-    def run(
-        self, tasks: Sequence[SectionTask]
-    ) -> Iterator[tuple[SectionTask, Outcome]]:
-        """Every task once, with its record or the error that stopped it."""
-        ...
-
-    def workers(self) -> int:
-        """How many workers did work."""
-        ...
-
-
-def produce_task(task: SectionTask) -> SegmentRecord:
-    """A batch task's segment, produced here, in the plan's cache.
-
-    Raises:
-        EngineError: synthesis failed.
-        Cancelled: every document that needed it failed meanwhile.
-    """
-    plan = task.plan
-    return produce_section(
-        plan.cache, plan.engine, task.section, plan.mastering, task.cancel
+    if entry is not None:
+        return SegmentRecord.from_entry(entry, record.synthesized)
+    log.warning(
+        "the cached audio of section %r vanished (a cache prune?); making it again",
+        sp.title,
     )
+    again = produce_section(cache, engine, sp, mastering, threading.Event())
+    return replace(again, synthesized=again.synthesized or record.synthesized)

@@ -45,6 +45,16 @@ def _library() -> tuple[ModuleType, ModuleType]:
     return pipeline, plan
 
 
+def _phonemes_library() -> ModuleType:
+    """build.phonemes, for ``sections --phonemes`` only."""
+    with signals_to_main_thread():
+        # Lazy: build.phonemes pulls the Piper engine and numpy: kept off
+        # `narrator --help` like the rest of the build library
+        from narrator.build import phonemes
+
+    return phonemes
+
+
 @overload
 def _pipeline(
     input_path: Path, opts: dict[str, Any], dry_run: Literal[False] = ...
@@ -146,6 +156,18 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
     type=click.Path(path_type=Path),
     help="TOML pronunciation lexicon.",
 )
+@click.option(
+    "--phonemes",
+    is_flag=True,
+    help="Also show each utterance's IPA phonemes as the Piper voice receives "
+    "them, one line per inference (implies --spoken).",
+)
+@click.option(
+    "--voice",
+    default=None,
+    help="Piper voice for --phonemes (installed name or MODEL.onnx, as build "
+    "takes it); default: the installed French voice.",
+)
 @handle_errors
 def sections(
     input_path: Path,
@@ -153,27 +175,48 @@ def sections(
     spoken: bool,
     engine: str,
     lexicon_path: Path | None,
+    phonemes: bool,
+    voice: str | None,
 ) -> None:
     """List the sections found in INPUT, to check the parse before synthesizing.
 
     A section without a heading is named by its first words, which are not
     spoken. --spoken also says what is left out of the speech (text in a
-    script the French voice cannot read).
+    script the French voice cannot read, an emoji, a symbol with no reading),
+    in the listing and as one warning per section on stderr.
 
     \b
     Example:
       narrator sections examples/exemple.md --spoken
+      narrator sections examples/exemple.md --phonemes --json
     """
     if spoken and engine not in engine_names():
         raise click.BadParameter(
             f"unknown engine {engine!r}; choose one of: {', '.join(engine_names())}.",
             param_hint="--engine",
         )
+    if (
+        phonemes
+        and engine in engine_names()
+        and profile_of(engine) != (profile_of("piper"))
+    ):
+        raise click.BadParameter(
+            "--phonemes shows what a Piper voice hears; drop --engine or pass "
+            "--engine piper.",
+            param_hint="--engine",
+        )
+    if voice is not None and not phonemes:
+        raise click.BadParameter("--voice goes with --phonemes.", param_hint="--voice")
     _, plan = _library()
-    preview = plan.preview_sections(
-        input_path, profile_of(engine) if spoken else None, lexicon_path
-    )
+    if phonemes:
+        preview = _phonemes_library().preview_phonemes(input_path, voice, lexicon_path)
+    else:
+        preview = plan.preview_sections(
+            input_path, profile_of(engine) if spoken else None, lexicon_path
+        )
     rows = preview.to_json()
+    for warning in preview.warnings:  # as a build would say them
+        click.echo(f"narrator: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -186,12 +229,16 @@ def sections(
             f"line {row['line']}{untitled})"
         )
         said = shown.spoken
-        for line in row["utterances"] if said is not None else [row["preview"]]:
+        for n, line in enumerate(
+            row["utterances"] if said is not None else [row["preview"]]
+        ):
             click.echo(f"     {line}")
+            for sent in shown.phonemes[n] if shown.phonemes is not None else ():
+                click.echo(f"       /{sent}/")
         if said is not None and said.dropped:
             click.echo(
-                f"     [left out of the speech: {said.left_out()}; "
-                "the French voice cannot read them]"
+                f"     [left out of the speech: {said.left_out()} "
+                f"({said.examples()}); the French voice cannot read them]"
             )
         if said is not None and not said.has_speech:
             click.echo("     [nothing left to speak: a build skips this section]")

@@ -68,13 +68,27 @@ def cache_prune(
 ) -> None:
     """Remove cache entries (unused for --older-than DAYS, or --all).
 
+    Running builds (build, watch, batch) are spared: what they have used
+    since they started, and their temporary files, stay.
+
     \b
     Example:
       narrator cache prune --older-than 30
     """
     if older_than is None and not everything:
         raise click.UsageError("give --older-than DAYS or --all.")
-    removed, freed = _cache_obj(cache_dir).prune(
+    result = _cache_obj(cache_dir).prune(
         older_than_days=older_than, everything=everything
     )
-    click.echo(f"removed {removed} entries, {freed / 1e6:.1f} MB")
+    click.echo(f"removed {result.removed} entries, {result.freed_bytes / 1e6:.1f} MB")
+    if result.kept:
+        builds = result.builds
+        users = (
+            f"{builds} running build{'s' if builds != 1 else ''}"
+            if builds
+            else "a build that started meanwhile"
+        )
+        click.echo(
+            f"kept {result.kept} entries ({result.kept_bytes / 1e6:.1f} MB) "
+            f"in use by {users}"
+        )

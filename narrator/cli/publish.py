@@ -10,8 +10,10 @@ import click
 
 from narrator.build.episode import episode_tags, tags_json
 from narrator.cli.output import fmt_duration, handle_errors
+from narrator.config import environment
 from narrator.publish.podcast import init_podcast as write_starter
 from narrator.publish.podcast import publish_episode
+from narrator.publish.transaction import DEFAULT_LOCK_WAIT_S
 
 # -- info -----------------------------------------------------------------------
 
@@ -100,6 +102,15 @@ def info(mp3_path: Path, as_json: bool) -> None:
 @click.option(
     "--image", help="Override the podcast image (URL or path beside the feed)."
 )
+@click.option(
+    "--lock-wait",
+    "lock_wait_s",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_WAIT_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait while another narrator publishes to the same folder.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @handle_errors
 def publish(
@@ -110,6 +121,7 @@ def publish(
     feed_url: str | None,
     remove: bool,
     site: bool,
+    lock_wait_s: float,
     as_json: bool,
     **overrides: Any,
 ) -> None:
@@ -117,7 +129,8 @@ def publish(
 
     Also writes the show's web pages beside the feed: index.html and one
     <stem>.html per episode, with a player, chapters and a transcript that
-    follows the voice (--no-site to skip).
+    follows the voice (--no-site to skip). Publishes to one folder take
+    turns: each waits for the one before (--lock-wait).
 
     \b
     Example:
@@ -138,6 +151,8 @@ def publish(
         remove=remove,
         feed_url=feed_url,
         site=site,
+        lock_dir=environment().lock_dir,
+        lock_wait_s=lock_wait_s,
     )
     if as_json:
         data = {

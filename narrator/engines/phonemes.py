@@ -1,9 +1,11 @@
 """Piper's text side: espeak-ng's phonemes made into the ids a voice model takes.
 
 How text becomes ids follows Piper's published voice format: espeak-ng
-phonemizes clause by clause; each clause's phonemes get their punctuation
-back ("," "." "?" "!" ":" ";"), clauses of one sentence are joined by a space,
-every sentence is decomposed to Unicode code points (NFD) and mapped to ids as
+phonemizes clause by clause; each clause's phonemes get back their punctuation
+as espeak-ng typed the clause ("." "?" "!", or "," ":" ";" and a space; none
+after "…" or a clause cut for length, whose words then touch the next ones, as
+the voices were trained), a clause of a sentence type ends the sentence, every
+sentence is decomposed to Unicode code points (NFD) and mapped to ids as
 BOS, then each phoneme's ids followed by PAD, then EOS. A sentence too long
 for one inference is cut between clauses, then words. Pure functions on
 strings: ``piper`` calls espeak-ng and runs the model.
@@ -24,6 +26,7 @@ __all__ = [
     "Chunk",
     "Clause",
     "chunk_sentences",
+    "clause_type",
     "phoneme_ids",
     "sentence_phonemes",
     "sentences_of",
@@ -34,60 +37,117 @@ PAD, BOS, EOS = "_", "^", "$"  # the symbols every Piper phoneme_id_map has
 # long inputs drift; 300 phonemes is 15-25 s of speech.
 MAX_PHONEMES = 300
 
-_TERMINATORS = ".,;:!?"
-_SENTENCE_END = ".!?"
+# espeak-ng's clause types as piper-tts 1.8 reports them (its espeak bridge keeps
+# the punctuation of a clause whose type is exactly a period, question,
+# exclamation, comma, colon or semicolon, and ends a sentence on the sentence
+# types). These character classes were read off that reference, clause by
+# clause; espeak-ng's own tables (Unicode properties) decide the type.
+_PERIOD = ".۔܁܄።᙮᠃᠉⳹⳾⸳⸼︒﹒｡"
+_QUESTION = "?;؟܉፧᥅⁇❓❔⳺⳻︖﹖"
+_EXCLAMATION = "!܃߹᥄‼❕❗❢❣︕﹗"
+_COMMA = ",՝،܂߸༔፣᠂᠈⸲⸴⹁︐︑﹐﹑､"
+_COLON = ":܆܇፥፦᠄⦂︓﹕"
+_SEMICOLON = ";·؛܈፤⁏⸵︔﹔–—⸺⸻︱︲"  # dashes end a clause as ";" does
+_SENTENCE_NO_MARK = "։܀।॥෴།༎჻፨。！．？"  # end a sentence, keep no mark
+_CLAUSE_NO_MARK = "¡¿᠁…⋮⋯⋰⋱、，：；︙"  # end a clause, keep no mark
+# These end a clause even when a letter follows them.
+_NO_SPACE_NEEDED = "¡¿։।෴།᠁…⋮⋯⋰⋱、。︙！，．：；？"
+_MARKS: dict[str, tuple[str, bool]] = {}
+for _chars, _mark in (
+    (_PERIOD, (".", True)),
+    (_QUESTION, ("?", True)),
+    (_EXCLAMATION, ("!", True)),
+    (_COMMA, (",", False)),
+    (_COLON, (":", False)),
+    (_SEMICOLON, (";", False)),
+    (_SENTENCE_NO_MARK, ("", True)),
+    (_CLAUSE_NO_MARK, ("", False)),
+):
+    _MARKS.update(dict.fromkeys(_chars, _mark))
+_ASKING = set(_QUESTION + _EXCLAMATION)  # a run like "?!" is typed by its first
+# Piper keeps a space after these, inside a sentence and at its end (a set:
+# in a string, "" would be found too).
+_SPACED = frozenset({",", ":", ";"})
 # espeak-ng marks a switch to another language's rules as "(en)" ... "(fr)".
-_LANG_SWITCH = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")
-_CLOSERS = "\"')]}»”’ \t"
+_LANG_SWITCH = re.compile(r"\([^)]+\)")
 
 
 @dataclass(frozen=True)
 class Clause:
-    """One clause as espeak-ng phonemized it, and the punctuation that ended it."""
+    """One clause as espeak-ng phonemized it, the punctuation Piper keeps after
+    it, and whether it ends a sentence (one inference)."""
 
     phonemes: str
-    terminator: str  # one of _TERMINATORS, or "" (end of text, no punctuation)
+    terminator: str  # one of ".?!,:;", or "" (no mark kept)
+    ends_sentence: bool = False
 
 
 def sentences_of(raw: Sequence[tuple[str, bytes]]) -> list[list[Clause]]:
     """espeak-ng's clauses (``espeak.text_to_phonemes``: phonemes and the text
-    each consumed) grouped into sentences, each clause with its punctuation and
-    without espeak-ng's language switch marks."""
+    each consumed) grouped into sentences as piper-tts groups them, each clause
+    with its punctuation and without espeak-ng's language switch marks.
+
+    A clause with no phonemes still keeps its mark (a lone dash is "; "), as
+    the reference does; a sentence with nothing in it is dropped.
+    """
     sentences: list[list[Clause]] = [[]]
     last = len(raw) - 1
     for index, (phonemes, consumed) in enumerate(raw):
-        terminator = _terminator(consumed, final=index == last)
-        phonemes = _LANG_SWITCH.sub("", phonemes).strip()
-        if phonemes:
-            sentences[-1].append(Clause(phonemes, terminator))
-        if terminator in _SENTENCE_END and sentences[-1]:
+        terminator, ends = clause_type(consumed, final=index == last)
+        phonemes = _LANG_SWITCH.sub("", phonemes)
+        if phonemes or terminator:
+            sentences[-1].append(Clause(phonemes, terminator, ends))
+        if ends and sentences[-1]:
             sentences.append([])
     return [s for s in sentences if s]
 
 
-def _terminator(consumed: bytes, *, final: bool) -> str:
-    """The punctuation that ended a clause, from the text espeak-ng consumed.
+def clause_type(consumed: bytes, *, final: bool) -> tuple[str, bool]:
+    """The mark Piper keeps after a clause, and whether the clause ends a
+    sentence, from the text espeak-ng consumed for it.
 
     espeak-ng reads one character past a clause's end before returning, so
-    that character is dropped (except at the end of the text) before looking
-    for the punctuation.
+    that character is set apart (except at the end of the text). A clause ends
+    on punctuation followed by a space (or a bracket or quote); "..." and "…"
+    end a clause without a mark; a run like "?!" is typed by its first mark;
+    two line breaks make a paragraph (a sentence end, no mark); a clause that
+    espeak-ng cut for length ends nothing and keeps no mark.
     """
     text = consumed.decode("utf-8", "replace")
+    ahead = ""
     if not final and text:
-        text = text[:-1]
-    text = text.rstrip(_CLOSERS)
-    if text.endswith("…"):
-        return "."
-    return text[-1] if text and text[-1] in _TERMINATORS else ""
+        text, ahead = text[:-1], text[-1]
+    body = text.rstrip()
+    breaks = text[len(body) :].count("\n")
+    if not body:
+        return "", final or breaks >= 2
+    mark = body[-1]
+    if body.endswith("..."):
+        mark = "…"
+    elif mark in _ASKING:
+        start = len(body) - 1
+        while start > 0 and body[start - 1] in _ASKING:
+            start -= 1
+        mark = body[start]
+    found = _MARKS.get(mark)
+    if found is None or (
+        body == text and ahead.isalnum() and mark not in _NO_SPACE_NEEDED
+    ):
+        # No punctuation ends it: the end of the text or a paragraph is a
+        # sentence end; otherwise espeak-ng cut a long clause.
+        return "", final or breaks >= 2
+    if breaks >= 2:
+        return "", True  # punctuation then a blank line: a paragraph
+    return found
 
 
 def sentence_phonemes(clauses: Sequence[Clause]) -> list[str]:
-    """A sentence as Piper feeds it: clause phonemes, their punctuation, a space
-    between clauses, decomposed into code points."""
+    """A sentence as Piper feeds it: each clause's phonemes and punctuation, a
+    space after "," ":" ";" (also at the end), decomposed into code points."""
     parts = []
-    for i, clause in enumerate(clauses):
+    for clause in clauses:
         parts.append(clause.phonemes + clause.terminator)
-        if i < len(clauses) - 1:
+        if clause.terminator in _SPACED:
             parts.append(" ")
     return list(unicodedata.normalize("NFD", "".join(parts)))
 

@@ -34,7 +34,7 @@ from narrator.engines.phonemes import (
     phoneme_ids,
     sentences_of,
 )
-from narrator.engines.voicestore import read_config
+from narrator.engines.voicestore import PiperConfig, read_config
 from narrator.errors import EngineError, EngineUnavailable, InputError
 from narrator.model import Audio
 
@@ -42,6 +42,7 @@ __all__ = [
     "PROFILE",
     "PiperEngine",
     "create",
+    "inference_phonemes",
     "phonemize",
     "rate_to_length_scale",
     "resolve_voice",
@@ -51,9 +52,10 @@ log = logging.getLogger(__name__)
 
 ENGINE_NAME = "piper"
 PROFILE = "espeak"  # espeak-ng is Piper's front end: same normalization
-# Bump when chunking, trimming or gaps change: part of identity(), so of the
-# clip cache key.
-ASSEMBLY_VERSION = "1"
+# Bump when phonemization, chunking, trimming or gaps change: part of
+# identity(), so of the clip cache key. 2: clause types and sentence ends as
+# piper-tts 1.8 has them; the voice's default speaker.
+ASSEMBLY_VERSION = "2"
 # Silence kept at the edges of an utterance / of the inner edges of chunks,
 # and the pause where two chunks of one utterance meet.
 OUTER_KEEP_MS = 40
@@ -78,6 +80,22 @@ def phonemize(text: str, espeak_voice: str) -> list[list[Clause]]:
         InputError: espeak-ng has no such voice.
     """
     return sentences_of(text_to_phonemes(text, espeak_voice))
+
+
+def inference_phonemes(
+    text: str, config: PiperConfig, max_phonemes: int = MAX_PHONEMES
+) -> list[str]:
+    """The phonemes of ``text`` exactly as ``config``'s voice receives them: one
+    string (code points, decomposed) per inference, sentence by sentence after
+    cutting, so a user can see why a word sounds wrong without running the
+    model.
+
+    Raises:
+        EngineUnavailable: libespeak-ng cannot be loaded.
+        InputError: espeak-ng has no such voice.
+    """
+    chunks = chunk_sentences(phonemize(text, config.espeak_voice), max_phonemes)
+    return ["".join(chunk.phonemes) for chunk in chunks]
 
 
 # -- audio ---------------------------------------------------------------------
@@ -128,6 +146,10 @@ def _join(
 
 # -- the model -------------------------------------------------------------------
 
+
+# Phonemes a voice lacks, already warned about: once per voice and run.
+_missing_lock = threading.Lock()
+_missing_warned: dict[str, set[str]] = {}
 
 _sessions_lock = threading.Lock()
 _sessions: dict[tuple[str, int, int, int], Any] = {}
@@ -317,7 +339,7 @@ class PiperEngine:
 
     def _speaker_id(self, speaker: str | None) -> int:
         if speaker is None:
-            return 0
+            return self.config.default_speaker_id if self.config.num_speakers > 1 else 0
         if speaker in self.config.speaker_id_map:
             return self.config.speaker_id_map[speaker]
         if speaker.isdigit() and int(speaker) < self.config.num_speakers:
@@ -365,7 +387,7 @@ class PiperEngine:
             for chunk in chunks:
                 ids, missing = phoneme_ids(chunk.phonemes, self.config.phoneme_id_map)
                 if missing:
-                    log.debug("piper: phonemes not in the voice: %s", sorted(missing))
+                    self._warn_missing(missing)
                 pieces.append(self._infer(ids))
             if not pieces:
                 # Nothing speakable (punctuation only): a short pause.
@@ -375,6 +397,22 @@ class PiperEngine:
             pcm = _join(pieces, [c.brk for c in chunks], rate)
             audios.append(Audio.from_pcm(pcm, rate))
         return audios
+
+    def _warn_missing(self, missing: set[str]) -> None:
+        """Say once per voice and run which phonemes the voice cannot say (the
+        reference drops them too, but a word then sounds wrong for a reason)."""
+        key = str(self.config_path.resolve())
+        with _missing_lock:
+            warned = _missing_warned.setdefault(key, set())
+            new = sorted(missing - warned)
+            warned.update(new)
+        if new:
+            log.warning(
+                "piper: voice %s has no id for the phoneme(s) %s; they are left "
+                "out of the speech (a lexicon entry can respell the word).",
+                self.model_path.name,
+                " ".join(repr(p) for p in new),
+            )
 
     def _infer(self, ids: list[int]) -> np.ndarray[Any, np.dtype[np.int16]]:
         feeds: dict[str, np.ndarray[Any, Any]] = {

@@ -289,6 +289,9 @@ class PiperConfig:
     num_speakers: int
     speaker_id_map: Mapping[str, int]
     language: str
+    # The speaker a multi-speaker voice speaks with when none is chosen (the
+    # top-level "default_speaker_id", as piper-tts reads it).
+    default_speaker_id: int = 0
 
 
 def read_config(path: Path) -> PiperConfig:
@@ -313,6 +316,13 @@ def read_config(path: Path) -> PiperConfig:
         ) from exc
     if not 4000 <= config.sample_rate <= 96000:
         raise InputError(f"piper: {path}: sample rate {config.sample_rate} is absurd.")
+    if config.num_speakers > 1 and not (
+        0 <= config.default_speaker_id < config.num_speakers
+    ):
+        raise InputError(
+            f"piper: {path}: default_speaker_id {config.default_speaker_id} is not "
+            f"one of its {config.num_speakers} speakers."
+        )
     return config
 
 
@@ -348,6 +358,7 @@ def _parse_config(raw: Any, path: Path) -> PiperConfig:
             str(k): int(v) for k, v in (raw.get("speaker_id_map") or {}).items()
         },
         language=str(language).replace("_", "-"),
+        default_speaker_id=int(raw.get("default_speaker_id") or 0),
     )
 
 

@@ -18,9 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from pathlib import Path
 
-from narrator.atomic import write_bytes_atomic
 from narrator.errors import FeedError
 from narrator.publish.channel import PodcastConfig
 from narrator.publish.items import (
@@ -236,15 +234,9 @@ def _text(parent: ET.Element, tag: str, value: str) -> ET.Element:
     return node
 
 
-def write_feed(path: Path, data: bytes) -> None:
-    """Write the feed atomically, so a host never serves half a feed."""
-    write_bytes_atomic(path, data)
-
-
 __all__ = [
     "describe",
     "podcast_guid",
     "render_feed",
     "sort_items",
-    "write_feed",
 ]

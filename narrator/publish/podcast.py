@@ -26,6 +26,9 @@ Rules:
   ``<link>`` points to its page. Everything is rendered before anything is
   written, so a publish that fails leaves the previous feed and pages as
   they were.
+- Publishes to one folder take turns, and write the feed and pages as one
+  set (``transaction``): concurrent publishes lose no item, and a publish
+  killed at any moment leaves the previous set or the new one.
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ from narrator.publish.channel import (
     starter_config,
 )
 from narrator.publish.episode_file import PublishedEpisode, read_mp3, write_cover
-from narrator.publish.feed import render_feed, sort_items, write_feed
-from narrator.publish.feed_reader import parse_existing_feed
+from narrator.publish.feed import render_feed, sort_items
+from narrator.publish.feed_reader import ExistingFeed, parse_existing_feed
 from narrator.publish.items import FeedItem
 from narrator.publish.player import read_cues
 from narrator.publish.site import (
@@ -58,10 +61,16 @@ from narrator.publish.site import (
     SiteEpisode,
     check_site,
     enclosure_name,
+    is_narrator_page,
     local_href,
     page_name,
     render_site,
-    write_site,
+)
+from narrator.publish.transaction import (
+    DEFAULT_LOCK_WAIT_S,
+    publish_lock,
+    recover,
+    write_set,
 )
 
 logger = logging.getLogger(__name__)
@@ -95,6 +104,8 @@ def publish_episode(
     now: datetime | None = None,
     feed_url: str | None = None,
     site: bool = True,
+    lock_dir: Path | None = None,
+    lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
 ) -> PublishResult:
     """Add, update or remove one episode in the feed and rewrite it atomically.
 
@@ -102,7 +113,8 @@ def publish_episode(
     own URL defaults to ``base_url`` + the feed's file name (both in one
     folder on a static host); pass ``feed_url`` when it lives elsewhere.
     With ``site``, the web pages are rewritten beside the feed, and served
-    from ``base_url`` too.
+    from ``base_url`` too. Publishes to one folder take turns
+    (``transaction``): each waits up to ``lock_wait_s`` for the one before.
 
     Raises:
         ConfigError: the podcast configuration is missing or invalid.
@@ -110,40 +122,68 @@ def publish_episode(
             a page to write exists and narrator did not write it.
         FeedError: the existing feed cannot be read, or the episode to
             remove is not in it.
+        LockError: another publish kept the feed for all of ``lock_wait_s``.
     """
     base = _base_url(base_url)
     config_path = config_path or feed_path.parent / "podcast.toml"
     config = load_podcast_config(config_path, overrides or {})
     _refuse_placeholders(config, config_path)
     self_url = feed_url or urljoin(base, quote(feed_path.name))
-    existing = parse_existing_feed(feed_path) if feed_path.exists() else None
-    before = list(existing.items) if existing else []
-    enclosure_url = urljoin(base, quote(mp3_path.name))
-    if remove:
-        change = _removal(before, mp3_path, enclosure_url, feed_path)
-    else:
-        change = _addition(before, mp3_path, base, enclosure_url, now)
+    with publish_lock(feed_path, lock_dir=lock_dir, wait_s=lock_wait_s):
+        recover(feed_path.parent)
+        existing = parse_existing_feed(feed_path) if feed_path.exists() else None
+        before = list(existing.items) if existing else []
+        enclosure_url = urljoin(base, quote(mp3_path.name))
+        if remove:
+            change = _removal(before, mp3_path, enclosure_url, feed_path)
+        else:
+            change = _addition(before, mp3_path, base, enclosure_url, now)
+        config = _with_channel_image(config, change.items, feed_path, self_url)
+        if site:
+            change = change.with_page_links(base)
+        files = _render(
+            config, change, existing, feed_path, self_url, base, mp3_path, site
+        )
+        # Pages of episodes no longer in the feed (removed, or renamed MP3s).
+        stale = {_page_of(i) for i in before} - {_page_of(i) for i in change.items}
+        if not site:
+            stale = set()
+        folder = feed_path.parent
+        ours = sorted(n for n in stale if is_narrator_page(folder / n))
+        written = write_set(folder, files, delete=ours)
+    return change.result(feed_path, written[:-1])
 
-    config = _with_channel_image(config, change.items, feed_path, self_url)
+
+def _render(
+    config: PodcastConfig,
+    change: _Change,
+    existing: ExistingFeed | None,
+    feed_path: Path,
+    self_url: str,
+    base: str,
+    mp3_path: Path,
+    site: bool,
+) -> dict[str, bytes]:
+    """Every file the publish writes, in rename order: episode pages, the
+    index, the feed last (the feed never links a page that is not there).
+
+    Raises:
+        InputError: a page to write exists and narrator did not write it.
+    """
     pages: dict[str, bytes] = {}
-    # Pages of episodes no longer in the feed (removed, or renamed MP3s).
-    stale = sorted({_page_of(i) for i in before} - {_page_of(i) for i in change.items})
     if site:
-        change = change.with_page_links(base)
         pages = render_site(
             _site(config, change.items, base, self_url, feed_path, mp3_path.parent)
         )
         check_site(feed_path.parent, pages)
-    data = render_feed(
+    feed = render_feed(
         config,
         sort_items(change.items),
         self_url=self_url,
         podcast_guid_value=existing.podcast_guid if existing else None,
     )
-    # Pages before the feed: the feed never links a page that is not there.
-    written = write_site(feed_path.parent, pages, stale=stale) if site else []
-    write_feed(feed_path, data)
-    return change.result(feed_path, written)
+    files = {n: pages[n] for n in sorted(pages, key=lambda n: n == INDEX_PAGE)}
+    return {**files, feed_path.name: feed}
 
 
 @dataclass(frozen=True)

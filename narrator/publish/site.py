@@ -23,8 +23,8 @@ time and put inline in every page, as they always were. Their text is the
 page's, byte for byte, and what the Content-Security-Policy hashes: the empty
 first line of the CSS and scripts is part of it.
 
-The renderers are pure (``Site`` in, bytes out); ``write_site`` is the thin
-writer that renames each page into place.
+The renderers are pure (``Site`` in, bytes out); ``transaction`` writes the
+pages and the feed together.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -40,7 +40,6 @@ from pathlib import Path
 from string import Template
 from urllib.parse import quote, unquote, urlsplit
 
-from narrator.atomic import write_bytes_atomic
 from narrator.errors import InputError
 from narrator.publish.items import FeedItem
 from narrator.publish.markup import duration, escape, paragraphs, teaser
@@ -395,26 +394,6 @@ def check_site(folder: Path, names: Iterable[str]) -> None:
             )
 
 
-def write_site(
-    folder: Path, pages: Mapping[str, bytes], *, stale: Iterable[str] = ()
-) -> list[Path]:
-    """Write the pages atomically (episode pages first, the index last).
-
-    ``stale`` names pages of episodes no longer in the feed: they are deleted
-    when narrator wrote them.
-    """
-    written = []
-    for name in sorted(pages, key=lambda n: n == INDEX_PAGE):
-        path = folder / name
-        write_bytes_atomic(path, pages[name])
-        written.append(path)
-    for name in stale:
-        path = folder / name
-        if name not in pages and is_narrator_page(path):
-            path.unlink()
-    return written
-
-
 __all__ = [
     "GENERATOR",
     "INDEX_PAGE",
@@ -428,5 +407,4 @@ __all__ = [
     "render_episode",
     "render_index",
     "render_site",
-    "write_site",
 ]

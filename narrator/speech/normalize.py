@@ -36,13 +36,16 @@ from narrator.model import Section, Utterance
 from narrator.speech.pieces import split_pieces
 from narrator.speech.rules import (
     abbreviations,
+    currencies,
     dates,
     figures,
+    markup,
     measures,
     ordinals,
     respellings,
     spelling,
     typography,
+    units,
 )
 from narrator.speech.rules.base import Pass, Profile, Rule
 from narrator.speech.scripts import has_letter, strip_unreadable
@@ -77,7 +80,7 @@ def readable(text: str, run: Pass) -> str:
     """
     if not run.profile.french_scripts_only:
         return text
-    kept, removed = strip_unreadable(text)
+    kept, removed = strip_unreadable(text, run.left_out)
     if removed:
         run.dropped.update(removed)
         if not has_letter(kept):
@@ -122,9 +125,11 @@ class WithDigits:
 # --- the rules, in order ------------------------------------------------------
 
 RULES: tuple[Rule, ...] = (
+    markup.markup,  # HTML typed as text: its words, before anything reads it
     typography.clean,
     typography.bullets,
     respellings.user_lexicon,  # first, and final: later rules never rewrite it
+    currencies.native_signs,  # before readable: "100 元" is a currency, not Han
     readable,
     spelling.addresses,
     figures.split_letter_digit_hyphens,
@@ -137,8 +142,8 @@ RULES: tuple[Rule, ...] = (
         dates.times,
         measures.money,
         measures.percents,
-        measures.units,
-        measures.rates,
+        units.units,
+        units.rates,
         ordinals.ordinals,
     ),
     ordinals.roman_ordinals,
@@ -154,6 +159,7 @@ RULES: tuple[Rule, ...] = (
     ),
     spelling.acronyms,
     typography.typography,
+    currencies.lone_symbols,
     typography.symbols,
     typography.symbol_chars,
     restore,
@@ -162,6 +168,7 @@ RULES: tuple[Rule, ...] = (
 
 # When a rule fails on input it was not written for: the text, plainly.
 PLAIN_RULES: tuple[Rule, ...] = (
+    markup.markup,  # HTML typed as text: its words, before anything reads it
     typography.clean,
     readable,
     typography.typography,
@@ -186,24 +193,34 @@ def normalize(
 def normalize_counted(
     text: str, *, engine: str = "espeak", lexicon: Mapping[str, str] | None = None
 ) -> tuple[str, Counter[str]]:
-    """Like `normalize`, and count what was left out per script ("Arabic": 42).
+    """Like `normalize`, and count what was left out per script or kind
+    ("Arabic": 42, "emoji": 1, "symbol": 2, "control": 1).
 
-    Text in a script the French voice cannot read is not spoken; the counter
-    says how many characters of which script that was, so the caller can warn.
+    Text in a script the French voice cannot read, and a character with no
+    reading, are not spoken; the counter says how many characters of which
+    kind that was, so the caller can warn.
     """
-    dropped: Counter[str] = Counter()
-    if not isinstance(text, str) or not text:
-        return "", dropped
+    spoken, run = normalize_pass(text, engine=engine, lexicon=lexicon)
+    return spoken, run.dropped
+
+
+def normalize_pass(
+    text: str, *, engine: str = "espeak", lexicon: Mapping[str, str] | None = None
+) -> tuple[str, Pass]:
+    """Like `normalize`, with the pass it ran: what it left out is counted in
+    ``dropped`` and listed, as written, in ``left_out``."""
     profile = profile_for(engine if isinstance(engine, str) else "")
+    run = Pass(profile, lexicon)
+    if not isinstance(text, str) or not text:
+        return "", run
     try:
-        run = Pass(profile, lexicon, dropped=dropped)
-        return apply_rules(text, RULES, run), dropped
+        return apply_rules(text, RULES, run), run
     except (ValueError, ArithmeticError, LookupError, RecursionError) as exc:
         # A rule hit input it was not written for: speak the text plainly
         # rather than fail the build.
         logger.warning("normalization fell back to plain text: %s", exc)
-        dropped.clear()
-        return apply_rules(text, PLAIN_RULES, Pass(profile, dropped=dropped)), dropped
+        run = Pass(profile)
+        return apply_rules(text, PLAIN_RULES, run), run
 
 
 # --- a section made speakable ---------------------------------------------------
@@ -225,6 +242,18 @@ def _with_stop(sentence: str) -> str:
     return stripped
 
 
+# What a section's report lists of the text left out: the first distinct runs,
+# each cut short; the counts stay exact.
+MAX_LEFT_OUT_ITEMS = 10
+MAX_LEFT_OUT_ITEM_CHARS = 40
+# Kinds of characters left out that are not a script, named for a person.
+_KIND_NAMES = {
+    "emoji": ("emoji", "emoji"),
+    "symbol": ("symbol", "symbols"),
+    "control": ("control character", "control characters"),
+}
+
+
 @dataclass(frozen=True)
 class SpokenSection:
     """A section as the engine will speak it, and what was left out of it.
@@ -237,22 +266,55 @@ class SpokenSection:
 
     utterances: tuple[Utterance, ...]
     has_speech: bool
-    # (script, characters) left out of the speech, most characters first.
+    # (script or kind, characters) left out of the speech, most characters
+    # first: ("Arabic", 42), ("emoji", 1), ("symbol", 2), ("control", 1).
     dropped: tuple[tuple[str, int], ...] = ()
+    # What was left out as written: the first distinct runs («القاهرة», «★»),
+    # at most MAX_LEFT_OUT_ITEMS of at most MAX_LEFT_OUT_ITEM_CHARS each.
+    left_out_items: tuple[str, ...] = ()
+
+    @property
+    def left_out_count(self) -> int:
+        """Characters left out of the speech, every kind together."""
+        return sum(count for _, count in self.dropped)
 
     def left_out(self) -> str:
-        """Say what was left out, e.g. "42 Arabic characters", or ""."""
-        return ", ".join(
-            f"{count} {script} character{'s' if count > 1 else ''}"
-            for script, count in self.dropped
-        )
+        """Say what was left out, e.g. "42 Arabic characters, 1 emoji", or ""."""
+        said = []
+        for kind, count in self.dropped:
+            one, many = _KIND_NAMES.get(kind, (f"{kind} character", ""))
+            said.append(f"{count} {one if count == 1 else many or one + 's'}")
+        return ", ".join(said)
+
+    def examples(self) -> str:
+        """The runs left out, quoted: «القاهرة», «★» (or "")."""
+        return ", ".join(f"«{item}»" for item in self.left_out_items)
+
+
+class _LeftOut:
+    """What the passes over one section's texts left out, added up."""
+
+    def __init__(self) -> None:
+        self.dropped: Counter[str] = Counter()
+        self.items: list[str] = []
+
+    def add(self, run: Pass) -> None:
+        self.dropped.update(run.dropped)
+        for item in run.left_out:
+            if len(item) > MAX_LEFT_OUT_ITEM_CHARS:
+                item = item[: MAX_LEFT_OUT_ITEM_CHARS - 1].rstrip() + "…"
+            if len(self.items) < MAX_LEFT_OUT_ITEMS and item not in self.items:
+                self.items.append(item)
+
+    def counts(self) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted(self.dropped.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _spoken_pieces(
     display: str,
     engine: str,
     lexicon: Mapping[str, str] | None,
-    dropped: Counter[str],
+    left_out: _LeftOut,
     budget: int = MAX_UTTERANCE_CHARS,
 ) -> list[tuple[str, str, str | None]]:
     """(text, display, cut) of each utterance ``display`` makes, none longer
@@ -272,17 +334,17 @@ def _spoken_pieces(
         parts[-1] = (parts[-1][0], None)
     out: list[tuple[str, str, str | None]] = []
     for part, cut in parts:
-        text, removed = normalize_counted(part, engine=engine, lexicon=lexicon)
+        text, run = normalize_pass(part, engine=engine, lexicon=lexicon)
         if len(text) > MAX_UTTERANCE_CHARS and len(part) > 1:
             smaller = max(
                 1, min(len(part) - 1, budget * MAX_UTTERANCE_CHARS // len(text))
             )
-            inner = _spoken_pieces(part, engine, lexicon, dropped, smaller)
+            inner = _spoken_pieces(part, engine, lexicon, left_out, smaller)
             if inner:
                 inner[-1] = (*inner[-1][:2], cut)
             out.extend(inner)
             continue
-        dropped.update(removed)
+        left_out.add(run)
         if _HAS_SPEAKABLE_RE.search(text):
             out.append((text, part, cut))
     return out
@@ -303,17 +365,18 @@ def speak_section(
     utterance of the section. ``display`` is the written sentence (a bullet
     item gains a final period), ``text`` its normalized form. A title or
     sentence with nothing left to speak, once what the French voice cannot
-    read is taken out (`normalize_counted`), makes no utterance: an engine
+    read is taken out (`normalize_pass`), makes no utterance: an engine
     never receives an empty or unreadable text, and no transcript cue is
-    timed for it.
+    timed for it. The section's lines of signs (``signs``: emoji, symbols,
+    no word) are never spoken; what they hold is counted as left out.
     """
-    dropped: Counter[str] = Counter()
+    left_out = _LeftOut()
     items: list[Utterance] = []
     sentences_spoken = 0
     title = section.title.strip()
     if section.has_heading:
-        text, removed = normalize_counted(title, engine=engine, lexicon=lexicon)
-        dropped.update(removed)
+        text, run = normalize_pass(title, engine=engine, lexicon=lexicon)
+        left_out.add(run)
         if _HAS_SPEAKABLE_RE.search(text):
             items.append(Utterance(text=text, display=title, pause="title"))
     for paragraph in section.paragraphs:
@@ -323,18 +386,21 @@ def speak_section(
             display = sentence
             if paragraph.bullet and i == len(sentences) - 1:
                 display = _with_stop(sentence)
-            spoken.extend(_spoken_pieces(display, engine, lexicon, dropped))
+            spoken.extend(_spoken_pieces(display, engine, lexicon, left_out))
         for i, (text, display, cut) in enumerate(spoken):
             pause = cut or ("paragraph" if i == len(spoken) - 1 else "sentence")
             items.append(Utterance(text=text, display=display, pause=pause))
         sentences_spoken += len(spoken)
+    for line in section.signs:  # lines of emoji or symbols: counted, not said
+        left_out.add(normalize_pass(line, engine=engine, lexicon=lexicon)[1])
     if items:
         last = items[-1]
         items[-1] = Utterance(text=last.text, display=last.display, pause="end")
     return SpokenSection(
         utterances=tuple(items),
         has_speech=sentences_spoken > 0,
-        dropped=tuple(sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        dropped=left_out.counts(),
+        left_out_items=tuple(left_out.items),
     )
 
 

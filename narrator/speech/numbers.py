@@ -103,6 +103,31 @@ def decimal(integer_part: str, fraction_part: str, separator: str = "virgule") -
     return f"{left} {separator} {right}"
 
 
+def to_float(text: str) -> float:
+    """The value of a written number with a decimal comma or point."""
+    return float(text.replace(",", ".")) if text else 0.0
+
+
+def quantity(text: str, *, feminine_form: bool = False) -> str:
+    """Read a written number with an optional sign and decimal comma or point,
+    as the quantity of a noun ("21" -> "vingt et une" before "tonnes")."""
+    text = text.strip()
+    negative = text.startswith(("-", "−"))
+    text = text.lstrip("-−+")
+    if "," in text or "." in text:
+        sep = "," if "," in text else "."
+        left, _, right = text.partition(sep)
+        words = decimal(left, right)
+        if feminine_form and left and int(left) % 10 == 1 and int(left) != 11:
+            head, _, rest = words.partition(" virgule ")
+            words = feminine(head) + " virgule " + rest
+    else:
+        words = integer(text)
+        if feminine_form:
+            words = feminine(words)
+    return ("moins " + words) if negative else words
+
+
 def is_plural(value: float) -> bool:
     """Return True when French puts a noun after this quantity in the plural (≥ 2)."""
     return abs(value) >= 2

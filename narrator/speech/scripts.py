@@ -150,14 +150,17 @@ def _greek_letter_name(ch: str) -> str | None:
     return _GREEK_NAMES.get(match.group(1)) if match else None
 
 
-def strip_unreadable(text: str) -> tuple[str, Counter[str]]:
+def strip_unreadable(
+    text: str, runs: list[str] | None = None
+) -> tuple[str, Counter[str]]:
     """Take out of `text` what a French voice cannot read; count it per script.
 
     Each run of removed characters becomes one space, so the words around it
     stay apart. Single Greek letters of a text without Greek words become
     their French name ("β-carotène" -> "bêta-carotène", "Δt" -> "delta t",
     "μg" -> "micro g"). The counter maps a script name ("Arabic") to the
-    number of characters removed.
+    number of characters removed; `runs`, when given, receives each removed
+    run as written (spaces between the words of one script included).
     """
     dropped: Counter[str] = Counter()
     if text.isascii():
@@ -170,6 +173,7 @@ def strip_unreadable(text: str) -> tuple[str, Counter[str]]:
     )
     out: list[str] = []
     removing: str | None = None  # the script of the run being removed
+    covered = 0  # `runs` holds the text up to here
     for i, (ch, script) in enumerate(zip(text, scripts, strict=True)):
         if removing is not None and script is None and _is_mark(ch):
             script = removing  # an accent on a removed letter goes with it
@@ -194,8 +198,24 @@ def strip_unreadable(text: str) -> tuple[str, Counter[str]]:
         dropped[script] += 1
         if removing is None:
             out.append(" ")
+            if runs is not None and i >= covered:
+                covered = _add_run(runs, text, i, scripts)
         removing = script
     return "".join(out), dropped
+
+
+def _add_run(runs: list[str], text: str, start: int, scripts: list[str | None]) -> int:
+    """Record the run of one script starting at `start`, its inner spaces and
+    marks included ("القاهرة الكبرى" is one run); return where it ends."""
+    script = scripts[start]
+    end = start
+    while end < len(text) and (
+        scripts[end] == script
+        or (scripts[end] is None and (text[end] == " " or _is_mark(text[end])))
+    ):
+        end += 1
+    runs.append(text[start:end].strip())
+    return end
 
 
 def _is_mark(ch: str) -> bool:

@@ -9,9 +9,10 @@ reader imports the other.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["PLAIN_BULLET", "Block", "as_sentence", "is_speakable"]
+__all__ = ["PLAIN_BULLET", "Block", "as_sentence", "has_signs", "is_speakable"]
 
 # A bullet as typed in plain text; a Markdown document may hold such lines too.
 PLAIN_BULLET = re.compile(r"^[ \t]*[-*+•◦▪‣·–—][ \t]+(.*)$")
@@ -21,7 +22,7 @@ PLAIN_BULLET = re.compile(r"^[ \t]*[-*+•◦▪‣·–—][ \t]+(.*)$")
 class Block:
     """A heading or a paragraph before sections are assembled."""
 
-    kind: str  # "heading" or "para"
+    kind: str  # "heading", "para" or "signs" (symbols or emoji without a word)
     raw: str  # source text, inline syntax still in place
     line: int
     level: int = 0
@@ -39,6 +40,17 @@ _EMOJI_SEQUENCE = re.compile(r"\S\ufe0f\u20e3?|[0-9#*]\u20e3")
 def is_speakable(text: str) -> bool:
     """Say whether `text` has a letter or digit that is not part of an emoji."""
     return bool(_SPEAKABLE.search(_EMOJI_SEQUENCE.sub(" ", text)))
+
+
+def has_signs(text: str) -> bool:
+    """Say whether `text` holds an emoji or a symbol (not mere punctuation or
+    ASCII layout such as ``***`` or ``---``): a line of them says something
+    the voice will not, and the report must count it."""
+    return any(
+        unicodedata.category(ch) in ("So", "Sc")
+        or (not ch.isascii() and unicodedata.category(ch) == "Sm")
+        for ch in text
+    )
 
 
 def as_sentence(text: str) -> str:

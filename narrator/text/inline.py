@@ -8,7 +8,7 @@ graph.
 
 from __future__ import annotations
 
-import html
+import html as entities
 import re
 
 __all__ = ["reference_label", "strip_inline_markdown"]
@@ -37,7 +37,7 @@ _HOLD = re.compile("\ue000(\\d+)\ue001")
 
 
 def strip_inline_markdown(
-    text: str, *, references: frozenset[str] = frozenset()
+    text: str, *, references: frozenset[str] = frozenset(), html: bool = True
 ) -> str:
     """Return the words of one Markdown paragraph, without its syntax.
 
@@ -47,6 +47,10 @@ def strip_inline_markdown(
     (no-break spaces are kept: French typography needs them). `references`
     holds the lower-cased labels of reference definitions so that a
     shortcut link ``[label]`` loses its brackets.
+
+    With `html` false (plain text), everything HTML is literal text: tags,
+    comments, ``<br>``, autolinks and entities are words the author typed,
+    as in «les balises <script> et <img>», and they stay.
     """
     held: list[str] = []
 
@@ -56,10 +60,11 @@ def strip_inline_markdown(
 
     text = _CODE_SPAN.sub(lambda m: hold(m.group(2).strip() or m.group(2)), text)
     text = _ESCAPE.sub(lambda m: hold(m.group(1)), text)
-    text = _COMMENT.sub(" ", text)
-    text = _AUTOLINK.sub(lambda m: hold(m.group(1).removeprefix("mailto:")), text)
-    text = _BR.sub(" ", text)
-    text = _TAG.sub("", text)
+    if html:
+        text = _COMMENT.sub(" ", text)
+        text = _AUTOLINK.sub(lambda m: hold(m.group(1).removeprefix("mailto:")), text)
+        text = _BR.sub(" ", text)
+        text = _TAG.sub("", text)
     text = _IMAGE.sub("", text)
     text = _FOOTNOTE_REF.sub("", text)
     text = _LINK.sub(r"\1", text)
@@ -78,7 +83,8 @@ def strip_inline_markdown(
         text = _UNDER.sub(r"\2", text)
         if text == before:
             break
-    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    if html:
+        text = _ENTITY.sub(lambda m: entities.unescape(m.group(0)), text)
     text = _SPACES.sub(" ", text).strip()
     while _HOLD.search(text):
         text = _HOLD.sub(lambda m: held[int(m.group(1))], text)

@@ -38,8 +38,15 @@ _MULTILINE_HTML = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | 
 
 
 def _blank_out(match: re.Match[str]) -> str:
-    """Replace a multi-line construct by as many newlines, keeping line numbers."""
-    return "\n" * match.group(0).count("\n") + " "
+    """Replace a multi-line construct by as many newlines, keeping line numbers.
+
+    A comment on one line stays for the inline reader to take out, so that a
+    heading made only of one (``## <!-- x -->``) is still a heading.
+    """
+    found = match.group(0)
+    if found.startswith("<!--") and "\n" not in found:
+        return found
+    return "\n" * found.count("\n") + " "
 
 
 def blank_multiline_html(text: str) -> str:

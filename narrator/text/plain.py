@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from narrator.text.blocks import PLAIN_BULLET, Block, is_speakable
+from narrator.text.blocks import PLAIN_BULLET, Block, has_signs, is_speakable
 from narrator.text.inline import strip_inline_markdown
 
 __all__ = ["MAX_HEADING_CHARS", "MAX_HEADING_WORDS", "MIN_WRAP_WIDTH", "plain_blocks"]
@@ -138,7 +138,7 @@ def _wrapped_at(index: int, follower: str, widths: list[int]) -> bool:
     return length <= width < length + 1 + len(first_word)
 
 
-def plain_blocks(lines: list[str], first: int) -> list[Block]:
+def plain_blocks(lines: list[str], first: int, *, html: bool = False) -> list[Block]:
     """Split plain text lines into heading and paragraph blocks.
 
     A line is a heading when it has the shape of one (`_heading_shape`), the
@@ -151,8 +151,10 @@ def plain_blocks(lines: list[str], first: int) -> list[Block]:
     When blank lines separate paragraphs (`_blank_separated`), a heading must
     open its block and the lines of a block are joined (hard wrapping);
     otherwise a line break after a sentence end starts a new paragraph.
+    Angle brackets are text, unless `html` (a ``.md`` file without Markdown
+    structure, whose HTML is markup).
     """
-    text = _PlainLines.read(lines)
+    text = _PlainLines.read(lines, html)
     headings = _plain_headings(text, _heading_candidates(text))
     return _PlainAssembler(text, first).assemble(headings)
 
@@ -162,7 +164,8 @@ class _PlainLines:
     """What the plain-text rules look at, one entry per line."""
 
     lines: list[str]
-    clean: list[str]  # inline Markdown stripped (a **bold** line may be a title)
+    # inline Markdown stripped (a **bold** line may be a title); HTML is text
+    clean: list[str]
     speakable: list[bool]
     bullet: list[bool]
     numbered: list[bool]
@@ -170,8 +173,8 @@ class _PlainLines:
     blank_layout: bool  # see `_blank_separated`
 
     @classmethod
-    def read(cls, lines: list[str]) -> _PlainLines:
-        clean = [strip_inline_markdown(line) for line in lines]
+    def read(cls, lines: list[str], html: bool = False) -> _PlainLines:
+        clean = [strip_inline_markdown(line, html=html) for line in lines]
         speakable = [is_speakable(c) for c in clean]
         bullet = [
             bool(PLAIN_BULLET.match(line)) and speakable[i]
@@ -264,6 +267,8 @@ class _PlainAssembler:
             number = self.first + i
             if not self.text.speakable[i]:
                 self._flush()
+                if has_signs(line):
+                    self.blocks.append(Block("signs", line.strip(), number))
             elif heading[i]:
                 self._flush()
                 self.blocks.append(

@@ -15,10 +15,15 @@ Two layouts are understood, and neither is ever read aloud as markup:
 * **Plain text**, anything else. A heading is a short line without final
   sentence punctuation that is followed by body text. Paragraphs are either
   one per line or separated by blank lines with hard-wrapped lines joined.
+  HTML is text there: «<script>» is what the author typed, and stays (a
+  ``.md`` file without Markdown structure is the exception: its HTML is
+  markup).
 
 The parser loses no words of plain text: every word of the input lands in a
-section title, a paragraph or `Document.title`. Only Markdown syntax (and code
-blocks, which are not meant to be spoken) is dropped.
+section title, a paragraph, `Document.title` or, for a line of emoji or
+symbols without a word, a section's ``signs`` (counted by the speech report,
+never spoken). Only Markdown syntax (and code blocks, which are not meant to be
+spoken) is dropped.
 
 Nothing here opens a file: `parse_summary` takes a str (`decode_bytes` in
 `narrator.text.decode` makes it from bytes).
@@ -27,10 +32,11 @@ Nothing here opens a file: `parse_summary` takes a str (`decode_bytes` in
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 
 from narrator.errors import SummaryError
 from narrator.model import Document, Paragraph, Section
-from narrator.text.blocks import Block, as_sentence, is_speakable
+from narrator.text.blocks import Block, as_sentence, has_signs, is_speakable
 from narrator.text.decode import normalize_text
 from narrator.text.frontmatter import split_front_matter
 from narrator.text.inline import strip_inline_markdown
@@ -43,6 +49,9 @@ from narrator.text.plain import plain_blocks
 
 __all__ = ["TITLE_WORDS", "first_words", "parse_summary"]
 
+
+# A file so named is Markdown: its HTML is markup even without a heading.
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
 
 # A section without a heading is named in the chapter list by its first words.
 TITLE_WORDS = 6
@@ -79,7 +88,7 @@ def parse_summary(text: str, *, path: str = "<input>") -> Document:
     text = normalize_text(text)
     lines = text.split("\n")
     try:
-        return _parse(lines)
+        return _parse(lines, markdown_file=path.lower().endswith(MARKDOWN_SUFFIXES))
     except SummaryError as exc:
         if exc.path is not None:
             raise
@@ -100,12 +109,16 @@ def first_words(text: str, count: int = TITLE_WORDS) -> str:
     return " ".join(words).rstrip(",;:.")
 
 
-def _parse(lines: list[str]) -> Document:
+def _parse(lines: list[str], *, markdown_file: bool = False) -> Document:
     """Turn normalized lines into a Document (errors carry no path yet)."""
-    meta, body_lines, first = _split_front_matter(lines)
-    markdown, blocks = _body_blocks(body_lines, first)
-    leading_title, section_level, heading_title = _outline(blocks)
-    blocks, opening_title = _drop_title_line(blocks, markdown)
+    meta, body_lines, first = split_front_matter(lines)
+    markdown, blocks = _body_blocks(body_lines, first, markdown_file)
+    # Lines of signs sit where they are, but never decide the outline.
+    words = [b for b in blocks if b.kind != "signs"]
+    leading_title, section_level, heading_title = _outline(words)
+    kept, opening_title = _drop_title_line(words, markdown)
+    if len(kept) < len(words):
+        blocks = [b for b in blocks if b is not words[0]]
     title = meta.get("title") or heading_title or opening_title
     sections = _SectionAssembler(leading_title, section_level).assemble(blocks)
     if not sections:
@@ -116,40 +129,44 @@ def _parse(lines: list[str]) -> Document:
     return Document(sections=tuple(sections), title=title, meta=meta)
 
 
-def _split_front_matter(lines: list[str]) -> tuple[dict[str, str], list[str], int]:
-    """Return the front matter, the body lines and the body's first line number.
-
-    Multi-line HTML comments and script/style elements are blanked out of the
-    body, keeping its line numbers, so no line-by-line reader sees them.
-    """
-    meta, body, first = split_front_matter(lines)
-    text = blank_multiline_html("\n".join(body))
-    return meta, text.split("\n"), first
-
-
-def _body_blocks(lines: list[str], first: int) -> tuple[bool, list[Block]]:
+def _body_blocks(
+    lines: list[str], first: int, markdown_file: bool = False
+) -> tuple[bool, list[Block]]:
     """Read the body as Markdown or plain text into blocks with speakable text.
 
     Returns whether it was read as Markdown, and the blocks: their text
-    cleaned, paragraphs without a speakable word and empty headings dropped.
+    cleaned, paragraphs without a speakable word dropped. In Markdown,
+    multi-line HTML comments and script/style elements are blanked out first,
+    keeping line numbers, so no line-by-line reader sees them; plain text is
+    read as typed (its angle brackets are text). A ``.md`` file
+    (`markdown_file`) without Markdown structure is read with plain text's
+    headings, and its HTML is still markup.
 
     Raises:
         SummaryError: nothing in the body can be read aloud.
     """
+    blanked = blank_multiline_html("\n".join(lines)).split("\n")
     # Front matter alone does not make the body Markdown: without explicit
     # headings its titles are found like those of plain text.
-    markdown = looks_like_markdown(lines)
+    markdown = looks_like_markdown(blanked)
     references: frozenset[str] = frozenset()
     if markdown:
-        blocks, refs = markdown_blocks(lines, first)
+        blocks, refs = markdown_blocks(blanked, first)
         references = frozenset(refs)
     else:
-        blocks = plain_blocks(lines, first)
+        html = markdown_file
+        blocks = plain_blocks(blanked if html else lines, first, html=html)
     for block in blocks:
-        block.text = _clean(block, references)
-    blocks = [b for b in blocks if b.kind == "heading" or is_speakable(b.text)]
-    blocks = [b for b in blocks if b.text]
-    if not any(is_speakable(b.text) for b in blocks):
+        block.text = _clean(block, references, html=markdown or markdown_file)
+    for block in blocks:
+        if block.kind == "para" and not is_speakable(block.text):
+            # Emoji or symbols without a word: kept aside, to be counted.
+            block.kind = "signs" if has_signs(block.text) else "none"
+    blocks = [b for b in blocks if b.kind != "none"]
+    # A Markdown heading made only of HTML (``## <br>``) keeps its place with
+    # an empty text: it still opens a section, named by its first words.
+    blocks = [b for b in blocks if b.text or b.kind == "heading"]
+    if not any(is_speakable(b.text) for b in blocks if b.kind != "signs"):
         raise SummaryError(
             "there is no text to read aloud (only markup, code, emoji or "
             "punctuation); write the summary as sentences, in words.",
@@ -157,8 +174,8 @@ def _body_blocks(lines: list[str], first: int) -> tuple[bool, list[Block]]:
     return markdown, blocks
 
 
-def _clean(block: Block, references: frozenset[str]) -> str:
-    text = strip_inline_markdown(block.raw, references=references)
+def _clean(block: Block, references: frozenset[str], *, html: bool) -> str:
+    text = strip_inline_markdown(block.raw, references=references, html=html)
     return unicodedata.normalize("NFC", text)
 
 
@@ -216,6 +233,7 @@ class _SectionAssembler:
         self.title: str | None = None  # heading of the open section
         self.line = 0
         self.paragraphs: list[Paragraph] = []
+        self.signs: list[str] = []  # lines of signs not yet in a section
         self.is_title_section = False
 
     def assemble(self, blocks: list[Block]) -> list[Section]:
@@ -227,13 +245,19 @@ class _SectionAssembler:
                 self.title = block.text
                 self.line = block.line
                 self.is_title_section = block is self.leading_title
+            elif block.kind == "signs":
+                self.signs.append(block.text)
             elif block.kind == "heading":
-                self.paragraphs.append(
-                    Paragraph(as_sentence(block.text), False, block.line)
-                )
+                if block.text:  # a deeper heading of HTML only says nothing
+                    self.paragraphs.append(
+                        Paragraph(as_sentence(block.text), False, block.line)
+                    )
             else:
                 self.paragraphs.append(Paragraph(block.text, block.bullet, block.line))
         self._close()
+        if self.signs and self.sections:  # after the last section's words
+            last = self.sections[-1]
+            self.sections[-1] = replace(last, signs=last.signs + tuple(self.signs))
         return self.sections
 
     def _close(self) -> None:
@@ -243,19 +267,24 @@ class _SectionAssembler:
             SummaryError: a heading has nothing under it.
         """
         paragraphs = self.paragraphs
-        if self.title is None:
+        if not self.title:
+            # No heading, or one made only of HTML (``## <br>``): the section
+            # is named by its first words, never spoken; an HTML-only heading
+            # with nothing under it had no words to lose.
             if paragraphs:
                 name = first_words(" ".join(p.text for p in paragraphs))
-                self.sections.append(
-                    Section(
-                        name, tuple(paragraphs), paragraphs[0].line, has_heading=False
-                    )
-                )
+                line = paragraphs[0].line if self.title is None else self.line
+                self._add(Section(name, tuple(paragraphs), line, has_heading=False))
         elif paragraphs:
-            self.sections.append(Section(self.title, tuple(paragraphs), self.line))
+            self._add(Section(self.title, tuple(paragraphs), self.line))
         elif not self.is_title_section:
             raise SummaryError(
                 f'section "{self.title}" is empty; add text or remove the heading.',
                 line=self.line,
             )
         self.paragraphs = []
+
+    def _add(self, section: Section) -> None:
+        """Add a section with the lines of signs read since the last one."""
+        self.sections.append(replace(section, signs=tuple(self.signs)))
+        self.signs = []

@@ -65,8 +65,28 @@ class Pass:
     profile: Profile
     lexicon: Mapping[str, str] | None = None
     vault: Vault = field(default_factory=Vault)
-    # characters left out per script ("Arabic": 42), for the caller to report
+    # characters left out per script or kind ("Arabic": 42, "emoji": 1), for
+    # the caller to report, and the written runs they were («القاهرة», «★»)
     dropped: Counter[str] = field(default_factory=Counter)
+    left_out: list[str] = field(default_factory=list)
+
+    def leave_out(self, kind: str, written: str, count: int | None = None) -> None:
+        """Count ``written`` as left out of the speech, as ``kind`` (``count``
+        characters; by default those a reader sees)."""
+        count = visible_count(written) if count is None else count
+        if count:
+            self.dropped[kind] += count
+            self.left_out.append(written.strip())
+
+
+# Joiners, variation selectors, keycap and skin-tone marks belong to the emoji
+# they shape: "👍🏽" is one character left out, not two.
+_SHAPING_RE = re.compile("[\u200d\ufe00-\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
+
+
+def visible_count(written: str) -> int:
+    """How many characters a reader sees in ``written`` (not its joiners)."""
+    return len(_SHAPING_RE.sub("", written).strip())
 
 
 Rule = Callable[[str, Pass], str]

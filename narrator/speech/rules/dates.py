@@ -19,11 +19,35 @@ _DATE_RE = re.compile(
 _ISO_DATE_RE = re.compile(
     r"(?P<y>[0-9](?<![\w/.-][0-9])\d{3})-(?P<m>\d{2})-(?P<d>\d{2})(?![\w/]|-\d)"
 )
-_MONTH_YEAR_RE = re.compile(r"(?P<m>[0-9](?<![\w/.,-][0-9])\d?)/(?P<y>\d{4})(?![\w/])")
-# "14/07": a two-digit month makes a day and month, "3/4" stays a fraction
-_DAY_MONTH_RE = re.compile(
-    r"(?P<d>[0-9](?<![\w/.,-][0-9])\d?)/(?P<m>[01]\d)(?![\w/]|[.,]\d)"
+_DMY_DASH_RE = re.compile(
+    r"(?P<d>[0-9](?<![\w/.,-][0-9])\d?)-(?P<m>\d{1,2})-(?P<y>\d{4})(?![\w/]|-\d)"
 )
+_MONTH_YEAR_RE = re.compile(r"(?P<m>[0-9](?<![\w/.,-][0-9])\d?)/(?P<y>\d{4})(?![\w/])")
+# "14/07", "le 5/11", "le 17.06": a day and a month where the writing (a
+# leading zero) or the words before ("le", "du", a weekday) call for a date;
+# "5/11" alone, "1/10" stay fractions and "3.14" a decimal.
+_DAY_MONTH_RE = re.compile(
+    r"(?P<d>[0-9](?<![\w/.,-][0-9])\d?)(?P<sep>[/.])(?P<m>\d\d?)(?![\w/]|[.,]\d)"
+)
+_MONTH_ALT = "|".join(MONTHS) + "|fév\\.|sept\\.|oct\\.|nov\\.|déc\\."
+# "les 17/18 juin", "les 8-10 juillet": days before a month's name.
+_DAY_RANGE_RE = re.compile(
+    r"(?P<a>[0-9](?<![\w/.,-][0-9])\d?)\s?[/-]\s?(?P<b>\d\d?)"
+    rf"(?=\s+(?:{_MONTH_ALT})(?!\w))"
+)
+# "le 1 mars": the first of a month is "premier".
+_FIRST_RE = re.compile(rf"1(?<![\w.,/-]1)(?=\s+(?:{_MONTH_ALT})(?!\w))")
+_DATE_CONTEXT_RE = re.compile(
+    r"(?:^|[\s(«])(?:le|Le|du|Du|au|Au|jusqu'au|lundi|mardi|mercredi|jeudi|"
+    r"vendredi|samedi|dimanche|Lundi|Mardi|Mercredi|Jeudi|Vendredi|Samedi|"
+    r"Dimanche)\s+$"
+)
+# Decades: "les années 80", "les 80s", "les 1960's".
+_DECADE_RE = re.compile(r"(?<=années )(?P<n>[1-9]0)(?![\w,.]\d|\w)")
+_ENGLISH_DECADE_RE = re.compile(
+    r"(?P<w>[lLdD]es|[aA]ux)\s+'?(?P<n>(?:1[0-9]|20)?[0-9]0)'?s(?!\w)"
+)
+_FRACTION_AFTER_RE = re.compile(r"\s+(?:des|de|du|d')")
 _TIME_RE = re.compile(
     r"(?P<h>[0-9](?<![\w.,:][0-9])\d{0,2})\s?h(?:\s?(?P<m>[0-5]\d))?(?!\w)"
     r"|(?P<h2>[0-9](?<![\w.,:][0-9])\d?):(?P<m2>[0-5]\d)(?![\w:]|[.,]\d)"
@@ -45,26 +69,72 @@ def _month_year(m: re.Match[str]) -> str:
     mo, y = int(m.group("m")), int(m.group("y"))
     if not (1 <= mo <= 12 and 1000 <= y <= 2999):
         return m.group()
+    if len(m.group("m")) == 1 and not 1500 <= y <= 2199:
+        return m.group()  # "1/1000" is a thousandth
     return f"{MONTHS[mo - 1]} {num.cardinal(y)}"
 
 
 def _day_month(m: re.Match[str]) -> str:
-    d, mo = int(m.group("d")), int(m.group("m"))
+    day, month = m.group("d"), m.group("m")
+    d, mo = int(day), int(month)
     if not (1 <= d <= 31 and 1 <= mo <= 12):
         return m.group()
+    # a leading zero marks a date after a slash; after a dot, "3.05" is a decimal
+    written_as_date = m.group("sep") == "/" and (
+        (len(month) == 2 and month[0] == "0") or (len(day) == 2 and day[0] == "0")
+    )
+    if not written_as_date:
+        before = m.string[max(0, m.start() - 12) : m.start()]
+        if not _DATE_CONTEXT_RE.search(before):
+            return m.group()
+        if _FRACTION_AFTER_RE.match(m.string, m.end()):
+            return m.group()  # "le 1/3 des votants"
     return f"{_day(d)} {MONTHS[mo - 1]}"
 
 
+def _decade_words(n: str) -> str:
+    # "les années quatre-vingt": a decade's name is invariable
+    words = num.cardinal(int(n))
+    return words[:-1] if words.endswith("quatre-vingts") else words
+
+
+def decades(text: str, _: Pass) -> str:
+    """Decades: "les années 80" -> "les années quatre-vingt", "les 90s" ->
+    "les années quatre-vingt-dix"."""
+    if "années " in text:
+        text = _DECADE_RE.sub(lambda m: _decade_words(m.group("n")), text)
+    if "0s" in text or "0's" in text:
+        text = _ENGLISH_DECADE_RE.sub(
+            lambda m: f"{m.group('w')} années {_decade_words(m.group('n'))}", text
+        )
+    return text
+
+
+def _day_range(m: re.Match[str]) -> str:
+    a, b = int(m.group("a")), int(m.group("b"))
+    if not (1 <= a < b <= 31):
+        return m.group()
+    link = "et" if b == a + 1 else "au"
+    return f"{_day(a)} {link} {_day(b)}"
+
+
 def dates(text: str, _: Pass) -> str:
-    """Day, month and year (d/m/y, d.m.y, ISO), month and year, day and month."""
+    """Day, month and year (d/m/y, d.m.y, d-m-y, ISO), month and year, days
+    before a month's name, day and month."""
     if "/" in text or "." in text:
         text = _DATE_RE.sub(_full, text)
     if "-" in text:
         text = _ISO_DATE_RE.sub(_full, text)
+        text = _DMY_DASH_RE.sub(_full, text)
+    if "/" in text or "-" in text:
+        text = _DAY_RANGE_RE.sub(_day_range, text)
     if "/" in text:
         text = _MONTH_YEAR_RE.sub(_month_year, text)
+    if "/" in text or "." in text:
         text = _DAY_MONTH_RE.sub(_day_month, text)
-    return text
+    if "1" in text:
+        text = _FIRST_RE.sub("premier", text)
+    return decades(text, _)
 
 
 def _time(m: re.Match[str]) -> str:

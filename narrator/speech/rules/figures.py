@@ -15,6 +15,7 @@ import re
 from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
 from narrator.speech.rules.tables import FEMININE_NOUNS, FRACTIONS
+from narrator.speech.rules.tables import words_of as _words
 
 _LETTER_DIGIT_HYPHEN_RE = re.compile(r"-(?:(?<=[^\W\d_]-)(?=\d)|(?<=\d-)(?=[^\W\d_]))")
 _NEGATIVE_RE = re.compile(r"-(?<![^\s(\[«:;/=]-)(?=\d)")
@@ -44,13 +45,61 @@ def negatives(text: str, _: Pass) -> str:
     return _NEGATIVE_RE.sub("moins ", text)
 
 
+_MIXED_RE = re.compile(
+    r"(?P<w>[0-9](?<![\w.,/][0-9])\d{0,2}) (?P<a>\d{1,3})/(?P<b>\d{1,4})"
+    r"(?![\w/]|[.,]\d)"
+)
+# "une note de 15/20", "noté 7/10": a mark is read "sur".
+_MARK_RE = re.compile(r"(?:note|noté|notée|notes|score|moyenne|obtenu)\s+(?:de\s+)?$")
+_DENOMINATORS = {
+    "2": ("demi", "demis"),
+    "3": ("tiers", "tiers"),
+    "4": ("quart", "quarts"),
+}
+
+
+def fraction_words(a: str, b: str) -> str | None:
+    """Read a/b as French does ("un dixième", "trois centièmes", "deux tiers"),
+    or None where it is a ratio ("24/7": "vingt-quatre sur sept")."""
+    if (a, b) in FRACTIONS:
+        return FRACTIONS[(a, b)]
+    if a[:1] == "0" or b[:1] == "0" or len(a) > 6 or len(b) > 6:
+        return None
+    numerator, denominator = int(a), int(b)
+    if denominator < 2 or (numerator >= denominator and denominator > 4):
+        return None
+    plural = numerator >= 2
+    if b in _DENOMINATORS:
+        noun = _DENOMINATORS[b][plural]
+    else:
+        noun = num.ordinal(denominator) + ("s" if plural else "")
+    return f"{num.cardinal(numerator)} {noun}"
+
+
 def _fraction(m: re.Match[str]) -> str:
     a, b = m.group("a"), m.group("b")
-    return FRACTIONS.get((a, b)) or f"{num.integer(a)} sur {num.integer(b)}"
+    before = m.string[max(0, m.start() - 20) : m.start()]
+    words = None if _MARK_RE.search(before) else fraction_words(a, b)
+    return words or f"{num.integer(a)} sur {num.integer(b)}"
+
+
+def _mixed(m: re.Match[str]) -> str:
+    a, b = m.group("a"), m.group("b")
+    before = m.string[max(0, m.start() - 20) : m.start()]
+    if int(a) >= int(b) or _MARK_RE.search(before):
+        return m.group()
+    words = fraction_words(a, b)
+    if words is None:
+        return m.group()
+    if words == "un demi":
+        words = "demi"
+    return f"{num.integer(m.group('w'))} et {words}"
 
 
 def fractions(text: str, _: Pass) -> str:
-    """Fractions: "3/4" -> "trois quarts", "5/8" -> "cinq sur huit"."""
+    """Fractions: "3/4" -> "trois quarts", "1/10" -> "un dixième", "4 2/4" ->
+    "quatre et deux quarts"; a mark or a ratio with "sur" ("15/20", "24/7")."""
+    text = _MIXED_RE.sub(_mixed, text)
     return _FRACTION_RE.sub(_fraction, text)
 
 
@@ -69,14 +118,32 @@ def multiplications(text: str, _: Pass) -> str:
     return _TIMES_RE.sub(lambda m: m.group("d") + " fois ", text)
 
 
+# a name (a capital, or a brand kept in the vault) or a "v" before a version
+_VERSIONED_RE = re.compile("(?:(?P<name>[A-Z]\\w*)|[\ue100-\uf8ff])[ -]$|(?<![\\w])v$")
+_SENTENCE_WORDS = _words(
+    """
+    Le La Les L En De Du Des Un Une Et Ou À Au Aux Sur Par Pour Avec Dans Il
+    Elle On Ce Cette Soit Environ Plus Moins Entre Près
+    """
+)
+
+
 def _decimal(m: re.Match[str]) -> str:
-    sep = "virgule" if m.group("sep") == "," else "point"
+    # A decimal point reads "virgule" as a comma does, but in a version
+    # number after a name ("GPT-3.5", "Python 3.11", "v2.1") it is "point".
+    sep = "virgule"
+    if m.group("sep") == ".":
+        before = m.string[max(0, m.start() - 30) : m.start()]
+        version = _VERSIONED_RE.search(before)
+        if version and version.group("name") not in _SENTENCE_WORDS:
+            sep = "point"
     words = num.decimal(m.group("i"), m.group("f"), sep)
     return " " + words + " "
 
 
 def decimals(text: str, _: Pass) -> str:
-    """Decimals: "3,5" -> "trois virgule cinq", "3.5" -> "trois point cinq"."""
+    """Decimals: "3,5" or "3.5" -> "trois virgule cinq"; "GPT-3.5" -> "gé pé té
+    trois point cinq"."""
     return _DECIMAL_RE.sub(_decimal, text)
 
 

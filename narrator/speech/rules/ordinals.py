@@ -15,7 +15,7 @@ from narrator.speech.rules.base import Pass
 from narrator.speech.rules.tables import FEMININE_REGNAL, REGNAL, ROMAN_KEYWORDS
 
 _ORDINAL_RE = re.compile(
-    r"(?P<n>[0-9](?<![\w.,][0-9])\d*)\s?(?P<s>ers?|res?|ères?|nds?|ndes?|e|es|èmes?|emes?|"
+    r"(?P<n>[0-9](?<![\w.,][0-9])\d*)\s?(?P<s>ers?|res?|ères?|n?ds?|n?des?|e|es|èmes?|emes?|"
     r"ièmes?|è)(?!\w)"
 )
 _ROMAN_ORDINAL_RE = re.compile(
@@ -28,10 +28,11 @@ _WORD_BEFORE_RE = re.compile(r"([\w.-]+)\s+$")
 def _ordinal(m: re.Match[str]) -> str:
     n, suffix = int(m.group("n")), m.group("s")
     plural = suffix.endswith("s") and suffix not in ("s",)
-    if suffix.startswith("nd"):
-        if n != 2:
+    if suffix.startswith(("nd", "d")):
+        # "2d", "2de" only when joined: "2 de plus" is a number and a word
+        if n != 2 or (suffix[0] == "d" and not m.group().endswith("2" + suffix)):
             return m.group()
-        word = "seconde" if suffix.startswith("nde") else "second"
+        word = "seconde" if suffix.lstrip("n").startswith("de") else "second"
     elif suffix.startswith(("r", "èr")):
         if n != 1:
             return m.group()

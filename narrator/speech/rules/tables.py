@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 
 
-def _words(text: str) -> frozenset[str]:
+def words_of(text: str) -> frozenset[str]:
     """Return the whitespace-separated words of a table written as prose."""
     return frozenset(text.split())
+
+
+_words = words_of
 
 
 # --- character classes and pattern pieces ----------------------------------
@@ -158,17 +161,6 @@ UNITS: dict[str, tuple[str, str, bool]] = {
     "k": ("mille", "mille", False),
 }
 
-# currency symbol or code -> (singular, plural, feminine, cents word)
-CURRENCIES: dict[str, tuple[str, str, bool, str]] = {
-    "€": ("euro", "euros", False, "centimes"),
-    "EUR": ("euro", "euros", False, "centimes"),
-    "$": ("dollar", "dollars", False, "cents"),
-    "USD": ("dollar", "dollars", False, "cents"),
-    "£": ("livre", "livres", True, "pence"),
-    "GBP": ("livre", "livres", True, "pence"),
-    "CHF": ("franc suisse", "francs suisses", False, "centimes"),
-    "¥": ("yen", "yens", False, ""),
-}
 SCALES = {
     "k": 1_000,
     "K": 1_000,
@@ -289,6 +281,8 @@ ABBREVIATIONS: list[GatedRule] = [
     ("°", re.compile(r"[nN](?<![\w.][nN])[°º](?=\s*\d)"), "numéro "),
     ("°", re.compile(r"[nN](?<![\w.][nN])[°º](?!\w)"), "numéro"),
     ("#", re.compile(r"#(?<![\w.]#)(?=\d)"), "numéro "),
+    ("no", re.compile(r"[nN](?<![\w.][nN])os\.?(?=\s?\d)"), "numéros "),
+    ("no", re.compile(r"[nN](?<![\w.][nN])o\.?(?=\s?\d)"), "numéro "),
     ("pp.", re.compile(r"p(?<![\w.]p)p\.(?=\s*\d)"), "pages"),
     ("p.", re.compile(r"p(?<![\w.]p)\.(?=\s*\d)"), "page"),
     ("chap.", re.compile(r"c(?<![\w.]c)hap\.(?=\s*[\dIVXLC])"), "chapitre"),
@@ -315,6 +309,8 @@ ABBREVIATIONS: list[GatedRule] = [
     ("Mlle", re.compile(r"M(?<![\w.]M)lle(?!\w)"), "Mademoiselle"),
     ("Mgr", re.compile(rf"M(?<![\w.]M)gr\.?(?=\s+[{UP}])"), "Monseigneur"),
     ("Me", re.compile(rf"M(?<![\w.]M)e(?=\s+[{UP}][{LOW}])"), "Maître"),
+    ("Dres", re.compile(rf"D(?<![\w.]D)res\.?(?=\s+[{UP}])"), "docteures"),
+    ("Dre", re.compile(rf"D(?<![\w.]D)re\.?(?=\s+[{UP}])"), "docteure"),
     ("Drs", re.compile(rf"D(?<![\w.]D)rs\.?(?=\s+[{UP}])"), "docteurs"),
     ("Dr", re.compile(rf"D(?<![\w.]D)r\.?(?=\s+[{UP}])"), "docteur"),
     ("Pr", re.compile(rf"P(?<![\w.]P)r\.?(?=\s+[{UP}])"), "professeur"),
@@ -344,9 +340,6 @@ SYMBOLS: list[GatedRule] = [
     ("%", re.compile(r"\s?%"), " pour cent"),
     ("‰", re.compile(r"\s?‰"), " pour mille"),
     ("°", re.compile(r"°"), " degrés"),
-    ("€", re.compile(r"€"), " euros"),
-    ("$", re.compile(r"\$"), " dollars"),
-    ("£", re.compile(r"£"), " livres"),
     ("/", re.compile(r"/(?<=\w/)(?=\w)"), " "),
     ("/", re.compile(r"\s/\s"), ", "),
     ("/", re.compile(r"/"), " "),

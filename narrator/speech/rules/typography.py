@@ -17,17 +17,65 @@ from narrator.speech.rules.base import Pass, apply_table
 from narrator.speech.rules.tables import NUM_START, SPACE_CLASS, SPACES, SYMBOLS
 
 # Digit groups separated by (narrow) no-break or ordinary spaces: "1 000 000".
-_THOUSANDS_RE = re.compile(
-    rf"{NUM_START}\d{{0,2}}(?:{SPACE_CLASS}\d{{3}})+(?![\d])"
-    r"(?!,\d{3}\b)"
+_THOUSANDS_RE = re.compile(rf"{NUM_START}\d{{0,2}}(?:{SPACE_CLASS}\d{{3}})+(?![\d])")
+# Digit groups separated by dots, as in "1.818,30" or "12.345.678": with a
+# decimal comma after them, or two groups exactly (an IPv4 address has three).
+_DOT_THOUSANDS_RE = re.compile(
+    rf"{NUM_START}\d{{0,2}}(?:(?:\.\d{{3}})+(?=,\d)|\.\d{{3}}\.\d{{3}}(?![\d]|\.\d))"
 )
 _GROUP_SPACE_RE = re.compile(SPACE_CLASS)
 _OTHER_SPACE_RE = re.compile(f"[{SPACES}\t\r\f\v]")
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _APOSTROPHE_RE = re.compile("[’ʼ‘`´]")
-_SUPERSCRIPT = str.maketrans(
-    {"ᵉ": "e", "ʳ": "r", "ᵈ": "d", "ᵐ": "m", "ˢ": "s", "ⁿ": "n", "ᵒ": "o", "º": "°"}
+
+# The blocks that hold superscript and modifier letters (scanning only them
+# keeps the import fast; tests/test_speech_kinds.py checks the whole range).
+_SUPERSCRIPT_BLOCKS = (
+    (0x2B0, 0x300),
+    (0x1D00, 0x1DC0),
+    (0x2070, 0x20A0),
+    (0x2C7C, 0x2C7E),
+    (0x2D6F, 0x2D70),
+    (0xA69C, 0xA69E),
+    (0xA770, 0xA771),
+    (0xA7F2, 0xA7FA),
+    (0xAB5C, 0xAB6A),
+    (0x10780, 0x107C0),
+    (0x1E030, 0x1E090),
 )
+_SUPERSCRIPT_CODES = [c for lo, hi in _SUPERSCRIPT_BLOCKS for c in range(lo, hi)]
+
+
+def _superscript_letters() -> dict[int, str]:
+    """Every superscript or modifier letter -> its plain letter ("ᵉ" -> "e").
+
+    French writes ordinals and abbreviations with them (1ᵉʳ, XXᵉ, Mˡˡᵉ, Dʳ,
+    nᵒ); read like their plain forms, they meet the same rules. A letter
+    whose base is not a plain Latin letter (ᶦ is a small capital I) is
+    folded through its base's name. "º" (the ordinal indicator of "nº")
+    stays a degree-like sign for the "n°" rule.
+    """
+    table: dict[int, str] = {ord("º"): "°", ord("ª"): "a"}
+    for code in _SUPERSCRIPT_CODES:
+        char = chr(code)
+        decomposition = unicodedata.decomposition(char)
+        if not decomposition.startswith(("<super>", "<sub>")) or code in table:
+            continue
+        if not unicodedata.category(char).startswith("L"):
+            continue
+        base = chr(int(decomposition.split()[1], 16))
+        if not base.isascii():
+            name = unicodedata.name(base, "")
+            last = name.rsplit(" ", 1)[-1]
+            if not name.startswith("LATIN") or len(last) != 1:
+                continue
+            base = last if "CAPITAL" in name and "SMALL" not in name else last.lower()
+        table[code] = base
+    return table
+
+
+_SUPERSCRIPT = _superscript_letters()
+_GREEK_MICRO_RE = re.compile(r"μ(?<=[\d ]μ)(?=[a-zA-Z])")
 _PRIVATE_USE_RE = re.compile("[\ue000-\uf8ff]")
 # Emoji shown as pictures, keycaps (1️⃣ #️⃣) included: decoration, not words.
 _EMOJI_SEQUENCE_RE = re.compile(r"\S\ufe0f\u20e3?|[0-9#*]\u20e3")
@@ -40,6 +88,7 @@ _DASH_RE = re.compile(r"[-–—]+(?<=\s[-–—])(?=\s)|[–—]+")
 _PAREN_OPEN_RE = re.compile(r"[(\[]")
 _PAREN_CLOSE_RE = re.compile(r"[)\]]")
 _SYMBOL_CHARS_RE = re.compile(r"[^\w\s.,;:!?'()\[\]«»\"\ue100-\uf8ff-]")
+_SYMBOL_RUN_RE = re.compile(_SYMBOL_CHARS_RE.pattern + "+")
 
 _SPACE_RUN_RE = re.compile(r"[ \t]+")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+(?=[,.)])")
@@ -49,16 +98,20 @@ _COMMA_AFTER_STOP_RE = re.compile(r"([.!?;:])\s*,")
 _COMMA_SPACE_RE = re.compile(r",(?=[^\s\d])")
 
 
-def clean(text: str, _: Pass) -> str:
+def clean(text: str, run: Pass) -> str:
     """One Unicode form, apostrophe and space; digit groups joined; no
     emoji, invisible or private-use character (placeholders live there)."""
     text = unicodedata.normalize("NFC", text)
-    text = _EMOJI_SEQUENCE_RE.sub(" ", text)
-    text = _PRIVATE_USE_RE.sub(" ", text)
+    text = _EMOJI_SEQUENCE_RE.sub(lambda m: _leave_out(m, run, "emoji"), text)
+    text = _PRIVATE_USE_RE.sub(lambda m: _leave_out(m, run, "symbol"), text)
     text = _INVISIBLE_RE.sub("", text)
     text = _APOSTROPHE_RE.sub("'", text)
     text = text.translate(_SUPERSCRIPT).replace("−", "-").replace("\u2011", "-")
+    if "μ" in text:  # Greek mu as the micro prefix of a unit: the micro sign
+        text = _GREEK_MICRO_RE.sub("µ", text)
     text = _THOUSANDS_RE.sub(lambda m: _GROUP_SPACE_RE.sub("", m.group()), text)
+    if "." in text:
+        text = _DOT_THOUSANDS_RE.sub(lambda m: m.group().replace(".", ""), text)
     text = _OTHER_SPACE_RE.sub(" ", text)
     return text
 
@@ -100,9 +153,39 @@ def symbols(text: str, _: Pass) -> str:
     return apply_table(text, SYMBOLS)
 
 
-def symbol_chars(text: str, _: Pass) -> str:
-    """Any other character that is not a word, a space or punctuation goes."""
-    return _SYMBOL_CHARS_RE.sub(" ", text)
+def symbol_chars(text: str, run: Pass) -> str:
+    """Any other character that is not a word, a space or punctuation goes,
+    counted as left out (an emoji, a symbol with no reading, a control
+    character; not an invisible format character such as a direction mark)."""
+    return _SYMBOL_RUN_RE.sub(lambda m: _symbols_left_out(m.group(), run), text)
+
+
+def _leave_out(match: re.Match[str], run: Pass, kind: str) -> str:
+    run.leave_out(kind, match.group())
+    return " "
+
+
+def _symbols_left_out(written: str, run: Pass) -> str:
+    """Count a run of characters with no reading, by kind, as one item."""
+    kinds = [k for k in map(_symbol_kind, written) if k is not None]
+    if kinds:
+        shown = "".join(
+            f"U+{ord(c):04X}" if unicodedata.category(c) == "Cc" else c for c in written
+        )
+        run.leave_out(max(set(kinds), key=kinds.count), shown, len(kinds))
+    return " "
+
+
+def _symbol_kind(ch: str) -> str | None:
+    """ "emoji", "control" or "symbol"; None for what carries no sign (a mark, a
+    format character, a joiner)."""
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return "control"
+    if category[0] in "MC" or 0x1F3FB <= ord(ch) <= 0x1F3FF:
+        return None
+    # Emoji without a variation selector (those with one go in `clean`).
+    return "emoji" if 0x1F000 <= ord(ch) <= 0x1FAFF else "symbol"
 
 
 def tidy(text: str, _: Pass) -> str:

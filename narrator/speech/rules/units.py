@@ -1,0 +1,173 @@
+"""Unit symbols and their French names, built from SI prefixes and bases:
+"km²" -> "kilomètre carré", "µg" -> "microgramme", "hPa" -> "hectopascal",
+"Mbit/s" -> "mégabit par seconde"; and the "per" of a rate ("habitants/km²"
+-> "habitants par kilomètre carré").
+
+``units`` reads a number and its unit (``UNIT_TABLE``), in agreement
+(plural from 2: "1,5 kilomètre", "deux kilomètres"). Squares and cubes are
+written with ² and ³, or with a plain 2 or 3 after a length ("40 m2"), where
+nothing else is meant.
+"""
+
+from __future__ import annotations
+
+import re
+
+from narrator.speech import numbers as num
+from narrator.speech.rules.base import Pass
+from narrator.speech.rules.tables import NUM, UNITS
+
+Unit = tuple[str, str, bool]  # singular, plural, feminine
+
+_PREFIXES = {
+    "n": "nano",
+    "µ": "micro",
+    "m": "milli",
+    "c": "centi",
+    "d": "déci",
+    "da": "déca",
+    "h": "hecto",
+    "k": "kilo",
+    "K": "kilo",
+    "M": "méga",
+    "G": "giga",
+    "T": "téra",
+    "P": "péta",
+}
+
+# base symbol -> (singular, plural, feminine, the prefixes it takes)
+_BASES: dict[str, tuple[str, str, bool, str]] = {
+    "m": ("mètre", "mètres", False, "n µ m c d k"),
+    "g": ("gramme", "grammes", False, "µ m c d k"),
+    "l": ("litre", "litres", False, "µ m c d h"),
+    "L": ("litre", "litres", False, "µ m c d h"),
+    "s": ("seconde", "secondes", True, "n µ m"),
+    "W": ("watt", "watts", False, "m k M G T"),
+    "Wh": ("wattheure", "wattheures", False, "k M G T"),
+    "V": ("volt", "volts", False, "µ m k M"),
+    "A": ("ampère", "ampères", False, "µ m k"),
+    "Hz": ("hertz", "hertz", False, "k M G T"),
+    "Pa": ("pascal", "pascals", False, "h k M G"),
+    "bar": ("bar", "bars", False, "m"),
+    "kN": ("kilonewton", "kilonewtons", False, ""),
+    "MN": ("méganewton", "méganewtons", False, ""),
+    "J": ("joule", "joules", False, "k M G"),
+    "cal": ("calorie", "calories", True, "k"),
+    "mol": ("mole", "moles", True, "µ m k"),
+    "Ω": ("ohm", "ohms", False, "k M"),
+    "eV": ("électronvolt", "électronvolts", False, "k M G T"),
+    "o": ("octet", "octets", False, "k K M G T P"),
+    "bit": ("bit", "bits", False, "k K M G T"),
+    "kb": ("kilobit", "kilobits", False, ""),
+    "Mb": ("mégabit", "mégabits", False, ""),
+    "Gb": ("gigabit", "gigabits", False, ""),
+    "K": ("kelvin", "kelvins", False, ""),
+    "dB": ("décibel", "décibels", False, ""),
+    "Bq": ("becquerel", "becquerels", False, "k M G"),
+    "Sv": ("sievert", "sieverts", False, "µ m"),
+    "lm": ("lumen", "lumens", False, ""),
+    "lx": ("lux", "lux", False, ""),
+    "ha": ("hectare", "hectares", False, ""),
+    "octets": ("octet", "octets", False, ""),
+    "°K": ("kelvin", "kelvins", False, ""),
+}
+# Symbols a prefix would make ambiguous or that mean something else; "N",
+# "B" and "b" alone are left out too ("48 N" is a latitude, "l'article 3 b").
+_NOT_UNITS = frozenset({"Ms", "dl", "Pm", "Pg", "Ps", "Kb", "Kbit", "TB", "Tb"})
+_LENGTHS = ("m", "km", "cm", "mm", "dm", "µm", "nm")
+
+
+def _build() -> dict[str, Unit]:
+    table: dict[str, Unit] = {}
+    for base, (singular, plural, fem, prefixes) in _BASES.items():
+        table[base] = (singular, plural, fem)
+        for prefix in prefixes.split():
+            symbol = prefix + base
+            if symbol not in _NOT_UNITS:
+                word = _PREFIXES[prefix]
+                table[symbol] = (word + singular, word + plural, fem)
+    for symbol in _LENGTHS:
+        singular, plural, fem = table[symbol]
+        for mark, plain, name in (("²", "2", "carré"), ("³", "3", "cube")):
+            spoken = (f"{singular} {name}", f"{plural} {name}s", fem)
+            table[symbol + mark] = spoken
+            table[symbol + plain] = spoken
+    table["s²"] = ("seconde carrée", "secondes carrées", True)
+    table["min"] = ("minute", "minutes", True)
+    table["h"] = ("heure", "heures", True)
+    table["j"] = ("jour", "jours", False)
+    table.update(UNITS)  # the tuned forms: "km/h" -> "kilomètre heure", "k" -> "mille"
+    return table
+
+
+UNIT_TABLE: dict[str, Unit] = _build()
+# Units that need a space after the number ("300 K", never the "4K" of video).
+SPACED_ONLY = frozenset({"K", "A", "o", "J", "V", "j", "h"})
+
+# Denominators of a rate, beyond the unit symbols: "/mois", "/an", "/hab."
+_PER_WORDS = {
+    "mois": "mois",
+    "an": "an",
+    "année": "année",
+    "jour": "jour",
+    "j": "jour",
+    "semaine": "semaine",
+    "sem.": "semaine",
+    "heure": "heure",
+    "h": "heure",
+    "min": "minute",
+    "habitant": "habitant",
+    "hab.": "habitant",
+    "hab": "habitant",
+    "personne": "personne",
+    "tête": "tête",
+    "unité": "unité",
+    "utilisateur": "utilisateur",
+    "litre": "litre",
+    "kilo": "kilo",
+}
+_DENOMINATORS: dict[str, str] = {s: u[0] for s, u in UNIT_TABLE.items() if s != "k"}
+_DENOMINATORS.update(_PER_WORDS)
+_DENOMINATOR_ALT = "|".join(
+    re.escape(d) for d in sorted(_DENOMINATORS, key=len, reverse=True)
+)
+DENOMINATOR = rf"(?:{_DENOMINATOR_ALT})(?![\w²³]|\.\w)"
+_PER_RE = re.compile(rf"/(?<=[\w²³.]/)(?P<d>{_DENOMINATOR_ALT})(?![\w²³]|\.\w)")
+
+
+def per_name(symbol: str) -> str:
+    """The singular French name of a rate's denominator ("km²" -> "kilomètre carré")."""
+    return _DENOMINATORS.get(symbol, symbol)
+
+
+def rates(text: str, _: Pass) -> str:
+    """The slash of a rate is "par": "10 €/mois" -> "dix euros par mois",
+    "habitants/km²" -> "habitants par kilomètre carré"."""
+    if "/" not in text:
+        return text
+    return _PER_RE.sub(lambda m: " par " + per_name(m.group("d")), text)
+
+
+_UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNIT_TABLE, key=len, reverse=True))
+_UNIT_RE = re.compile(
+    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})(?:/(?P<per>{DENOMINATOR}))?"
+    r"(?![\w²³]|\.\w)"
+)
+
+
+def _unit(m: re.Match[str]) -> str:
+    unit = m.group("u")
+    if unit in SPACED_ONLY and not m.group("sp"):
+        return m.group()
+    singular, plural, fem = UNIT_TABLE[unit]
+    value = num.to_float(m.group("n"))
+    words = num.quantity(m.group("n"), feminine_form=fem)
+    spoken = f"{words} {plural if num.is_plural(value) else singular}"
+    if m.group("per"):
+        spoken += " par " + per_name(m.group("per"))
+    return spoken
+
+
+def units(text: str, _: Pass) -> str:
+    """A number and its unit, in agreement ("1,5 km", "21 t", "3 m³/s")."""
+    return _UNIT_RE.sub(_unit, text)
