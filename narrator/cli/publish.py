@@ -11,6 +11,7 @@ import click
 from narrator.build.episode import episode_tags, tags_json
 from narrator.cli.output import fmt_duration, handle_errors
 from narrator.config import environment
+from narrator.model import EpisodeTags
 from narrator.publish.podcast import init_podcast as write_starter
 from narrator.publish.podcast import publish_episode
 from narrator.publish.transaction import DEFAULT_LOCK_WAIT_S
@@ -19,17 +20,20 @@ from narrator.publish.transaction import DEFAULT_LOCK_WAIT_S
 
 
 @click.command()
-@click.argument("mp3_path", metavar="FILE.mp3", type=click.Path(path_type=Path))
+@click.argument(
+    "episode_path", metavar="FILE.mp3|.m4a|.m4b", type=click.Path(path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @handle_errors
-def info(mp3_path: Path, as_json: bool) -> None:
-    """Show the tags and chapters of an episode MP3.
+def info(episode_path: Path, as_json: bool) -> None:
+    """Show the tags and chapters of an episode: MP3, M4A or M4B.
 
     \b
-    Example:
+    Examples:
       narrator info output/exemple.mp3
+      narrator info output/exemple.m4b --json
     """
-    tags = episode_tags(mp3_path)
+    tags = episode_tags(episode_path)
     if as_json:
         click.echo(json.dumps(tags_json(tags), ensure_ascii=False, indent=2))
         return
@@ -44,16 +48,23 @@ def info(mp3_path: Path, as_json: bool) -> None:
     ]:
         if value:
             click.echo(f"{label:<12} {value}")
-    click.echo(
-        f"{'audio':<12} {fmt_duration(tags.duration_s)}, {tags.bitrate_kbps} kbps "
-        f"{tags.bitrate_mode}, {tags.sample_rate} Hz, {tags.channels} ch, "
-        f"ID3v{tags.id3_version}"
-    )
+    click.echo(f"{'audio':<12} {_audio_line(tags)}")
     if tags.cover_mime:
         click.echo(f"{'cover':<12} {tags.cover_mime}, {tags.cover_bytes} bytes")
     click.echo(f"{'chapters':<12} {len(tags.chapters)}")
     for i, c in enumerate(tags.chapters, 1):
         click.echo(f"  {i:>3}. {fmt_duration(c.start_ms / 1000):>8}  {c.title}")
+
+
+def _audio_line(tags: EpisodeTags) -> str:
+    """The stream facts; an MP4 says its kind (podcast or audiobook) where an
+    MP3 says its ID3 version."""
+    head = f"{fmt_duration(tags.duration_s)}, {tags.bitrate_kbps} kbps"
+    stream = f"{tags.sample_rate} Hz, {tags.channels} ch"
+    if tags.container == "mp3":
+        return f"{head} {tags.bitrate_mode}, {stream}, ID3v{tags.id3_version}"
+    kind = "audiobook" if tags.container == "m4b" else "podcast"
+    return f"{head} {tags.codec}, {stream}, {tags.container.upper()} ({kind})"
 
 
 # -- publish --------------------------------------------------------------------
