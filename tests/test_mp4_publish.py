@@ -311,3 +311,57 @@ def test_republishing_the_m4b_of_the_same_build_replaces_the_mp3s_item(
     (enclosure,) = entry.enclosures
     assert enclosure.type == "audio/mp4" and enclosure.href == BASE + "ep.m4b"
     assert int(enclosure.length) == (show / "ep.m4b").stat().st_size
+
+
+# --- batch -------------------------------------------------------------------------
+
+
+def test_batch_writes_and_publishes_the_first_format_of_the_toml(
+    tmp_path: Path, built: dict[str, Path]
+) -> None:
+    show, public = tmp_path / "show", tmp_path / "public"
+    show.mkdir()
+    (show / "ep.md").write_text(DOCUMENT, encoding="utf-8")
+    (show / "other.md").write_text(OTHER, encoding="utf-8")
+    (show / "podcast.toml").write_text(CONFIG, encoding="utf-8")
+    (show / "narrator.toml").write_text(
+        '[build]\nformat = ["m4b", "mp3"]\n', encoding="utf-8"
+    )
+    feed = public / "feed.xml"
+    cache = built["work"] / "cache"  # the clips of the module's builds
+    code, out, err = run_cli(
+        "batch", str(show), "-o", str(public), "--engine", "espeak", "--json",
+        "--cache-dir", str(cache), "--feed", str(feed), "--base-url", BASE,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "batch writes one format per document: m4b (mp3 left out)" in err
+    data = json.loads(out)
+    assert sorted(Path(e["output"]).name for e in data["episodes"]) == [
+        "ep.m4b",
+        "other.m4b",
+    ]
+    assert not list(public.glob("*.mp3"))
+    parsed = feedparser.parse(feed.read_bytes())
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    gpodder = podcastparser.parse(BASE + "feed.xml", io.BytesIO(feed.read_bytes()))
+    assert len(parsed.entries) == len(gpodder["episodes"]) == 2
+    for entry, gp in zip(parsed.entries, gpodder["episodes"], strict=True):
+        (enclosure,) = entry.enclosures
+        path = public / enclosure.href.rsplit("/", 1)[1]
+        assert path.suffix == ".m4b" and enclosure.type == "audio/mp4"
+        assert int(enclosure.length) == path.stat().st_size
+        assert gp["enclosures"][0]["mime_type"] == "audio/mp4"
+        tags = json.loads(run_cli("info", str(path), "--json")[1])
+        assert int(entry.itunes_duration) == round(tags["duration_s"])
+        assert entry.id == tags["extra"]["NARRATOR_GUID"]
+        # The sidecars name the M4B, the file they go with.
+        chapters = json.loads(path.with_suffix(".chapters.json").read_text("utf-8"))
+        assert [c["title"] for c in chapters["chapters"]] == [
+            c["title"] for c in tags["chapters"]
+        ]
+    # Episode order: the front matter gives none, the dates are equal: by name,
+    # published one second apart, so the newest (other) is listed first.
+    assert [e.link.rsplit("/", 1)[1] for e in parsed.entries] == [
+        "other.html",
+        "ep.html",
+    ]

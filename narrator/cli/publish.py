@@ -71,7 +71,9 @@ def _audio_line(tags: EpisodeTags) -> str:
 
 
 @click.command()
-@click.argument("mp3_path", metavar="EPISODE.mp3", type=click.Path(path_type=Path))
+@click.argument(
+    "mp3_path", metavar="EPISODE.mp3|.m4a|.m4b", type=click.Path(path_type=Path)
+)
 @click.option(
     "--feed",
     "feed_path",
@@ -83,7 +85,7 @@ def _audio_line(tags: EpisodeTags) -> str:
 @click.option(
     "--base-url",
     required=True,
-    help="URL of the folder where the MP3 and its sidecars are served.",
+    help="URL of the folder where the episode and its sidecars are served.",
 )
 @click.option(
     "--config",
@@ -136,7 +138,10 @@ def publish(
     as_json: bool,
     **overrides: Any,
 ) -> None:
-    """Add or update EPISODE.mp3 in a podcast RSS feed (or --remove it).
+    """Add or update an episode in a podcast RSS feed (or --remove it).
+
+    An MP3 goes in as audio/mpeg, an M4A or M4B as audio/mp4; one feed may
+    hold both.
 
     Also writes the show's web pages beside the feed: index.html and one
     <stem>.html per episode, with a player, chapters and a transcript that
@@ -144,8 +149,10 @@ def publish(
     turns: each waits for the one before (--lock-wait).
 
     \b
-    Example:
+    Examples:
       narrator publish output/exemple.mp3 --feed output/feed.xml \\
+          --base-url https://example.org/podcast/
+      narrator publish output/livre.m4b --feed output/feed.xml \\
           --base-url https://example.org/podcast/
     """
     values = {
