@@ -284,6 +284,19 @@ def test_a_feed_of_an_m4a_and_an_mp3_reads_in_both_parsers(
     assert [c["title"] for c in chapters["chapters"]] == TITLES
 
 
+def test_removing_the_m4a_leaves_the_mp3(show: Path) -> None:
+    feed = show / "feed.xml"
+    kept = publish_episode(show / "other.mp3", feed_path=feed, base_url=BASE)
+    gone = publish_episode(show / "ep.m4a", feed_path=feed, base_url=BASE)
+    removed = publish_episode(
+        show / "ep.m4a", feed_path=feed, base_url=BASE, remove=True
+    )
+    assert (removed.action, removed.guid) == ("removed", gone.guid)
+    (entry,) = feedparser.parse(feed.read_bytes()).entries
+    assert entry.id == kept.guid and entry.enclosures[0].type == "audio/mpeg"
+    assert not (show / "ep.html").exists() and (show / "other.html").is_file()
+
+
 def test_the_m4as_page_plays_it_with_its_type(show: Path) -> None:
     publish_episode(show / "ep.m4a", feed_path=show / "feed.xml", base_url=BASE)
     page = (show / "ep.html").read_text(encoding="utf-8")
