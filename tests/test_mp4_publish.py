@@ -24,6 +24,8 @@ from click.testing import CliRunner
 from narrator.build.pipeline import build_formats
 from narrator.cli import main
 from narrator.config import Settings
+from narrator.ffmpeg import ffmpeg_exe
+from narrator.publish.episode_file import fallback_guid
 from narrator.publish.podcast import publish_episode
 
 RATE = 44100
@@ -208,6 +210,35 @@ def test_damaged_or_foreign_files_are_clear_errors(
             assert out == "", name
     code, _, err = run_cli("info", str(tmp_path / "missing.m4b"))
     assert code == 2 and "no such file" in err
+
+
+def test_an_untagged_m4a_is_shown_and_a_video_without_audio_refused(
+    tmp_path: Path,
+) -> None:
+    plain, video = tmp_path / "plain.m4a", tmp_path / "video.mp4"
+    for path, source, codec in (
+        (plain, "sine=duration=2", ["-c:a", "aac"]),
+        (video, "testsrc=duration=1:size=64x64", ["-c:v", "mpeg4"]),
+    ):
+        subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", source, *codec,
+             "-y", str(path)],
+            check=True,
+        )  # fmt: skip
+    code, out, err = run_cli("info", str(plain), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["chapters"] == [] and data["title"] is None
+    assert abs(data["duration_s"] - 2) < 0.1 and data["container"] == "m4a"
+    code, out, err = run_cli("info", str(video))
+    assert code == 2 and out == ""
+    assert "an MP4 without an audio track" in err and "Traceback" not in err
+    # Published, it is named after its file and gets a file-name guid.
+    (tmp_path / "podcast.toml").write_text(CONFIG, encoding="utf-8")
+    result = publish_episode(plain, feed_path=tmp_path / "feed.xml", base_url=BASE)
+    assert (result.title, result.guid) == ("plain", fallback_guid("plain.m4a"))
+    (entry,) = feedparser.parse((tmp_path / "feed.xml").read_bytes()).entries
+    assert entry.enclosures[0].type == "audio/mp4"
 
 
 # --- the feed ----------------------------------------------------------------------

@@ -191,15 +191,16 @@ def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:
 def _chapters_and_duration(path: Path, audio: MP4) -> tuple[tuple[Chapter, ...], float]:
     tags: Mapping[str, object] = audio.tags or {}
     info = audio.info
-    if info is None:
+    if info is None or not info.sample_rate:
+        # mutagen reads the first audio track; a video or an empty movie has none.
         raise TaggingError(f"{path}: an MP4 without an audio track.")
-    rate = int(info.sample_rate) or 1
+    rate = int(info.sample_rate)
     duration_s = float(info.length)
     smpb = _freeform(tags, ITUNSMPB)
     if smpb is not None:
         duration_s = int(smpb.split()[3], 16) / rate
     starts = [(c.start, c.title) for c in (audio.chapters or [])]
-    ends = [s for s, _ in starts[1:]] + [duration_s]
+    ends = [s for s, _ in starts[1:]] + [duration_s] if starts else []
     chapters = tuple(
         Chapter(title, int(round(start * 1000)), int(round(end * 1000)))
         for (start, title), end in zip(starts, ends, strict=True)
