@@ -136,7 +136,8 @@ def main() -> int:
                 print(f"- {written}\n  narrator: {text}\n  got  {got}\n  want {want}")
     n = len(rows)
     source = args.file.name
-    print(f"espeak-ng {ph.version}, {n} sentences from {source}, profile {args.engine!r}")
+    head = f"espeak-ng {ph.version}, {n} sentences from {source}"
+    print(f"{head}, profile {args.engine!r}")
     for name, (exact, sim) in scores.items():
         print(
             f"{name:9} exact phoneme match {exact}/{n} = {100 * exact / n:.1f} %   "
