@@ -22,7 +22,9 @@ _ISO_DATE_RE = re.compile(
 _DMY_DASH_RE = re.compile(
     r"(?P<d>[0-9](?<![\w/.,-][0-9])\d?)-(?P<m>\d{1,2})-(?P<y>\d{4})(?![\w/]|-\d)"
 )
-_MONTH_YEAR_RE = re.compile(r"(?P<m>[0-9](?<![\w/.,-][0-9])\d?)/(?P<y>\d{4})(?![\w/])")
+_MONTH_YEAR_RE = re.compile(
+    r"(?P<m>[0-9](?<![\w/.,-][0-9])\d?)(?P<sep>[/.])(?P<y>\d{4})(?![\w/]|[.,]\d)"
+)
 # "14/07", "le 5/11", "le 17.06": a day and a month where the writing (a
 # leading zero) or the words before ("le", "du", a weekday) call for a date;
 # "5/11" alone, "1/10" stay fractions and "3.14" a decimal.
@@ -69,8 +71,11 @@ def _month_year(m: re.Match[str]) -> str:
     mo, y = int(m.group("m")), int(m.group("y"))
     if not (1 <= mo <= 12 and 1000 <= y <= 2999):
         return m.group()
-    if len(m.group("m")) == 1 and not 1500 <= y <= 2199:
-        return m.group()  # "1/1000" is a thousandth
+    short = len(m.group("m")) == 1
+    if (short or m.group("sep") == ".") and not 1500 <= y <= 2199:
+        return m.group()  # "1/1000" is a thousandth, "10.5000" a decimal
+    if short and m.group("sep") == ".":
+        return m.group()  # "3.2024" is a decimal; "03.2024" a month
     return f"{MONTHS[mo - 1]} {num.cardinal(y)}"
 
 
@@ -128,7 +133,7 @@ def dates(text: str, _: Pass) -> str:
         text = _DMY_DASH_RE.sub(_full, text)
     if "/" in text or "-" in text:
         text = _DAY_RANGE_RE.sub(_day_range, text)
-    if "/" in text:
+    if "/" in text or "." in text:
         text = _MONTH_YEAR_RE.sub(_month_year, text)
     if "/" in text or "." in text:
         text = _DAY_MONTH_RE.sub(_day_month, text)

@@ -15,6 +15,7 @@ import re
 
 from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
+from narrator.speech.rules.currency_names import ALL_CURRENCIES
 from narrator.speech.rules.tables import NUM, UNITS
 
 Unit = tuple[str, str, bool]  # singular, plural, feminine
@@ -54,7 +55,7 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "J": ("joule", "joules", False, "k M G"),
     "cal": ("calorie", "calories", True, "k"),
     "mol": ("mole", "moles", True, "µ m k"),
-    "Ω": ("ohm", "ohms", False, "k M"),
+    "\u2126": ("ohm", "ohms", False, "k M m"),  # the ohm sign (typography.clean)
     "eV": ("électronvolt", "électronvolts", False, "k M G T"),
     "o": ("octet", "octets", False, "k K M G T P"),
     "bit": ("bit", "bits", False, "k K M G T"),
@@ -68,6 +69,13 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "lm": ("lumen", "lumens", False, ""),
     "lx": ("lux", "lux", False, ""),
     "ha": ("hectare", "hectares", False, ""),
+    "t": ("tonne", "tonnes", True, "k M G"),
+    "tr": ("tour", "tours", False, ""),
+    "ch": ("cheval", "chevaux", False, ""),
+    "ppm": ("partie par million", "parties par million", True, ""),
+    "ppb": ("partie par milliard", "parties par milliard", True, ""),
+    "mmHg": ("millimètre de mercure", "millimètres de mercure", False, ""),
+    "Å": ("angström", "angströms", False, ""),
     "octets": ("octet", "octets", False, ""),
     "°K": ("kelvin", "kelvins", False, ""),
 }
@@ -140,12 +148,32 @@ def per_name(symbol: str) -> str:
     return _DENOMINATORS.get(symbol, symbol)
 
 
+# The last word of every unit's and currency's spoken name: a slash after
+# one of them, before a plain word, is a rate ("80 €/nuit", "3 kg/portion").
+_SPOKEN_NAMES = frozenset(
+    name.rsplit(" ", 1)[-1]
+    for names in (*UNIT_TABLE.values(), *ALL_CURRENCIES.values())
+    for name in names[:2]
+)
+_PER_ANY_WORD_RE = re.compile(r"(?P<w>[^\W\d_]+)/(?P<d>[a-zà-öø-ÿœæ]{2,})(?![\w/])")
+
+
+def _per_any_word(m: re.Match[str]) -> str:
+    if m.group("w") in _SPOKEN_NAMES:
+        return f"{m.group('w')} par {m.group('d')}"
+    return m.group()
+
+
 def rates(text: str, _: Pass) -> str:
     """The slash of a rate is "par": "10 €/mois" -> "dix euros par mois",
-    "habitants/km²" -> "habitants par kilomètre carré"."""
+    "habitants/km²" -> "habitants par kilomètre carré", "80 €/nuit" ->
+    "quatre-vingts euros par nuit"."""
     if "/" not in text:
         return text
-    return _PER_RE.sub(lambda m: " par " + per_name(m.group("d")), text)
+    text = _PER_RE.sub(lambda m: " par " + per_name(m.group("d")), text)
+    if "/" in text:
+        text = _PER_ANY_WORD_RE.sub(_per_any_word, text)
+    return text
 
 
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNIT_TABLE, key=len, reverse=True))
