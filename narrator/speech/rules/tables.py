@@ -241,14 +241,6 @@ URL_WORDS = {
     "https": "ache té té pé esse",
 }
 
-FRACTIONS = {
-    ("1", "2"): "un demi",
-    ("1", "3"): "un tiers",
-    ("2", "3"): "deux tiers",
-    ("1", "4"): "un quart",
-    ("3", "4"): "trois quarts",
-}
-
 # --- gated tables: abbreviations and symbols --------------------------------
 
 GatedRule = tuple[str, re.Pattern[str], str]  # (needle, pattern, replacement)

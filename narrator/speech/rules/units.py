@@ -38,7 +38,7 @@ _PREFIXES = {
 
 # base symbol -> (singular, plural, feminine, the prefixes it takes)
 _BASES: dict[str, tuple[str, str, bool, str]] = {
-    "m": ("mètre", "mètres", False, "n µ m c d k"),
+    "m": ("mètre", "mètres", False, "n µ m c d da h k"),
     "g": ("gramme", "grammes", False, "µ m c d k"),
     "l": ("litre", "litres", False, "µ m c d h"),
     "L": ("litre", "litres", False, "µ m c d h"),
@@ -199,3 +199,60 @@ def _unit(m: re.Match[str]) -> str:
 def units(text: str, _: Pass) -> str:
     """A number and its unit, in agreement ("1,5 km", "21 t", "3 m³/s")."""
     return _UNIT_RE.sub(_unit, text)
+
+
+# A fraction of a unit: "3/4 h" -> "trois quarts d'heure", "1/2 l" -> "un
+# demi-litre", "1 1/2 h" -> "une heure et demie". Before the dates and the
+# times, which would read "le 1/2 l" as the first of February and "3/4 h" as
+# four o'clock. Only fractions a unit is cut into (a denominator up to 10, or
+# 100 or 1000), so "17/18 h" stays for the ranges.
+# An article just before (searched in the 7 characters before the fraction).
+_ARTICLE_BEFORE_RE = re.compile(r"(?:^|\s)(?:[lL]e|[lL]a|[uU]ne?|[dDaA]u)\s$")
+_SCALE_SYMBOLS = frozenset({"k", "Md", "Mds", "Mrd", "hab."})
+# The units' names written out, one word each ("1/2 litre", "3/4 heure").
+_NAMED_UNITS: dict[str, Unit] = {
+    name: unit
+    for unit in UNIT_TABLE.values()
+    for name in unit[:2]
+    if " " not in name and unit[0] not in ("mille", "milliard")
+}
+_NAMED_UNITS["kilo"] = _NAMED_UNITS["kilos"] = ("kilo", "kilos", False)
+_UNIT_WORDS = "|".join(sorted(_NAMED_UNITS, key=len, reverse=True))
+_FRACTION_UNIT_RE = re.compile(
+    r"(?:(?P<w>[0-9](?<![\w.,/-][0-9])\d{0,2}) )?"
+    r"(?P<a>[0-9](?<![\w.,/-][0-9])\d{0,2})/(?P<b>\d{1,4})"
+    rf"(?P<sp>\s?)(?:(?P<u>{_UNIT_NAMES})|(?<=\s)(?P<name>{_UNIT_WORDS}))"
+    r"(?![\w²³/]|\.\w)"
+)
+
+
+def _fraction_unit(m: re.Match[str]) -> str:
+    a, b, unit = int(m.group("a")), m.group("b"), m.group("u")
+    if unit in _SCALE_SYMBOLS or (unit in SPACED_ONLY and not m.group("sp")):
+        return m.group()
+    named = _NAMED_UNITS.get(m.group("name") or "")
+    if not (0 < a < int(b) and (int(b) <= 10 or b in ("100", "1000"))):
+        return m.group()
+    words = num.fraction_words(m.group("a"), b)
+    if words is None:
+        return m.group()
+    singular, plural, fem = named or UNIT_TABLE[unit]
+    half = words == "un demi"
+    if m.group("w"):
+        whole = int(m.group("w"))
+        noun = plural if whole >= 2 else singular
+        tail = ("demie" if fem else "demi") if half else words
+        return f"{num.quantity(m.group('w'), feminine_form=fem)} {noun} et {tail}"
+    if half:
+        # "le 1/2 l" is "le demi-litre", "1/2 l" alone "un demi-litre"
+        article = _ARTICLE_BEFORE_RE.search(m.string[max(0, m.start() - 7) : m.start()])
+        return f"{'' if article else 'une ' if fem else 'un '}demi-{singular}"
+    de = "d'" if singular[0] in "aeiouyéèêh" else "de "
+    return f"{words} {de}{singular}"
+
+
+def fraction_units(text: str, _: Pass) -> str:
+    """A fraction of a unit, or a whole and a fraction: "3/4 h", "1 1/2 l"."""
+    if "/" not in text:
+        return text
+    return _FRACTION_UNIT_RE.sub(_fraction_unit, text)
