@@ -51,7 +51,7 @@ _ENGLISH_DECADE_RE = re.compile(
 )
 _FRACTION_AFTER_RE = re.compile(r"\s+(?:des|de|du|d')")
 _TIME_RE = re.compile(
-    r"(?P<h>[0-9](?<![\w.,:][0-9])\d{0,2})\s?h(?:\s?(?P<m>[0-5]\d))?(?!\w)"
+    r"(?P<h>[0-9](?<![\w.,:][0-9])\d{0,2})\s?h(?:\s?(?P<m>[0-5]\d)(?P<min>\s?min)?)?(?!\w)"
     r"|(?P<h2>[0-9](?<![\w.,:][0-9])\d?):(?P<m2>[0-5]\d)(?![\w:]|[.,]\d)"
 )
 
@@ -151,6 +151,8 @@ def _time(m: re.Match[str]) -> str:
     words = num.feminine(num.cardinal(h)) + (" heures" if h >= 2 else " heure")
     if minutes and int(minutes):
         words += " " + num.feminine(num.cardinal(int(minutes)))
+        if m.group("min"):  # a duration: "2 h 01 min" -> "deux heures une minute"
+            words += " minutes" if int(minutes) >= 2 else " minute"
     return words
 
 

@@ -41,7 +41,7 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "m": ("mètre", "mètres", False, "n µ m c d da h k"),
     "g": ("gramme", "grammes", False, "µ m c d k"),
     "l": ("litre", "litres", False, "µ m c d h"),
-    "L": ("litre", "litres", False, "µ m c d h"),
+    "L": ("litre", "litres", False, "µ m c d h k M"),
     "s": ("seconde", "secondes", True, "n µ m"),
     "W": ("watt", "watts", False, "m k M G T"),
     "Wh": ("wattheure", "wattheures", False, "k M G T"),
@@ -188,8 +188,11 @@ def _unit(m: re.Match[str]) -> str:
     if unit in SPACED_ONLY and not m.group("sp"):
         return m.group()
     singular, plural, fem = UNIT_TABLE[unit]
-    value = num.to_float(m.group("n"))
-    words = num.quantity(m.group("n"), feminine_form=fem)
+    amount = m.group("n")
+    if len(amount) == 2 and amount[0] == "0":  # "09 s" of a duration: "neuf"
+        amount = amount[1]
+    value = num.to_float(amount)
+    words = num.quantity(amount, feminine_form=fem)
     spoken = f"{words} {plural if num.is_plural(value) else singular}"
     if m.group("per"):
         spoken += " par " + per_name(m.group("per"))
