@@ -38,14 +38,19 @@ _DAY_RANGE_RE = re.compile(
     rf"(?=\s+(?:{_MONTH_ALT})(?!\w))"
 )
 # "le 1 mars": the first of a month is "premier".
-_FIRST_RE = re.compile(rf"1(?<![\w.,/-]1)(?=\s+(?:{_MONTH_ALT})(?!\w))")
+# "du 1 au 3 mars", "les 1 et 2 juin": so is the first day of a range.
+_FIRST_RE = re.compile(
+    rf"1(?<![\w.,/-]1)(?=\s+(?:(?:au|et|à)\s+\d\d?\s+)?(?:{_MONTH_ALT})(?!\w))"
+)
 _DATE_CONTEXT_RE = re.compile(
     r"(?:^|[\s(«])(?:le|Le|du|Du|au|Au|jusqu'au|lundi|mardi|mercredi|jeudi|"
     r"vendredi|samedi|dimanche|Lundi|Mardi|Mercredi|Jeudi|Vendredi|Samedi|"
     r"Dimanche)\s+$"
 )
 # Decades: "les années 80", "les 80s", "les 1960's".
-_DECADE_RE = re.compile(r"(?<=années )(?P<n>[1-9]0)(?![\w,.]\d|\w)")
+_DECADE_RE = re.compile(
+    r"(?<=années )(?P<n>[1-9]0)(?:\s?[-–/]\s?(?P<to>[1-9]0))?(?![\w,.-]\d|\w)"
+)
 _ENGLISH_DECADE_RE = re.compile(
     r"(?P<w>[lLdD]es|[aA]ux)\s+'?(?P<n>(?:1[0-9]|20)?[0-9]0)'?s(?!\w)"
 )
@@ -103,11 +108,18 @@ def _decade_words(n: str) -> str:
     return words[:-1] if words.endswith("quatre-vingts") else words
 
 
+def _decade(m: re.Match[str]) -> str:
+    words = _decade_words(m.group("n"))
+    if m.group("to"):  # "les années 70-80": "soixante-dix à quatre-vingt"
+        words += " à " + _decade_words(m.group("to"))
+    return words
+
+
 def decades(text: str, _: Pass) -> str:
     """Decades: "les années 80" -> "les années quatre-vingt", "les 90s" ->
     "les années quatre-vingt-dix"."""
     if "années " in text:
-        text = _DECADE_RE.sub(lambda m: _decade_words(m.group("n")), text)
+        text = _DECADE_RE.sub(_decade, text)
     if "0s" in text or "0's" in text:
         text = _ENGLISH_DECADE_RE.sub(
             lambda m: f"{m.group('w')} années {_decade_words(m.group('n'))}", text
