@@ -128,6 +128,15 @@ BLIND_KINDS = [
     ("4 hm", "quatre hectomètres"),
     ("2 ML", "deux mégalitres"),
     ("en 3 h 05 min 07 s", "en trois heures cinq minutes sept secondes"),
+    # a rate per a count of units, a per-word abbreviated
+    ("6,2 L/100 km", "six virgule deux litres pour cent kilomètres"),
+    ("30 mg/100 g", "trente milligrammes pour cent grammes"),
+    ("25 €/pers.", "vingt-cinq euros par personne"),
+    # a scale in words, a minus before or after a symbol before the amount
+    ("4 millions €", "quatre millions d'euros"),
+    ("£ 3 milliards", "trois milliards de livres"),
+    ("-$12", "moins douze dollars"),
+    ("€-7,50", "moins sept euros cinquante"),
     # currencies written with letters
     ("15 $US", "quinze dollars"),
     ("1 $CA", "un dollar canadien"),

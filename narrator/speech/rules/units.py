@@ -127,6 +127,8 @@ _PER_WORDS = {
     "habitant": "habitant",
     "hab.": "habitant",
     "hab": "habitant",
+    "pers.": "personne",
+    "pers": "personne",
     "personne": "personne",
     "tête": "tête",
     "unité": "unité",
@@ -177,8 +179,13 @@ def rates(text: str, _: Pass) -> str:
 
 
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNIT_TABLE, key=len, reverse=True))
+# Symbols of the unit table that are not units of a fraction or a count.
+_SCALE_SYMBOLS = frozenset({"k", "Md", "Mds", "Mrd", "hab."})
+# "5 L/100 km": a rate per a number of units is "pour" them.
+_PER_COUNT = rf"/(?P<pn>[1-9]\d{{0,3}})\s?(?P<pu>{_UNIT_NAMES})"
 _UNIT_RE = re.compile(
-    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})(?:/(?P<per>{DENOMINATOR}))?"
+    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})"
+    rf"(?:/(?P<per>{DENOMINATOR})|{_PER_COUNT})?"
     r"(?![\w²³]|\.\w)"
 )
 
@@ -196,6 +203,13 @@ def _unit(m: re.Match[str]) -> str:
     spoken = f"{words} {plural if num.is_plural(value) else singular}"
     if m.group("per"):
         spoken += " par " + per_name(m.group("per"))
+    elif m.group("pu") and m.group("pu") not in _SCALE_SYMBOLS:
+        count = int(m.group("pn"))
+        per_singular, per_plural, per_fem = UNIT_TABLE[m.group("pu")]
+        words = num.feminine(num.cardinal(count)) if per_fem else num.cardinal(count)
+        spoken += f" pour {words} {per_plural if count >= 2 else per_singular}"
+    elif m.group("pu"):
+        return m.group()
     return spoken
 
 
@@ -211,7 +225,6 @@ def units(text: str, _: Pass) -> str:
 # 100 or 1000), so "17/18 h" stays for the ranges.
 # An article just before (searched in the 7 characters before the fraction).
 _ARTICLE_BEFORE_RE = re.compile(r"(?:^|\s)(?:[lL]e|[lL]a|[uU]ne?|[dDaA]u)\s$")
-_SCALE_SYMBOLS = frozenset({"k", "Md", "Mds", "Mrd", "hab."})
 # The units' names written out, one word each ("1/2 litre", "3/4 heure").
 _NAMED_UNITS: dict[str, Unit] = {
     name: unit
