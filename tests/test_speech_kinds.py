@@ -142,6 +142,10 @@ BLIND_KINDS = [
     ("1 $CA", "un dollar canadien"),
     ("HK$ 20", "vingt dollars de Hong Kong"),
     ("2 500 FCFA", "deux mille cinq cents francs cé effe a"),
+    # subscript figures of a formula; the century after a Roman ordinal
+    ("le CO₂", "le cé o deux"),
+    ("au XVᵉ s., la ville", "au quinzième siècle, la ville"),
+    ("Le XVIe s'achève.", "Le seizième s'achève."),
     # superscript titles
     ("Pʳᵉ Lemaire", "professeure Lemaire"),
     ("Pʳˢ Lemaire et Roy", "professeurs Lemaire et Roy"),

@@ -260,6 +260,12 @@ ABBREVIATIONS: list[GatedRule] = [
         r"après Jésus-Christ\g<stop>",
     ),
     ("J.-C", re.compile(r"J(?<![\w.]J)\.-C" + _STOP), r"Jésus-Christ\g<stop>"),
+    # "le XXe s.": the century after a Roman ordinal
+    (
+        "s.",
+        re.compile(r"s(?<=[IVXL]e s)(?=\.)" + _STOP),
+        r"siècle\g<stop>",
+    ),
     ("-à-d", re.compile(r"[cC](?<![\w.][cC])\.?-à-d\.?(?!\w)"), "c'est-à-dire"),
     ("i.", re.compile(r"i(?<![\w.]i)\.\s?e\.(?!\w)"), "c'est-à-dire"),
     ("g.", re.compile(r"e(?<![\w.]e)\.\s?g\.(?!\w)"), "par exemple"),

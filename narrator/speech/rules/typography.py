@@ -88,6 +88,8 @@ def _superscript_letters() -> dict[int, str]:
 
 
 _SUPERSCRIPT = _superscript_letters()
+# Subscript figures are a formula's ("CO₂"); superscript ones stay (m², 10³).
+_SUBSCRIPT_DIGITS = {0x2080 + d: str(d) for d in range(10)}
 _GREEK_MICRO_RE = re.compile(r"μ(?<=[\d ]μ)(?=[a-zA-Z])")
 _PRIVATE_USE_RE = re.compile("[\ue000-\uf8ff]")
 # Emoji shown as pictures, keycaps (1️⃣ #️⃣) included: decoration, not words.
@@ -120,6 +122,7 @@ def clean(text: str, run: Pass) -> str:
     text = _INVISIBLE_RE.sub("", text)
     text = _APOSTROPHE_RE.sub("'", text)
     text = text.translate(_SUPERSCRIPT).replace("−", "-").replace("\u2011", "-")
+    text = text.translate(_SUBSCRIPT_DIGITS)  # "CO₂", "H₂O": a formula's figures
     if "μ" in text:  # Greek mu as the micro prefix of a unit: the micro sign
         text = _GREEK_MICRO_RE.sub("µ", text)
     if "Ω" in text:
