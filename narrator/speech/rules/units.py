@@ -154,8 +154,8 @@ def per_name(symbol: str) -> str:
 # one of them, before a plain word, is a rate ("80 €/nuit", "3 kg/portion").
 _SPOKEN_NAMES = frozenset(
     name.rsplit(" ", 1)[-1]
-    for names in (*UNIT_TABLE.values(), *ALL_CURRENCIES.values())
-    for name in names[:2]
+    for singular, plural, *_ in (*UNIT_TABLE.values(), *ALL_CURRENCIES.values())
+    for name in (singular, plural)
 )
 _PER_ANY_WORD_RE = re.compile(r"(?P<w>[^\W\d_]+)/(?P<d>[a-zà-öø-ÿœæ]{2,})(?![\w/])")
 
