@@ -152,11 +152,9 @@ def per_name(symbol: str) -> str:
 
 # The last word of every unit's and currency's spoken name: a slash after
 # one of them, before a plain word, is a rate ("80 €/nuit", "3 kg/portion").
-_SPOKEN_NAMES = frozenset(
-    name.rsplit(" ", 1)[-1]
-    for singular, plural, *_ in (*UNIT_TABLE.values(), *ALL_CURRENCIES.values())
-    for name in (singular, plural)
-)
+_NAME_PAIRS: list[tuple[str, str]] = [u[:2] for u in UNIT_TABLE.values()]
+_NAME_PAIRS += [c[:2] for c in ALL_CURRENCIES.values()]
+_SPOKEN_NAMES = frozenset(n.rsplit(" ", 1)[-1] for pair in _NAME_PAIRS for n in pair)
 _PER_ANY_WORD_RE = re.compile(r"(?P<w>[^\W\d_]+)/(?P<d>[a-zà-öø-ÿœæ]{2,})(?![\w/])")
 
 
