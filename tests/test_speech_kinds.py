@@ -151,6 +151,7 @@ BLIND_KINDS = [
     ("Pʳˢ Lemaire et Roy", "professeurs Lemaire et Roy"),
     ("Vᵛᵉ Durand", "veuve Durand"),
     ("Nᵒ 9", "numéro neuf"),
+    ("M. et Mᵐᵉ Lefort", "Monsieur et Madame Lefort"),
 ]
 
 

@@ -298,6 +298,7 @@ ABBREVIATIONS: list[GatedRule] = [
     # titles: only before a capitalised name ("M. Dupont", never "le M.")
     ("MM.", re.compile(rf"M(?<![\w.]M)M\.(?=\s*[{UP}])"), "Messieurs"),
     ("M.", re.compile(rf"M(?<![\w.]M)\.(?=\s*[{UP}])"), "Monsieur"),
+    ("M.", re.compile(r"M(?<![\w.]M)\.(?=\s+et\s+M)"), "Monsieur"),  # "M. et Mme X"
     ("Mr", re.compile(rf"M(?<![\w.]M)r\.?(?=\s+[{UP}])"), "Monsieur"),
     ("Mmes", re.compile(rf"M(?<![\w.]M)mes\.?(?=\s+[{UP}])"), "Mesdames"),
     ("Mmes", re.compile(r"M(?<![\w.]M)mes(?!\w)"), "Mesdames"),
