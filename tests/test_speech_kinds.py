@@ -136,6 +136,8 @@ BLIND_KINDS = [
     ("4 millions €", "quatre millions d'euros"),
     ("£ 3 milliards", "trois milliards de livres"),
     ("-$12", "moins douze dollars"),
+    ("4,5 M de passagers", "quatre virgule cinq millions de passagers"),
+    ("le groupe M de la poule", "le groupe M de la poule"),
     ("€-7,50", "moins sept euros cinquante"),
     # currencies written with letters
     ("15 $US", "quinze dollars"),

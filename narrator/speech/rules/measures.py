@@ -97,8 +97,22 @@ def _money(m: re.Match[str]) -> str:
     return f"{neg}{words} {noun}"
 
 
+# A scale symbol before "de" counts a noun: "2,1 M d'habitants".
+_SCALE_OF_RE = re.compile(
+    rf"(?P<n>{NUM})\s?(?P<scale>M|Mn|Mds?|Mrds?)(?=\s+d(?:e\s|'|es\s))"
+)
+
+
+def _scale_of(m: re.Match[str]) -> str:
+    big = "million" if _SCALES[m.group("scale")] == 1_000_000 else "milliard"
+    plural = "s" if num.is_plural(num.to_float(m.group("n"))) else ""
+    return f"{num.quantity(m.group('n'))} {big}{plural}"
+
+
 def money(text: str, _: Pass) -> str:
     """Amounts with a currency after ("12 €", "3 M$", "5 EUR") or before ("$5")."""
+    if "M" in text:
+        text = _SCALE_OF_RE.sub(_scale_of, text)
     if any(w in text for w in _PREFIX_WORDS):
         text = _WORD_PREFIX_RE.sub(_money, text)
     text = _MONEY_RE.sub(_money, text)
