@@ -229,8 +229,6 @@ def _locate(
         context.unchecked.append(url)
         return None, ""
     try:
-        if limit is None:
-            return fetch_to(url, context.fetch_dir), "fetched"
         return fetch_to(url, context.fetch_dir, limit), "fetched"
     except NarratorError as exc:
         return None, str(exc)

@@ -22,12 +22,15 @@ MAX_MEDIA_BYTES = 1 << 30  # an episode: a long audiobook at 128 kbps
 _CHUNK = 1 << 16
 
 
-def fetch_to(url: str, folder: Path, limit: int = MAX_MEDIA_BYTES) -> Path:
+def fetch_to(url: str, folder: Path, limit: int | None = None) -> Path:
     """The body of ``url`` saved in ``folder`` under the URL's file name.
+
+    ``limit`` defaults to :data:`MAX_MEDIA_BYTES`.
 
     Raises:
         InputError: not http(s), unreachable, an HTTP error, or over ``limit``.
     """
+    limit = MAX_MEDIA_BYTES if limit is None else limit
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise InputError(f"{url}: only http and https URLs are fetched.")

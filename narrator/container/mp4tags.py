@@ -194,7 +194,7 @@ def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:
         if smpb is not None:
             duration_s = int(smpb.split()[3], 16) / rate
         starts = [(c.start, c.title) for c in (audio.chapters or [])]
-    ends = [s for s, _ in starts[1:]] + [duration_s]
+    ends = [s for s, _ in starts[1:]] + ([duration_s] if starts else [])
     chapters = tuple(
         Chapter(title, int(round(start * 1000)), int(round(end * 1000)))
         for (start, title), end in zip(starts, ends, strict=True)
