@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from narrator.check import fetch
 from narrator.check import feed as feed_rules
+from narrator.check import fetch
 from narrator.check.inspect import check_path
 from narrator.cli import main
 from narrator.publish.items import PODCAST_NS

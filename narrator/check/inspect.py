@@ -12,6 +12,7 @@ hide the others' reports.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from narrator.check.feed import Context, Media, check_feed
@@ -94,13 +95,29 @@ def check_path(
     return [check_media(path).report]
 
 
-def _check_one_feed(path: Path, root: Path | None, fetch: bool) -> list[Report]:
+def check_published(feed_path: Path, episodes: Iterable[Path]) -> list[Report]:
+    """The feed's rules, and the files of the items of ``episodes`` only.
+
+    What ``publish`` checks after writing: one episode's files, not every
+    episode's the feed has held.
+
+    Raises:
+        InputError: the feed cannot be read.
+    """
+    only = frozenset(p.name for p in episodes)
+    return _check_one_feed(feed_path, None, False, only)
+
+
+def _check_one_feed(
+    path: Path, root: Path | None, fetch: bool, only: frozenset[str] | None = None
+) -> list[Report]:
     with tempfile.TemporaryDirectory(prefix="narrator-check-") as tmp:
         context = Context(
             feed_dir=path.parent,
             root=root,
             fetch_dir=Path(tmp) if fetch else None,
             check_media=check_media,
+            only=only,
         )
         return check_feed(path, context)
 

@@ -7,13 +7,22 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 import click
 
-from narrator.check.inspect import check_path
 from narrator.check.rules import Report
 from narrator.cli.output import handle_errors
 from narrator.errors import NarratorError
+
+
+def _inspect() -> ModuleType:
+    """The check library, loaded when a command checks something."""
+    # Lazy: check.inspect pulls mutagen's readers, Pillow, defusedxml and
+    # urllib.request: kept off `narrator --help` and the other commands
+    from narrator.check import inspect
+
+    return inspect
 
 
 @click.command()
@@ -44,7 +53,7 @@ def check(target: Path, as_json: bool, root: Path | None, fetch: bool) -> None:
       narrator check output/exemple.mp3
       narrator check output/feed.xml --root output --json
     """
-    reports = check_path(target, root=root, fetch=fetch)
+    reports = _inspect().check_path(target, root=root, fetch=fetch)
     if as_json:
         click.echo(
             json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2)
@@ -68,23 +77,26 @@ def _print_report(report: Report) -> None:
         click.echo(f"    fix: {p.fix}")
 
 
-def warn_problems(paths: Iterable[Path]) -> None:
+def warn_problems(paths: Iterable[Path], *, feed: Path | None = None) -> None:
     """What ``check`` finds in files just written, as warnings on stderr.
 
-    Never fails the command that wrote them: a file that cannot be checked is
-    one more warning.
+    With ``feed``, the feed's rules and the items of ``paths`` (what publish
+    wrote); else each of ``paths`` (what build wrote). Never fails the
+    command that wrote them: a file that cannot be checked is one more warning.
     """
-    for path in paths:
-        try:
-            reports = check_path(path)
-        except NarratorError as exc:
-            click.echo(f"narrator: warning: {path}: not checked ({exc})", err=True)
-            continue
-        for report in reports:
-            for p in report.problems:
-                if p.severity != "info":
-                    click.echo(
-                        f"narrator: warning: {report.path}: [{p.rule}] {p.message} "
-                        f"Fix: {p.fix}",
-                        err=True,
-                    )
+    try:
+        if feed is not None:
+            reports = _inspect().check_published(feed, paths)
+        else:
+            reports = [r for path in paths for r in _inspect().check_path(path)]
+    except NarratorError as exc:
+        click.echo(f"narrator: warning: not checked ({exc})", err=True)
+        return
+    for report in reports:
+        for p in report.problems:
+            if p.severity != "info":
+                click.echo(
+                    f"narrator: warning: {report.path}: [{p.rule}] {p.message} "
+                    f"Fix: {p.fix}",
+                    err=True,
+                )
