@@ -64,10 +64,10 @@ class Report:
         }
 
 
-# The largest embedded cover we accept. Apple asks for no byte limit, but
-# players decode embedded art on the main thread and some stall or drop it
-# on big APICs (Voice#508); 1 MB holds a 3000 px JPEG at quality 90 (narrator's
-# own drawn cover weighs about 300 kB) while flagging uncompressed PNG art.
+# The largest embedded cover we accept. Apple sets no byte limit, but players
+# decode embedded art whole and some stall or drop big APICs (Voice#508). 1 MB
+# leaves room for a well-compressed 3000 px JPEG (narrator's own drawn cover
+# weighs about 350 kB) and flags uncompressed or photographic PNG art.
 MAX_COVER_BYTES = 1_000_000
 # Apple's artwork sizes: container.cover's, repeated here because importing
 # it would put the check's deepest import chain over its limit (a test keeps
