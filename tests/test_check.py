@@ -7,6 +7,7 @@ project's own readers. narrator's own output is checked in test_check_output.py.
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from mutagen.mp4 import MP4, AtomDataType, MP4FreeForm
+from PIL import Image
 
 from narrator.check import rules
 from narrator.check.inspect import check_path
@@ -254,3 +256,23 @@ def test_check_has_help() -> None:
     said = run("check", "--help")
     assert said.exit_code == 0
     assert "--fetch" in said.stdout and "--root" in said.stdout
+
+
+def test_a_decompression_bomb_cover_is_a_finding_not_a_crash(mp3: Path) -> None:
+    buffer = io.BytesIO()
+    Image.new("1", (14000, 14000)).save(buffer, "PNG")  # 196 Mpx, a few kB
+    cf.add_cover(mp3, buffer.getvalue(), "image/png")
+    assert rules_of(mp3) == ["cover-format"]
+
+
+def test_a_hostile_mp4_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "ep.m4a"
+    # ftyp, then a moov claiming a gigabyte it does not have
+    path.write_bytes(
+        struct.pack(">I4s4sI", 16, b"ftyp", b"M4A ", 0)
+        + struct.pack(">I4s", 1 << 30, b"moov")
+        + b"\0" * 64
+    )
+    said = run("check", path)
+    assert said.exit_code == 2
+    assert "runs past its parent" in said.stderr

@@ -7,6 +7,7 @@ check costs the same for any cover.
 from __future__ import annotations
 
 import io
+import warnings
 
 from PIL import Image, UnidentifiedImageError
 
@@ -22,9 +23,17 @@ from narrator.check.rules import (
 def cover_problems(data: bytes, *, where: str = "the embedded cover") -> list[Problem]:
     """What Apple (square RGB JPEG/PNG of 1400-3000 px) and players object to."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            fmt, mode, (width, height) = image.format or "?", image.mode, image.size
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        with warnings.catch_warnings():
+            # A huge image is a finding (its size below), not a warning on stderr.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                fmt, mode, (width, height) = image.format or "?", image.mode, image.size
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        ValueError,
+    ) as exc:
         return [problem("cover-format", f"{where} is not a readable image ({exc}).")]
     found: list[Problem] = []
     if fmt not in ("JPEG", "PNG"):
