@@ -286,3 +286,15 @@ def test_fetch_gives_up_on_a_silent_server(
     (found,) = report.problems
     assert found.rule == "enclosure-missing"
     assert "cannot fetch" in found.message
+
+
+def test_a_transcript_is_typed_by_what_it_holds(show: Path) -> None:
+    (show / "ep.srt").write_text(VTT)  # WebVTT under an .srt name
+    path = write_feed(show, item(size=size(show)))
+    assert feed_rules_of(path) == ["transcript-type"]
+
+
+def test_an_empty_folder_says_so(tmp_path: Path) -> None:
+    said = run("check", tmp_path)
+    assert said.exit_code == 0
+    assert "no MP3, M4A/M4B or feed to check" in said.stderr

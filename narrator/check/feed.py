@@ -184,12 +184,13 @@ def _transcript(node: ET.Element, title: str, context: Context) -> list[Problem]
     suffix = Path(urlsplit(url).path).suffix.lower()
     local, _ = _locate(url, context, fetch=False)
     if local is not None:
-        with local.open("rb") as handle:
-            suffix = (
-                ".vtt"
-                if handle.read(16).lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT")
-                else (suffix if suffix != ".vtt" else ".srt")
-            )
+        # What the file is, whatever its name says: WebVTT opens with WEBVTT.
+        try:
+            with local.open("rb") as handle:
+                vtt = handle.read(16).lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT")
+        except OSError as exc:
+            return [problem("unreadable", f"item {title!r}: {local.name}: {exc}")]
+        suffix = ".vtt" if vtt else (".srt" if suffix == ".vtt" else suffix)
     expected = TRANSCRIPT_TYPES.get(suffix)
     if expected is None or mime == expected:
         return []
