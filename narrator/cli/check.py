@@ -54,6 +54,8 @@ def check(target: Path, as_json: bool, root: Path | None, fetch: bool) -> None:
       narrator check output/feed.xml --root output --json
     """
     reports = _inspect().check_path(target, root=root, fetch=fetch)
+    if not reports:
+        click.echo(f"narrator: {target}: no MP3, M4A/M4B or feed to check.", err=True)
     if as_json:
         click.echo(
             json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2)
