@@ -116,6 +116,43 @@ class EpisodeInfo:
 
 
 @dataclass(frozen=True)
+class EpisodeTags:
+    """Tags and stream facts read back from an episode file, MP3 or MP4.
+
+    Here rather than in ``container.tags`` so that both mutagen modules
+    (``tags`` for ID3, ``mp4tags`` for MP4) can return it: ``mp4tags``
+    importing ``tags`` would put the deepest import chain over its limit.
+    Fields an MP4 has no place for stay empty (``toc``, ``id3_version``,
+    ``language``, ``has_info_header``).
+    """
+
+    title: str | None
+    author: str | None
+    podcast: str | None
+    date: str | None
+    episode: str | None
+    description: str | None
+    language: str | None
+    chapters: tuple[Chapter, ...]
+    toc: tuple[str, ...]  # child IDs of the top-level CTOC
+    toc_flags: int | None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    cover_mime: str | None = None
+    cover_bytes: int = 0
+    cover: bytes | None = field(default=None, repr=False)  # the front cover itself
+    transcript_chars: int = 0
+    id3_version: str = ""
+    duration_s: float = 0.0
+    bitrate_kbps: int = 0
+    bitrate_mode: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    has_info_header: bool = False
+    container: str = "mp3"  # mp3, m4a (podcast) or m4b (audiobook)
+    codec: str = "MP3"
+
+
+@dataclass(frozen=True)
 class WordTiming:
     """Where one spoken word sits in its utterance's audio, as the engine says."""
 

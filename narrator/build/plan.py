@@ -44,6 +44,7 @@ from narrator.build.keys import (
 )
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, container_of, default_jobs, default_output
+from narrator.container import aac
 from narrator.engines.base import Engine
 from narrator.errors import ConfigError, InputError, SummaryError
 from narrator.model import Document, EpisodeInfo, Section, Utterance
@@ -225,6 +226,7 @@ def segment_params(mastering: Mastering) -> dict[str, object]:
         else {
             "codec": mastering.codec,
             "aac_loss": AAC_ENCODING_LOSS_LU[mastering.preset],
+            "aac_coder": aac.coder_for(preset.fmt),
         }
     )
     return {

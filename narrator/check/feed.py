@@ -35,7 +35,7 @@ TRANSCRIPT_TYPES = {".srt": "application/x-subrip", ".vtt": "text/vtt"}
 MEDIA_TYPES = {
     "mp3": ("audio/mpeg", "audio/mp3"),
     "m4a": ("audio/mp4", "audio/x-m4a", "audio/m4a"),
-    "m4b": ("audio/x-m4b", "audio/mp4", "audio/m4b"),
+    "m4b": ("audio/mp4", "audio/x-m4b", "audio/m4b"),
 }
 
 

@@ -15,8 +15,8 @@ from narrator.check.art import cover_problems
 from narrator.check.chapters import chapter_problems, sidecar_problems
 from narrator.check.rules import MAX_V24_TITLE_CHARS, Problem, problem
 from narrator.container.frames import parse_header
-from narrator.container.tags import EpisodeTags, read_chapter_frames, read_episode
-from narrator.model import Chapter
+from narrator.container.tags import read_chapter_frames, read_episode
+from narrator.model import Chapter, EpisodeTags
 
 # Frame headers walked to tell VBR from CBR when no header says: enough for
 # LAME's VBR to vary its bitrate many times, bounded whatever the file's length.

@@ -186,8 +186,8 @@ RULES: dict[str, Rule] = {
             "enclosure-type",
             "error",
             ("Apple Podcasts", "Spotify"),
-            "Set the enclosure type to the file's MIME type (audio/mpeg for MP3, "
-            "audio/mp4 or audio/x-m4a for M4A, audio/x-m4b for M4B).",
+            "Set the enclosure type to the file's MIME type: audio/mpeg for MP3, "
+            "audio/mp4 for M4A and M4B (as narrator publish writes).",
         ),
         Rule(
             "enclosure-missing",

@@ -21,7 +21,6 @@ import io
 import logging
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -50,7 +49,7 @@ from mutagen.id3._tags import save_frame  # stable since 1.40
 from mutagen.id3._util import ID3SaveConfig
 
 from narrator.errors import TaggingError
-from narrator.model import Chapter, EpisodeInfo
+from narrator.model import Chapter, EpisodeInfo, EpisodeTags
 
 log = logging.getLogger(__name__)
 
@@ -222,34 +221,6 @@ def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
 
     frames = sorted(tags.values(), key=rank)  # stable: insertion order within a rank
     return b"".join(save_frame(f, config=config) for f in frames)
-
-
-@dataclass(frozen=True)
-class EpisodeTags:
-    """Tags and stream facts read back from an MP3."""
-
-    title: str | None
-    author: str | None
-    podcast: str | None
-    date: str | None
-    episode: str | None
-    description: str | None
-    language: str | None
-    chapters: tuple[Chapter, ...]
-    toc: tuple[str, ...]  # child IDs of the top-level CTOC
-    toc_flags: int | None
-    extra: Mapping[str, str] = field(default_factory=dict)
-    cover_mime: str | None = None
-    cover_bytes: int = 0
-    cover: bytes | None = field(default=None, repr=False)  # the front cover itself
-    transcript_chars: int = 0
-    id3_version: str = ""
-    duration_s: float = 0.0
-    bitrate_kbps: int = 0
-    bitrate_mode: str = ""
-    sample_rate: int = 0
-    channels: int = 0
-    has_info_header: bool = False
 
 
 class _StreamInfo(Protocol):

@@ -147,7 +147,7 @@ def _render_item(channel: ET.Element, item: FeedItem, config: PodcastConfig) -> 
         {
             "url": _clean(item.enclosure_url),
             "length": str(int(item.length_bytes)),
-            "type": "audio/mpeg",
+            "type": item.mime_type,
         },
     )
     _text(node, qname(ITUNES_NS, "title"), item.title)

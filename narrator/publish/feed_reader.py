@@ -19,6 +19,7 @@ from pathlib import Path
 from narrator.errors import FeedError
 from narrator.publish.items import (
     ITUNES_NS,
+    MP3_MIME,
     PODCAST_NS,
     PODCAST_NS_CANONICAL,
     PSC_NS,
@@ -126,6 +127,7 @@ def _parse_item(node: ET.Element, path: Path, language: str) -> FeedItem:
         transcript_urls=tuple(transcripts),
         chapters=chapters,
         link=link or None,
+        mime_type=enclosure.get("type", "").strip() or MP3_MIME,
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from narrator.publish.items import FeedChapter
+from narrator.publish.items import MP3_MIME, FeedChapter
 from narrator.publish.markup import clock, escape, same_text, seconds_attr, title_or
 
 logger = logging.getLogger(__name__)
@@ -88,16 +88,26 @@ def _vtt_seconds(text: str) -> float:
 # --- markup --------------------------------------------------------------------
 
 
-def player_html(audio_href: str) -> str:
+def download_label(audio_href: str) -> str:
+    """The download link's words: the file's kind, from its name (MP3, M4A, M4B)."""
+    suffix = Path(audio_href).suffix.lstrip(".").upper()
+    return f"Télécharger le {suffix or 'fichier audio'}"
+
+
+def player_html(audio_href: str, mime_type: str = MP3_MIME) -> str:
     """Return the player; ``assets/player.js`` drives its buttons and status line.
 
-    The download link inside ``<audio>`` is what a browser without audio shows.
+    The file is a ``<source>`` with its type, so that a browser that cannot
+    play it (an M4A where AAC is missing) says so at once instead of
+    fetching it. The download link inside ``<audio>`` is what a browser
+    without audio shows.
     """
     audio = escape(audio_href)
     return (
         '<div id="player" class="player">'
-        f'<audio id="audio" controls preload="metadata" src="{audio}">'
-        f'<a href="{audio}">Télécharger le MP3</a></audio>'
+        '<audio id="audio" controls preload="metadata">'
+        f'<source src="{audio}" type="{escape(mime_type)}">'
+        f'<a href="{audio}">{escape(download_label(audio_href))}</a></audio>'
         '<div class="tools">'
         '<button type="button" id="moment">Copier le lien vers cet instant</button>'
         '<button type="button" id="follow" hidden>Revenir à la lecture</button>'

@@ -1,6 +1,8 @@
-"""Publish an episode MP3 into a podcast feed: add, update in place or remove.
+"""Publish an episode into a podcast feed: add, update in place or remove.
 
-Everything an item needs is read back from the MP3's own tags (title,
+The episode is an MP3 or an M4A/M4B (``audio/mp4`` enclosures); one feed may
+hold both. "The MP3" below stands for either. Everything an item needs is
+read back from the MP3's own tags (title,
 description, chapters, cover, guid: ``episode_file``), so ``publish`` works
 on any episode ``narrator build`` wrote, long after the build.
 
@@ -12,8 +14,11 @@ Rules:
   as the name is).
 - An updated item keeps its original ``pubDate``: a corrected episode must
   not jump to the top or be re-downloaded as new. A new item gets ``now``.
-- An item whose enclosure URL is the same file but whose guid differs is
-  replaced (a feed must not list one URL twice).
+- An item whose enclosure is the same file, or the same stem in another
+  format (``ep.m4b`` published after ``ep.mp3``), but whose guid differs is
+  replaced (a feed must not list one URL twice, and the site has one page
+  per stem); with the same title it is the same episode, and keeps its guid
+  and ``pubDate``.
 - ``remove=True`` takes out the item with the MP3's guid, or, when the MP3
   is gone, the item whose enclosure is that file name.
 - Sidecars (``<stem>.chapters.json``, ``.vtt``, ``.srt``) are linked when
@@ -50,7 +55,11 @@ from narrator.publish.channel import (
     load_podcast_config,
     starter_config,
 )
-from narrator.publish.episode_file import PublishedEpisode, read_mp3, write_cover
+from narrator.publish.episode_file import (
+    PublishedEpisode,
+    read_episode_file,
+    write_cover,
+)
 from narrator.publish.feed import render_feed, sort_items
 from narrator.publish.feed_reader import ExistingFeed, parse_existing_feed
 from narrator.publish.items import FeedItem
@@ -232,7 +241,7 @@ def _removal(
         InputError: the MP3 exists but cannot be read.
         FeedError: no item has the MP3's guid or URL.
     """
-    guid = read_mp3(mp3_path).guid if mp3_path.exists() else None
+    guid = read_episode_file(mp3_path).guid if mp3_path.exists() else None
     kept = [i for i in items if i.guid != guid and i.enclosure_url != enclosure_url]
     if len(kept) == len(items):
         raise FeedError(
@@ -259,12 +268,12 @@ def _addition(
     Raises:
         InputError: the MP3 cannot be read.
     """
-    episode = read_mp3(mp3_path)
+    episode = read_episode_file(mp3_path)
     cover_path = write_cover(mp3_path, episode)
     episode, old, clash = _predecessors(items, episode, enclosure_url)
     if clash is not None:
         logger.warning(
-            "%s replaces episode %r (guid %s) published at the same URL",
+            "%s replaces episode %r (guid %s) published under the same name",
             mp3_path.name,
             clash.title,
             clash.guid,
@@ -293,22 +302,22 @@ def _predecessors(
 ) -> tuple[PublishedEpisode, FeedItem | None, FeedItem | None]:
     """Return the episode, the item it updates and the item it displaces.
 
-    The item it updates has its guid; the one it displaces has its URL but
-    another guid, since a feed must not list one URL twice.
+    The item it updates has its guid; the one it displaces has its file
+    stem (its URL, or the same name in another format: ``ep.m4b`` after
+    ``ep.mp3``) but another guid, since a feed must not list one URL twice
+    and the site has one page per stem.
     """
     old = next((i for i in items if i.guid == episode.guid), None)
+    page = _page_of_url(enclosure_url)
     clash = next(
-        (
-            i
-            for i in items
-            if i.enclosure_url == enclosure_url and i.guid != episode.guid
-        ),
+        (i for i in items if _page_of(i) == page and i.guid != episode.guid),
         None,
     )
     if clash is not None and old is None and clash.title == episode.title:
-        # Same file, same title, new guid: the MP3 was deleted and rebuilt
-        # (a clean output folder). It is the same episode for listeners:
-        # keep its guid and date so apps do not download it again.
+        # Same stem, same title, new guid: the MP3 was deleted and rebuilt (a
+        # clean output folder), or the same episode is now published in
+        # another format. It is the same episode for listeners: keep its guid
+        # and date so apps do not take it for a new one.
         return replace(episode, guid=clash.guid), clash, None
     return episode, old, clash
 
@@ -393,6 +402,7 @@ def _item(
         chapters_url=url_if_exists(f"{stem}.chapters.json"),
         transcript_urls=transcripts,
         chapters=episode.chapters,
+        mime_type=episode.mime_type,
     )
 
 
@@ -415,7 +425,11 @@ def _with_channel_image(
 
 
 def _page_of(item: FeedItem) -> str:
-    return page_name(Path(enclosure_name(item.enclosure_url)).stem)
+    return _page_of_url(item.enclosure_url)
+
+
+def _page_of_url(url: str) -> str:
+    return page_name(Path(enclosure_name(url)).stem)
 
 
 def _with_page_link(item: FeedItem, base: str) -> FeedItem:

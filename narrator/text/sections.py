@@ -88,12 +88,20 @@ def parse_summary(text: str, *, path: str = "<input>") -> Document:
     text = normalize_text(text)
     lines = text.split("\n")
     try:
-        return _parse(lines, markdown_file=path.lower().endswith(MARKDOWN_SUFFIXES))
+        return _parse(lines, markdown_file=_is_markdown_file(path))
     except SummaryError as exc:
         if exc.path is not None:
             raise
         message = str(exc)
         raise SummaryError(message, path=path, line=exc.line) from None
+
+
+def _is_markdown_file(path: str) -> bool | None:
+    """True for a Markdown file name, False for any other file, None when
+    the text comes from no file ("<input>": a string, standard input)."""
+    if path.startswith("<"):
+        return None
+    return path.lower().endswith(MARKDOWN_SUFFIXES)
 
 
 def first_words(text: str, count: int = TITLE_WORDS) -> str:
@@ -109,7 +117,7 @@ def first_words(text: str, count: int = TITLE_WORDS) -> str:
     return " ".join(words).rstrip(",;:.")
 
 
-def _parse(lines: list[str], *, markdown_file: bool = False) -> Document:
+def _parse(lines: list[str], *, markdown_file: bool | None = None) -> Document:
     """Turn normalized lines into a Document (errors carry no path yet)."""
     meta, body_lines, first = split_front_matter(lines)
     markdown, blocks = _body_blocks(body_lines, first, markdown_file)
@@ -130,34 +138,39 @@ def _parse(lines: list[str], *, markdown_file: bool = False) -> Document:
 
 
 def _body_blocks(
-    lines: list[str], first: int, markdown_file: bool = False
+    lines: list[str], first: int, markdown_file: bool | None = None
 ) -> tuple[bool, list[Block]]:
     """Read the body as Markdown or plain text into blocks with speakable text.
 
     Returns whether it was read as Markdown, and the blocks: their text
-    cleaned, paragraphs without a speakable word dropped. In Markdown,
-    multi-line HTML comments and script/style elements are blanked out first,
-    keeping line numbers, so no line-by-line reader sees them; plain text is
-    read as typed (its angle brackets are text). A ``.md`` file
-    (`markdown_file`) without Markdown structure is read with plain text's
-    headings, and its HTML is still markup.
+    cleaned, paragraphs without a speakable word dropped. In a Markdown file
+    (`markdown_file`), multi-line HTML comments and script/style elements are
+    blanked out first, keeping line numbers, so no line-by-line reader sees
+    them, and HTML is markup; any other file's angle brackets are text, even
+    where it uses Markdown's headings or lists. A ``.md`` file without Markdown
+    structure is read with plain text's headings.
 
     Raises:
         SummaryError: nothing in the body can be read aloud.
     """
-    blanked = blank_multiline_html("\n".join(lines)).split("\n")
+    # Only Markdown's HTML is markup: a .txt that uses Markdown's headings or
+    # lists keeps its angle brackets as typed ("<script>" is text). Text of
+    # no known kind (no file name) is Markdown when it has Markdown's structure.
+    html = markdown_file is not False
+    blanked = blank_multiline_html("\n".join(lines)).split("\n") if html else lines
     # Front matter alone does not make the body Markdown: without explicit
     # headings its titles are found like those of plain text.
-    markdown = looks_like_markdown(blanked)
+    markdown = looks_like_markdown(blanked, html=html)
+    if markdown_file is None and not markdown:
+        html, blanked = False, lines
     references: frozenset[str] = frozenset()
     if markdown:
-        blocks, refs = markdown_blocks(blanked, first)
+        blocks, refs = markdown_blocks(blanked, first, html=html)
         references = frozenset(refs)
     else:
-        html = markdown_file
-        blocks = plain_blocks(blanked if html else lines, first, html=html)
+        blocks = plain_blocks(blanked, first, html=html)
     for block in blocks:
-        block.text = _clean(block, references, html=markdown or markdown_file)
+        block.text = _clean(block, references, html=html)
     for block in blocks:
         if block.kind == "para" and not is_speakable(block.text):
             # Emoji or symbols without a word: kept aside, to be counted.
