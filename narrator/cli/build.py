@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import click
 
 from narrator.build import watch as watching
+from narrator.cli.check import warn_problems
 from narrator.cli.options import build_options, settings_from, with_output
 from narrator.cli.output import (
     ProgressBar,
@@ -120,8 +121,10 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
       narrator build examples/exemple.md --podcast "Mes résumés" --episode 1
     """
     if not dry_run:
-        for result in _pipeline(input_path, with_output(input_path, opts)):
+        results = _pipeline(input_path, with_output(input_path, opts))
+        for result in results:
             _print_result(result, opts)
+        warn_problems(r.output for r in results if not r.up_to_date)
         return
     rows = _pipeline(input_path, with_output(input_path, opts), dry_run=True)
     if opts.get("as_json"):

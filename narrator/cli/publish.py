@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from narrator.build.episode import episode_tags, tags_json
+from narrator.cli.check import warn_problems
 from narrator.cli.output import fmt_duration, handle_errors
 from narrator.config import environment
 from narrator.model import EpisodeTags
@@ -172,6 +173,7 @@ def publish(
         lock_dir=environment().lock_dir,
         lock_wait_s=lock_wait_s,
     )
+    warn_problems([] if remove else [mp3_path], feed=result.feed_path)
     if as_json:
         data = {
             "feed": str(result.feed_path),

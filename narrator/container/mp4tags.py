@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -278,3 +279,35 @@ def read_episode(path: Path) -> EpisodeTags:
             container=_flavour(tags, path),
             codec=str(info.codec_description or info.codec),
         )
+
+
+@dataclass(frozen=True)
+class Mp4Facts:
+    """What ``narrator check`` reads of an MP4's items: cover, iTunSMPB, rate."""
+
+    cover: bytes | None
+    smpb: tuple[int, int, int] | None  # priming, padding, samples
+    sample_rate: int
+
+
+def read_facts(path: Path) -> Mp4Facts:
+    """The first cover, the iTunSMPB numbers and the sample rate of an MP4.
+
+    Raises:
+        TaggingError: the file is not a readable MP4.
+    """
+    with _mutagen_call(lambda exc: f"{path}: not a readable MP4 ({exc})."):
+        audio = MP4(path)
+        tags: Mapping[str, object] = audio.tags or {}
+        covers = tags.get("covr")
+        cover = bytes(covers[0]) if isinstance(covers, list) and covers else None
+        smpb_text = _freeform(tags, ITUNSMPB)
+        rate = int(audio.info.sample_rate) if audio.info is not None else 0
+    smpb = None
+    if smpb_text is not None:
+        fields = smpb_text.split()
+        try:
+            smpb = (int(fields[1], 16), int(fields[2], 16), int(fields[3], 16))
+        except (IndexError, ValueError):
+            smpb = None
+    return Mp4Facts(cover, smpb, rate)

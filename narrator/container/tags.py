@@ -337,6 +337,33 @@ def _chapters(tags: ID3) -> tuple[Chapter, ...]:
     return tuple(chapters)
 
 
+def read_chapter_frames(path: Path) -> tuple[tuple[str, Chapter], ...]:
+    """Each CHAP frame's element ID and chapter, in the tag's order (unsorted).
+
+    What ``narrator check`` needs to see chapters as a player lists them;
+    cheap like :func:`read_extra` (the cover and transcript are skipped).
+
+    Raises:
+        TaggingError: the tag cannot be read.
+    """
+    with _mutagen_call(lambda exc: f"{path}: cannot read ID3 tags: {exc}"):
+        try:
+            tags = _small_frames(path)
+        except ID3NoHeaderError:
+            return ()
+        found = []
+        for frame in tags.getall("CHAP"):
+            title = frame.sub_frames.get("TIT2")
+            name = str(title.text[0]) if title and title.text else frame.element_id
+            found.append(
+                (
+                    str(frame.element_id),
+                    Chapter(name, int(frame.start_time), int(frame.end_time)),
+                )
+            )
+    return tuple(found)
+
+
 def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:
     """The chapters and duration (s) of an MP3, cheaply: what an up-to-date
     build reports, without reading the cover or the transcript.
