@@ -42,6 +42,7 @@ from narrator.build.keys import (
     plan_sections,
     read_previous,
 )
+from narrator.build.pictures import ChapterMedia, chapter_media
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, container_of, default_jobs, default_output
 from narrator.engines.base import Engine
@@ -104,6 +105,7 @@ def prepare(
     lexicon: dict[str, str],
     cache: Cache | None = None,
     new_entries: list[tuple[str, bytes]] | None = None,
+    kept: list[Section] | None = None,
 ) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[str]]:
     """Each section's title and utterances, as they will be sent to the engine.
 
@@ -115,6 +117,7 @@ def prepare(
     of normalized again: a one-section edit re-normalizes that section only.
     The sections made now are stored in it, or, when ``new_entries`` is given,
     appended there for the caller to store (planning alone writes nothing).
+    ``kept``, when given, receives the sections that became chapters.
     """
     prepared = []
     warnings = []
@@ -123,6 +126,8 @@ def prepare(
         warnings.extend(section_warnings(number, section, spoken))
         if spoken.has_speech:
             prepared.append((section.title, spoken.utterances))
+            if kept is not None:
+                kept.append(section)
     return prepared, warnings
 
 
@@ -249,6 +254,7 @@ def _build_key(
     info: EpisodeInfo,
     params: Mapping[str, object],
     writing: Writing,
+    media: Sequence[ChapterMedia] = (),
 ) -> str:
     """One hash of every input of the file: equal keys mean an identical episode."""
     jingles = {
@@ -280,6 +286,13 @@ def _build_key(
             "id3": writing.id3_version,
             "sidecars": writing.sidecars,
             **_container_key(writing),
+            # Only when a chapter has a picture or URL: every other build's
+            # key, and so its "up to date", stays as it was.
+            **(
+                {"media": [m.key() for m in media]}
+                if any(m.picture or m.url for m in media)
+                else {}
+            ),
         }
     )
 
@@ -341,7 +354,12 @@ def plan_document(
     lexicon = load_user_lexicon(source_path, settings.lexicon_path)
     cache = Cache(settings.cache_dir or default_cache_dir())
     made: list[tuple[str, bytes]] = []
-    prepared = _speakable(source_path, document, engine, lexicon, cache, made, note)
+    kept: list[Section] = []
+    prepared = _speakable(
+        source_path, document, engine, lexicon, cache, (made, kept), note
+    )
+    pictures: list[tuple[str, bytes]] = []
+    media = chapter_media(source_path, kept, output, cache, pictures, note)
     container = container_of(output)
     mastering = Mastering(
         settings.preset,
@@ -360,7 +378,14 @@ def plan_document(
         sidecar_name=_sidecar_name(output, settings),
     )
     params = segment_params(mastering)
-    sections = plan_sections(prepared, engine.identity(), params, cache)
+    sections = tuple(
+        replace(sp, picture=m.picture, url=m.url)
+        for sp, m in zip(
+            plan_sections(prepared, engine.identity(), params, cache),
+            media,
+            strict=True,
+        )
+    )
     info = episode_info(source_path, document, settings, note)
     return BuildPlan(
         source_path=source_path,
@@ -369,7 +394,7 @@ def plan_document(
         engine=engine,
         sections=sections,
         info=info,
-        build_key=_build_key(sections, info, params, writing),
+        build_key=_build_key(sections, info, params, writing, media),
         cache=cache,
         previous=previous,
         mastering=mastering,
@@ -377,6 +402,7 @@ def plan_document(
         writing=writing,
         jobs=settings.jobs or default_jobs(engine.local),
         speech=tuple(made),
+        pictures=tuple(pictures),
     )
 
 
@@ -395,16 +421,18 @@ def _speakable(
     engine: Engine,
     lexicon: dict[str, str],
     cache: Cache,
-    made: list[tuple[str, bytes]],
+    out: tuple[list[tuple[str, bytes]], list[Section]],
     note: Note | None,
 ) -> list[tuple[str, tuple[Utterance, ...]]]:
     """The sections as the engine will be sent them (``prepare``); each warning
-    goes to ``note``.
+    goes to ``note``. ``out`` receives the speech made now and the sections
+    that became chapters.
 
     Raises:
         SummaryError: no section is left with anything to speak.
     """
-    prepared, warnings = prepare(document, engine.profile, lexicon, cache, made)
+    made, kept = out
+    prepared, warnings = prepare(document, engine.profile, lexicon, cache, made, kept)
     if not prepared:
         unread = "; ".join(w.split(": ", 1)[1] for w in warnings if "left out" in w)
         raise SummaryError(

@@ -42,6 +42,7 @@ from mutagen.id3 import (
     TSSE,
     TXXX,
     USLT,
+    WXXX,
     CTOCFlags,
     ID3NoHeaderError,
     PictureType,
@@ -50,7 +51,7 @@ from mutagen.id3._tags import save_frame  # stable since 1.40
 from mutagen.id3._util import ID3SaveConfig
 
 from narrator.errors import TaggingError
-from narrator.model import Chapter, EpisodeInfo
+from narrator.model import Chapter, ChapterPicture, EpisodeInfo
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def _add_chapter_frames(
                 # 0xFFFFFFFF: byte offsets unused; they go stale when tags grow.
                 start_offset=0xFFFFFFFF,
                 end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=chapter.title)],
+                sub_frames=_chapter_sub_frames(chapter),
             )
         )
     tags.add(
@@ -198,6 +199,25 @@ def _add_chapter_frames(
         )
     )
     return ids
+
+
+def _chapter_sub_frames(chapter: Chapter) -> list[object]:
+    """TIT2, then the chapter's URL (WXXX) and picture (APIC), as the ID3
+    chapter addendum puts them and AntennaPod and Apple read them."""
+    frames: list[object] = [TIT2(encoding=3, text=chapter.title)]
+    if chapter.url:
+        frames.append(WXXX(encoding=3, desc="", url=chapter.url))
+    if chapter.picture is not None:
+        frames.append(
+            APIC(
+                encoding=3,
+                mime="image/jpeg",
+                type=PictureType.OTHER,
+                desc=chapter.picture.alt,
+                data=chapter.picture.data,
+            )
+        )
+    return frames
 
 
 def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
@@ -356,11 +376,19 @@ def _chapters(tags: ID3) -> tuple[Chapter, ...]:
     chapters = []
     for frame in sorted(tags.getall("CHAP"), key=lambda f: f.start_time):
         title = frame.sub_frames.get("TIT2")
+        links = frame.sub_frames.getall("WXXX")
+        pictures = frame.sub_frames.getall("APIC")
         chapters.append(
             Chapter(
                 str(title.text[0]) if title else frame.element_id,
                 frame.start_time,
                 frame.end_time,
+                # The picture's name is the file's beside the episode, which
+                # the tag does not record.
+                ChapterPicture("", bytes(pictures[0].data), str(pictures[0].desc))
+                if pictures
+                else None,
+                str(links[0].url) if links else None,
             )
         )
     return tuple(chapters)
