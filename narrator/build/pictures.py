@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from narrator.cache import Cache, make_key
 from narrator.container.pictures import PICTURE_VERSION, PictureError, prepare_picture
@@ -33,6 +33,8 @@ from narrator.model import ChapterPicture, Section
 
 __all__ = ["ChapterMedia", "MAX_PICTURE_SOURCE_BYTES", "chapter_media"]
 
+# What a URL keeps as typed when it is made ASCII (``%`` too: already escaped).
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _NO_PICTURE = "; the chapter has no picture"
 # A source image larger than this is refused unread (memory stays bounded).
 MAX_PICTURE_SOURCE_BYTES = 50 * 1024 * 1024
@@ -99,7 +101,8 @@ def _url(number: int, section: Section, warn: Callable[[str], None]) -> str | No
     """The section's first http(s) link; others are told about, not used."""
     for link in section.links:
         if urlsplit(link).scheme in ("http", "https") and urlsplit(link).netloc:
-            return link
+            # ID3's URLs are Latin-1, players' ASCII: «été» travels as %C3%A9t%C3%A9.
+            return quote(link, safe=_URL_SAFE)
     if section.links:
         warn(
             f"section {number} «{section.title}»: the link {section.links[0]!r} "

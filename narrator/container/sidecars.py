@@ -100,15 +100,16 @@ def chapter_images(chapters_json: bytes) -> list[str | None]:
 
 
 def _local_images(chapters_json: bytes) -> bytes:
-    """The chapters JSON with each ``img`` URL cut to its file name."""
+    """The chapters JSON with each ``img`` URL cut to its file name, in one
+    layout (one without pictures stays as written, and so does its digest)."""
     images = chapter_images(chapters_json)
-    if not any(i and "/" in i for i in images):
-        return chapters_json  # the build's own form: as written
+    if not any(images):
+        return chapters_json
     doc = json.loads(chapters_json)
     for row, image in zip(doc["chapters"], images, strict=True):
         if image:
             row["img"] = unquote(image.rsplit("/", 1)[-1])
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
 def sidecars_on_disk_digest(mp3_path: Path) -> str | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol, cast
 
 from mutagen import MutagenError
+from mutagen import id3 as _id3
 from mutagen.id3 import (
     APIC,
     CHAP,
@@ -42,11 +43,11 @@ from mutagen.id3 import (
     TSSE,
     TXXX,
     USLT,
-    WXXX,
     CTOCFlags,
     ID3NoHeaderError,
     PictureType,
 )
+from mutagen.id3._specs import EncodedTextSpec, EncodingSpec, Latin1TextSpec
 from mutagen.id3._tags import save_frame  # stable since 1.40
 from mutagen.id3._util import ID3SaveConfig
 
@@ -66,6 +67,27 @@ TXXX_VOICE = "NARRATOR_VOICE"  # the engine's voice, kept by --engine auto
 # Frames first in this order, then CHAPs in chapter order, the CTOC, then APIC:
 # a reader that stops early still finds the title, and the big image goes last.
 _ORDER = ["TIT2", "TPE1", "TALB", "TRCK", "TYER", "TDAT", "TDRC", "TCON", "TLAN"]
+
+
+class _UrlSpec(Latin1TextSpec):
+    """A URL as the ID3 frames define it: the rest of the frame, without the
+    $00 mutagen's Latin-1 spec adds (eyeD3 reads that $00 into the URL)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)  # type: ignore[no-untyped-call]
+
+    def write(self, config: object, data: object, value: str) -> bytes:
+        return value.encode("latin1")
+
+
+class WXXX(_id3.WXXX):
+    """mutagen's WXXX (its frame ID is the class name) with an exact URL."""
+
+    _framespec = [
+        EncodingSpec("encoding", default=3),
+        EncodedTextSpec("desc"),
+        _UrlSpec("url"),
+    ]
 
 
 @contextlib.contextmanager
@@ -206,7 +228,8 @@ def _chapter_sub_frames(chapter: Chapter) -> list[object]:
     chapter addendum puts them and AntennaPod and Apple read them."""
     frames: list[object] = [TIT2(encoding=3, text=chapter.title)]
     if chapter.url:
-        frames.append(WXXX(encoding=3, desc="", url=chapter.url))
+        url = WXXX(encoding=3, desc="", url=chapter.url)  # type: ignore[no-untyped-call]
+        frames.append(url)
     if chapter.picture is not None:
         frames.append(
             APIC(
