@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import eyed3
@@ -29,6 +30,11 @@ from narrator.config import Settings
 from narrator.container.pictures import PictureError, prepare_picture
 from narrator.container.sidecars import sidecars_digest
 from narrator.model import Section
+from narrator.publish.channel import PodcastConfig, load_podcast_config
+from narrator.publish.feed import render_feed
+from narrator.publish.feed_reader import parse_existing_feed
+from narrator.publish.items import FeedChapter, FeedItem
+from narrator.publish.player import chapters_html
 from narrator.publish.podcast import publish_episode
 from narrator.text.sections import parse_summary
 
@@ -353,3 +359,61 @@ def test_a_changed_picture_retags_without_synthesizing(built: dict) -> None:
     assert after != before and jpeg_size(after) == (467, 1400)
     assert first_picture(built["out"]) == after
     assert build(built["doc"], settings).up_to_date
+
+
+def test_the_site_escapes_chapter_pictures_and_links() -> None:
+    hostile = FeedChapter(
+        start_s=1.0,
+        title="Titre",
+        url='https://e.org/?a=1&b="<script>',
+        image_url=BASE + 'x".ch1.jpg',
+        image_alt='un "graphe" <b>',
+    )
+    elsewhere = FeedChapter(
+        start_s=2.0,
+        title="Loin",
+        url="javascript:alert(1)",
+        image_url="https://autre.org/x.jpg",
+    )
+    html = chapters_html([hostile, elsewhere], BASE)
+    assert 'src="x&quot;.ch1.jpg" alt="un &quot;graphe&quot; &lt;b&gt;"' in html
+    assert 'href="https://e.org/?a=1&amp;b=&quot;&lt;script&gt;"' in html
+    assert "<script>" not in html and "<b>" not in html
+    # Nothing from another origin, no script link.
+    assert "autre.org" not in html and "javascript:" not in html
+
+
+def test_the_feed_keeps_chapter_links_and_pictures_across_publishes(
+    tmp_path: Path,
+) -> None:
+    item = FeedItem(
+        guid="g",
+        title="T",
+        description="",
+        pub_date=datetime(2024, 5, 1, tzinfo=UTC),
+        enclosure_url=BASE + "ep.mp3",
+        length_bytes=10,
+        duration_s=1.0,
+        chapters=(
+            FeedChapter(
+                0.0, "Un", url="https://e.org/a", image_url=BASE + "ep.ch1.jpg"
+            ),
+            FeedChapter(0.5, "Deux"),
+        ),
+    )
+    feed = tmp_path / "feed.xml"
+    config = load_podcast_config_text(tmp_path)
+    feed.write_bytes(render_feed(config, [item], self_url=BASE + "feed.xml"))
+    (read,) = parse_existing_feed(feed).items
+    assert read.chapters == (
+        FeedChapter(0.0, "Un", url="https://e.org/a", image_url=BASE + "ep.ch1.jpg"),
+        FeedChapter(0.5, "Deux"),
+    )
+    parsed = feedparser.parse(feed.read_bytes())
+    assert parsed.bozo == 0
+
+
+def load_podcast_config_text(folder: Path) -> PodcastConfig:
+    path = folder / "podcast.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return load_podcast_config(path, {})
