@@ -16,6 +16,7 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import eyed3
 import feedparser
@@ -417,3 +418,63 @@ def load_podcast_config_text(folder: Path) -> PodcastConfig:
     path = folder / "podcast.toml"
     path.write_text(CONFIG, encoding="utf-8")
     return load_podcast_config(path, {})
+
+
+@pytest.mark.slow
+def test_chromium_shows_the_chapter_picture_and_link(
+    built: dict, chromium: tuple[str, str]
+) -> None:
+    from .test_site_browser import SiteServer, open_page, wait
+
+    folder = built["work"] / "served"
+    shutil.copytree(built["out"].parent, folder)
+    (folder / "podcast.toml").write_text(CONFIG, encoding="utf-8")
+    server = SiteServer(folder)
+    browser = None
+    try:
+        publish_episode(
+            folder / "ep.mp3", feed_path=folder / "feed.xml", base_url=server.url
+        )
+        browser = _chromium(chromium)
+        open_page(browser, server.url + "ep.html")
+        size = wait(
+            browser,
+            """const img = document.querySelector('#chapters img');
+            return img && img.complete && img.naturalWidth
+                ? [img.naturalWidth, img.naturalHeight, img.alt] : null;""",
+        )
+        # The picture as built (the test above may have changed it).
+        width, height = jpeg_size((folder / "ep.ch1.jpg").read_bytes())
+        assert size == [width, height, "Un graphe rouge"] and max(size[:2]) == 1400
+        links = browser.execute_script(
+            "return [...document.querySelectorAll('#chapters a')].map(a => a.href)"
+        )
+        assert links == ["https://example.org/graphe"]
+        # The picture came from the site's own folder, as the page's CSP allows.
+        assert any(r[1] == "/ep.ch1.jpg" for r in server.requests)
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.close()
+
+
+def _chromium(chromium: tuple[str, str]) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = chromium
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--mute-audio",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    return webdriver.Chrome(
+        service=Service(executable_path=driver_path), options=options
+    )
