@@ -23,15 +23,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
+from narrator.build.keys import SectionPlan
 from narrator.cache import Cache, make_key
 from narrator.container.pictures import PICTURE_VERSION, PictureError, prepare_picture
 from narrator.model import ChapterPicture, Section
 
-__all__ = ["ChapterMedia", "MAX_PICTURE_SOURCE_BYTES", "chapter_media"]
+__all__ = [
+    "MAX_PICTURE_SOURCE_BYTES",
+    "ChapterMedia",
+    "chapter_media",
+    "media_key",
+    "picture_name",
+    "with_media",
+]
 
 # What a URL keeps as typed when it is made ASCII (``%`` too: already escaped).
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
@@ -56,6 +64,25 @@ class ChapterMedia:
             picture.alt if picture else None,
             self.url,
         ]
+
+
+def media_key(media: Sequence[ChapterMedia]) -> dict[str, object]:
+    """What the build key holds of the chapters' media: nothing when no
+    chapter has a picture or URL, so every other build's key (and so its "up
+    to date") stays as it was."""
+    if not any(m.picture or m.url for m in media):
+        return {}
+    return {"media": [m.key() for m in media]}
+
+
+def with_media(
+    sections: Sequence[SectionPlan], media: Sequence[ChapterMedia]
+) -> tuple[SectionPlan, ...]:
+    """Each planned section with its chapter's picture and URL."""
+    return tuple(
+        replace(sp, picture=m.picture, url=m.url)
+        for sp, m in zip(sections, media, strict=True)
+    )
 
 
 def picture_name(output_path: Path, number: int) -> str:

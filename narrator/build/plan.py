@@ -42,7 +42,12 @@ from narrator.build.keys import (
     plan_sections,
     read_previous,
 )
-from narrator.build.pictures import ChapterMedia, chapter_media
+from narrator.build.pictures import (
+    ChapterMedia,
+    chapter_media,
+    media_key,
+    with_media,
+)
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, container_of, default_jobs, default_output
 from narrator.engines.base import Engine
@@ -286,13 +291,7 @@ def _build_key(
             "id3": writing.id3_version,
             "sidecars": writing.sidecars,
             **_container_key(writing),
-            # Only when a chapter has a picture or URL: every other build's
-            # key, and so its "up to date", stays as it was.
-            **(
-                {"media": [m.key() for m in media]}
-                if any(m.picture or m.url for m in media)
-                else {}
-            ),
+            **media_key(media),
         }
     )
 
@@ -353,13 +352,11 @@ def plan_document(
         engine = choose(output, previous)
     lexicon = load_user_lexicon(source_path, settings.lexicon_path)
     cache = Cache(settings.cache_dir or default_cache_dir())
-    made: list[tuple[str, bytes]] = []
-    kept: list[Section] = []
-    prepared = _speakable(
-        source_path, document, engine, lexicon, cache, (made, kept), note
+    made: list[tuple[str, bytes]] = []  # sections made speakable now
+    pictures: list[tuple[str, bytes]] = []  # chapter pictures prepared now
+    prepared, media = _chapters(
+        source_path, document, engine, lexicon, cache, output, (made, pictures), note
     )
-    pictures: list[tuple[str, bytes]] = []
-    media = chapter_media(source_path, kept, output, cache, pictures, note)
     container = container_of(output)
     mastering = Mastering(
         settings.preset,
@@ -378,13 +375,8 @@ def plan_document(
         sidecar_name=_sidecar_name(output, settings),
     )
     params = segment_params(mastering)
-    sections = tuple(
-        replace(sp, picture=m.picture, url=m.url)
-        for sp, m in zip(
-            plan_sections(prepared, engine.identity(), params, cache),
-            media,
-            strict=True,
-        )
+    sections = with_media(
+        plan_sections(prepared, engine.identity(), params, cache), media
     )
     info = episode_info(source_path, document, settings, note)
     return BuildPlan(
@@ -413,6 +405,32 @@ def _sidecar_name(output: Path, settings: Settings) -> str | None:
         return None
     first = output.with_suffix(f".{settings.formats[0]}").name
     return None if first == output.name else first
+
+
+def _chapters(
+    source_path: Path,
+    document: Document,
+    engine: Engine,
+    lexicon: dict[str, str],
+    cache: Cache,
+    output: Path,
+    made: tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]],
+    note: Note | None,
+) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[ChapterMedia]]:
+    """The sections as the engine will be sent them, and each one's picture
+    and URL (``build.pictures``); ``made`` receives the speech and the
+    pictures made now.
+
+    Raises:
+        SummaryError: no section is left with anything to speak.
+    """
+    speech, pictures = made
+    kept: list[Section] = []
+    prepared = _speakable(
+        source_path, document, engine, lexicon, cache, (speech, kept), note
+    )
+    media = chapter_media(source_path, kept, output, cache, pictures, note)
+    return prepared, media
 
 
 def _speakable(
