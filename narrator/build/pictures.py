@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
-from narrator.build.keys import SectionPlan
 from narrator.cache import Cache, make_key
 from narrator.container.pictures import PICTURE_VERSION, PictureError, prepare_picture
 from narrator.model import ChapterPicture, Section
@@ -38,7 +37,6 @@ __all__ = [
     "chapter_media",
     "media_key",
     "picture_name",
-    "with_media",
 ]
 
 # What a URL keeps as typed when it is made ASCII (``%`` too: already escaped).
@@ -73,16 +71,6 @@ def media_key(media: Sequence[ChapterMedia]) -> dict[str, object]:
     if not any(m.picture or m.url for m in media):
         return {}
     return {"media": [m.key() for m in media]}
-
-
-def with_media(
-    sections: Sequence[SectionPlan], media: Sequence[ChapterMedia]
-) -> tuple[SectionPlan, ...]:
-    """Each planned section with its chapter's picture and URL."""
-    return tuple(
-        replace(sp, picture=m.picture, url=m.url)
-        for sp, m in zip(sections, media, strict=True)
-    )
 
 
 def picture_name(output_path: Path, number: int) -> str:

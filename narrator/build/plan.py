@@ -46,7 +46,6 @@ from narrator.build.pictures import (
     ChapterMedia,
     chapter_media,
     media_key,
-    with_media,
 )
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, container_of, default_jobs, default_output
@@ -375,7 +374,7 @@ def plan_document(
         sidecar_name=_sidecar_name(output, settings),
     )
     params = segment_params(mastering)
-    sections = with_media(
+    sections = _with_media(
         plan_sections(prepared, engine.identity(), params, cache), media
     )
     info = episode_info(source_path, document, settings, note)
@@ -405,6 +404,17 @@ def _sidecar_name(output: Path, settings: Settings) -> str | None:
         return None
     first = output.with_suffix(f".{settings.formats[0]}").name
     return None if first == output.name else first
+
+
+def _with_media(
+    sections: Sequence[SectionPlan], media: Sequence[ChapterMedia]
+) -> tuple[SectionPlan, ...]:
+    """Each planned section with its chapter's picture and URL (here, not in
+    ``pictures``: that would put ``keys`` one level deeper)."""
+    return tuple(
+        replace(sp, picture=m.picture, url=m.url)
+        for sp, m in zip(sections, media, strict=True)
+    )
 
 
 def _chapters(
