@@ -35,6 +35,11 @@ class Section:
     # Lines of the section without a word (emoji, symbols): not paragraphs,
     # never spoken, kept so that the speech report counts what they held.
     signs: tuple[str, ...] = ()
+    # Markdown only, never spoken: the images (target as written, alt text)
+    # and the link targets of the section, in order. The first image becomes
+    # the chapter's picture, the first web link its URL (``build.pictures``).
+    images: tuple[tuple[str, str], ...] = ()
+    links: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -72,12 +77,24 @@ class Utterance:
 
 
 @dataclass(frozen=True)
+class ChapterPicture:
+    """A chapter's picture: a JPEG, the file name it has beside the episode
+    (``<stem>.ch<N>.jpg``) and the document's alt text for it."""
+
+    name: str
+    data: bytes = field(repr=False)
+    alt: str = ""
+
+
+@dataclass(frozen=True)
 class Chapter:
     """A chapter in ms from the start of the file (ID3 CHAP times are ms)."""
 
     title: str
     start_ms: int
     end_ms: int
+    picture: ChapterPicture | None = None
+    url: str | None = None  # the section's first web link
 
 
 @dataclass(frozen=True)

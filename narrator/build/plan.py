@@ -42,6 +42,11 @@ from narrator.build.keys import (
     plan_sections,
     read_previous,
 )
+from narrator.build.pictures import (
+    ChapterMedia,
+    chapter_media,
+    media_key,
+)
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, container_of, default_jobs, default_output
 from narrator.container import aac
@@ -105,6 +110,7 @@ def prepare(
     lexicon: dict[str, str],
     cache: Cache | None = None,
     new_entries: list[tuple[str, bytes]] | None = None,
+    kept: list[Section] | None = None,
 ) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[str]]:
     """Each section's title and utterances, as they will be sent to the engine.
 
@@ -116,6 +122,7 @@ def prepare(
     of normalized again: a one-section edit re-normalizes that section only.
     The sections made now are stored in it, or, when ``new_entries`` is given,
     appended there for the caller to store (planning alone writes nothing).
+    ``kept``, when given, receives the sections that became chapters.
     """
     prepared = []
     warnings = []
@@ -124,6 +131,8 @@ def prepare(
         warnings.extend(section_warnings(number, section, spoken))
         if spoken.has_speech:
             prepared.append((section.title, spoken.utterances))
+            if kept is not None:
+                kept.append(section)
     return prepared, warnings
 
 
@@ -251,6 +260,7 @@ def _build_key(
     info: EpisodeInfo,
     params: Mapping[str, object],
     writing: Writing,
+    media: Sequence[ChapterMedia] = (),
 ) -> str:
     """One hash of every input of the file: equal keys mean an identical episode."""
     jingles = {
@@ -282,6 +292,7 @@ def _build_key(
             "id3": writing.id3_version,
             "sidecars": writing.sidecars,
             **_container_key(writing),
+            **media_key(media),
         }
     )
 
@@ -342,8 +353,11 @@ def plan_document(
         engine = choose(output, previous)
     lexicon = load_user_lexicon(source_path, settings.lexicon_path)
     cache = Cache(settings.cache_dir or default_cache_dir())
-    made: list[tuple[str, bytes]] = []
-    prepared = _speakable(source_path, document, engine, lexicon, cache, made, note)
+    made: list[tuple[str, bytes]] = []  # sections made speakable now
+    pictures: list[tuple[str, bytes]] = []  # chapter pictures prepared now
+    prepared, media = _chapters(
+        source_path, document, engine, lexicon, cache, output, (made, pictures), note
+    )
     container = container_of(output)
     mastering = Mastering(
         settings.preset,
@@ -362,7 +376,9 @@ def plan_document(
         sidecar_name=_sidecar_name(output, settings),
     )
     params = segment_params(mastering)
-    sections = plan_sections(prepared, engine.identity(), params, cache)
+    sections = _with_media(
+        plan_sections(prepared, engine.identity(), params, cache), media
+    )
     info = episode_info(source_path, document, settings, note)
     return BuildPlan(
         source_path=source_path,
@@ -371,7 +387,7 @@ def plan_document(
         engine=engine,
         sections=sections,
         info=info,
-        build_key=_build_key(sections, info, params, writing),
+        build_key=_build_key(sections, info, params, writing, media),
         cache=cache,
         previous=previous,
         mastering=mastering,
@@ -379,6 +395,7 @@ def plan_document(
         writing=writing,
         jobs=settings.jobs or default_jobs(engine.local),
         speech=tuple(made),
+        pictures=tuple(pictures),
     )
 
 
@@ -391,22 +408,61 @@ def _sidecar_name(output: Path, settings: Settings) -> str | None:
     return None if first == output.name else first
 
 
+def _with_media(
+    sections: Sequence[SectionPlan], media: Sequence[ChapterMedia]
+) -> tuple[SectionPlan, ...]:
+    """Each planned section with its chapter's picture and URL (here, not in
+    ``pictures``: that would put ``keys`` one level deeper)."""
+    return tuple(
+        replace(sp, picture=m.picture, url=m.url)
+        for sp, m in zip(sections, media, strict=True)
+    )
+
+
+def _chapters(
+    source_path: Path,
+    document: Document,
+    engine: Engine,
+    lexicon: dict[str, str],
+    cache: Cache,
+    output: Path,
+    made: tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]],
+    note: Note | None,
+) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[ChapterMedia]]:
+    """The sections as the engine will be sent them, and each one's picture
+    and URL (``build.pictures``); ``made`` receives the speech and the
+    pictures made now.
+
+    Raises:
+        SummaryError: no section is left with anything to speak.
+    """
+    speech, pictures = made
+    kept: list[Section] = []
+    prepared = _speakable(
+        source_path, document, engine, lexicon, cache, (speech, kept), note
+    )
+    media = chapter_media(source_path, kept, output, cache, pictures, note)
+    return prepared, media
+
+
 def _speakable(
     source_path: Path,
     document: Document,
     engine: Engine,
     lexicon: dict[str, str],
     cache: Cache,
-    made: list[tuple[str, bytes]],
+    out: tuple[list[tuple[str, bytes]], list[Section]],
     note: Note | None,
 ) -> list[tuple[str, tuple[Utterance, ...]]]:
     """The sections as the engine will be sent them (``prepare``); each warning
-    goes to ``note``.
+    goes to ``note``. ``out`` receives the speech made now and the sections
+    that became chapters.
 
     Raises:
         SummaryError: no section is left with anything to speak.
     """
-    prepared, warnings = prepare(document, engine.profile, lexicon, cache, made)
+    made, kept = out
+    prepared, warnings = prepare(document, engine.profile, lexicon, cache, made, kept)
     if not prepared:
         unread = "; ".join(w.split(": ", 1)[1] for w in warnings if "left out" in w)
         raise SummaryError(

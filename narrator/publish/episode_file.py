@@ -84,7 +84,13 @@ def read_episode_file(path: Path) -> PublishedEpisode:
         guid=guid,
         duration_s=tags.duration_s,
         chapters=tuple(
-            FeedChapter(start_s=c.start_ms / 1000, title=c.title) for c in tags.chapters
+            FeedChapter(
+                start_s=c.start_ms / 1000,
+                title=c.title,
+                url=c.url,
+                image_alt=c.picture.alt if c.picture else "",
+            )
+            for c in tags.chapters
         ),
         cover=tags.cover,
         cover_mime=tags.cover_mime,

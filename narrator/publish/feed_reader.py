@@ -88,7 +88,12 @@ def _parse_item(node: ET.Element, path: Path, language: str) -> FeedItem:
         pub_date = datetime.fromtimestamp(0, tz=UTC)
     chapter_path = f"{qname(PSC_NS, 'chapters')}/{qname(PSC_NS, 'chapter')}"
     chapters = tuple(
-        FeedChapter(start_s=_parse_npt(c.get("start", "0")), title=c.get("title", ""))
+        FeedChapter(
+            start_s=_parse_npt(c.get("start", "0")),
+            title=c.get("title", ""),
+            url=c.get("href") or None,
+            image_url=c.get("image") or None,
+        )
         for c in node.iterfind(chapter_path)
     )
     description = node.findtext("description") or ""

@@ -43,6 +43,9 @@ class FeedChapter:
 
     start_s: float
     title: str
+    url: str | None = None  # the chapter's link (psc ``href``)
+    image_url: str | None = None  # its picture, published (psc ``image``)
+    image_alt: str = ""  # the document's alt text for the picture (the site)
 
 
 @dataclass(frozen=True)

@@ -138,8 +138,14 @@ def transcript_section(cues: Sequence[SiteCue], chapters: Sequence[FeedChapter])
     return out + "</section>"
 
 
-def chapters_html(chapters: Sequence[FeedChapter]) -> str:
-    """Return the chapter list, one button per chapter; nothing without chapters."""
+def chapters_html(chapters: Sequence[FeedChapter], base_url: str = "") -> str:
+    """Return the chapter list, one button per chapter; nothing without chapters.
+
+    A chapter's picture is shown under its button when it is served beside
+    the pages (under ``base_url``: the page loads nothing from elsewhere),
+    with the document's alt text (else the chapter's title); its link
+    follows, opened in a new tab.
+    """
     if not chapters:
         return ""
     entries = []
@@ -149,13 +155,32 @@ def chapters_html(chapters: Sequence[FeedChapter]) -> str:
         entries.append(
             f'<li><button type="button" data-start="{start}">'
             f'<span class="at">{clock(chapter.start_s)}</span> '
-            f"<span>{escape(title)}</span></button></li>"
+            f"<span>{escape(title)}</span></button>"
+            f"{_chapter_media(chapter, title, base_url)}</li>"
         )
     return (
         '<nav class="chapters" aria-labelledby="chapters-h">'
         '<h2 id="chapters-h">Chapitres</h2>'
         f'<ol id="chapters">{"".join(entries)}</ol></nav>'
     )
+
+
+def _chapter_media(chapter: FeedChapter, title: str, base_url: str) -> str:
+    """The chapter's picture (served beside the pages) and link, escaped."""
+    out = ""
+    image = chapter.image_url
+    if image and base_url and image.startswith(base_url) and len(image) > len(base_url):
+        alt = chapter.image_alt or title
+        out += (
+            f'<img class="chapter-img" src="{escape(image[len(base_url) :])}" '
+            f'alt="{escape(alt)}" loading="lazy">'
+        )
+    if chapter.url and chapter.url.startswith(("http://", "https://")):
+        out += (
+            f'<a class="chapter-link" href="{escape(chapter.url)}" '
+            f'rel="noopener noreferrer" target="_blank">{escape(chapter.url)}</a>'
+        )
+    return out
 
 
 def _transcript_html(cues: Sequence[SiteCue], chapters: Sequence[FeedChapter]) -> str:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
@@ -55,6 +55,7 @@ from narrator.publish.channel import (
     load_podcast_config,
     starter_config,
 )
+from narrator.publish.chapter_files import published_chapters
 from narrator.publish.episode_file import (
     PublishedEpisode,
     read_episode_file,
@@ -160,7 +161,8 @@ def publish_episode(
         folder = feed_path.parent
         ours = sorted(n for n in stale if is_narrator_page(folder / n))
         written = write_set(folder, files, delete=ours)
-    return change.result(feed_path, written[:-1])
+    pages = [p for p in written[:-1] if p.name not in change.chapter_files]
+    return change.result(feed_path, pages)
 
 
 def _render(
@@ -192,7 +194,8 @@ def _render(
         podcast_guid_value=existing.podcast_guid if existing else None,
     )
     files = {n: pages[n] for n in sorted(pages, key=lambda n: n == INDEX_PAGE)}
-    return {**files, feed_path.name: feed}
+    # The chapter pictures and their chapters JSON before any page names them.
+    return {**change.chapter_files, **files, feed_path.name: feed}
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,9 @@ class _Change:
     title: str
     item: FeedItem | None
     cover_path: Path | None = None
+    # Chapter pictures and the chapters JSON naming them by URL (file name
+    # to bytes), written beside the feed with it.
+    chapter_files: Mapping[str, bytes] = field(default_factory=dict)
 
     def with_page_links(self, base: str) -> _Change:
         """Return the change with every item's ``<link>`` set to its web page."""
@@ -270,6 +276,8 @@ def _addition(
     """
     episode = read_episode_file(mp3_path)
     cover_path = write_cover(mp3_path, episode)
+    chapters, chapter_files = published_chapters(mp3_path, base, episode.chapters)
+    episode = replace(episode, chapters=chapters)
     episode, old, clash = _predecessors(items, episode, enclosure_url)
     if clash is not None:
         logger.warning(
@@ -294,6 +302,7 @@ def _addition(
         title=episode.title,
         item=item,
         cover_path=cover_path,
+        chapter_files=chapter_files,
     )
 
 

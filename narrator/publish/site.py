@@ -211,7 +211,7 @@ def render_episode(
             _episode_intro(episode),
             player_html(episode.audio_href, episode.item.mime_type),
             '<div class="cols">',
-            chapters_html(episode.item.chapters),
+            chapters_html(episode.item.chapters, site.base_url),
             transcript_section(episode.cues, episode.item.chapters),
             "</div></article>",
             _pager_html(newer, older),
