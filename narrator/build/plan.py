@@ -20,7 +20,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -42,11 +42,7 @@ from narrator.build.keys import (
     plan_sections,
     read_previous,
 )
-from narrator.build.pictures import (
-    ChapterMedia,
-    chapter_media,
-    media_key,
-)
+from narrator.build.pictures import ChapterMedia, chapter_media, media_key
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, container_of, default_jobs, default_output
 from narrator.container import aac
@@ -499,93 +495,3 @@ def _check(source_path: Path, document: Document, settings: Settings) -> Path:
     if output.is_dir():
         raise InputError(f"{output} is a folder; pass -o FOLDER/NAME.mp3.")
     return output
-
-
-# -- the sections, previewed (`narrator sections`) ------------------------------
-
-
-@dataclass(frozen=True)
-class SectionPreview:
-    """One section as the parse found it and, when asked, as the engine hears it."""
-
-    number: int  # 1-based
-    section: Section
-    spoken: normalize.SpokenSection | None = None  # with a profile: what is sent
-    # With a Piper voice: per utterance, the phonemes of each inference.
-    phonemes: tuple[tuple[str, ...], ...] | None = None
-
-    def to_json(self) -> dict[str, object]:
-        section = self.section
-        body = " ".join(p.text for p in section.paragraphs)
-        row: dict[str, object] = {
-            "index": self.number,
-            "title": section.title,
-            "heading": section.has_heading,
-            "line": section.line,
-            "paragraphs": len(section.paragraphs),
-            "characters": section.characters,
-            "preview": body[:80] + ("…" if len(body) > 80 else ""),
-        }
-        if self.spoken is not None:
-            # One line per engine text: the heading, then each sentence.
-            texts = [u.text for u in self.spoken.utterances]
-            row["spoken"] = "\n".join(texts)
-            row["utterances"] = texts
-            # Characters not spoken, every kind together; what they were, as
-            # written (the first few runs); and how many of each script or kind.
-            row["left_out"] = self.spoken.left_out_count
-            row["left_out_text"] = list(self.spoken.left_out_items)
-            row["left_out_kinds"] = dict(self.spoken.dropped)
-        if self.phonemes is not None:
-            # phonemes[i] belongs to utterances[i]: one string per inference.
-            row["phonemes"] = [list(said) for said in self.phonemes]
-        return row
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A document's sections, to check the parse before synthesizing."""
-
-    title: str | None
-    sections: tuple[SectionPreview, ...]
-    # With a profile: what a build would warn about (`section_warnings`).
-    warnings: tuple[str, ...] = ()
-
-    def to_json(self) -> list[dict[str, object]]:
-        return [s.to_json() for s in self.sections]
-
-
-def preview_sections(
-    source_path: Path,
-    profile: str | None = None,
-    lexicon_path: Path | None = None,
-) -> Preview:
-    """The sections of the summary at ``source_path``; with an engine's
-    ``profile``, each made speakable as a build sends it (the user lexicon
-    applied, no cache read or written).
-
-    Raises:
-        SummaryError: the document cannot be read.
-        ConfigError: a lexicon file is missing or invalid.
-    """
-    document = read_document(source_path)
-    spoken: Sequence[normalize.SpokenSection | None] = [None] * len(document.sections)
-    if profile is not None:
-        lexicon = load_user_lexicon(source_path, lexicon_path)
-        spoken = [
-            normalize.speak_section(s, engine=profile, lexicon=lexicon)
-            for s in document.sections
-        ]
-    previews = tuple(
-        SectionPreview(i, section, said)
-        for i, (section, said) in enumerate(
-            zip(document.sections, spoken, strict=True), start=1
-        )
-    )
-    warnings = [
-        warning
-        for p in previews
-        if p.spoken is not None
-        for warning in section_warnings(p.number, p.section, p.spoken)
-    ]
-    return Preview(document.title, previews, tuple(warnings))

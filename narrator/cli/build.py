@@ -36,24 +36,14 @@ if TYPE_CHECKING:
 
 
 def _library() -> tuple[ModuleType, ModuleType]:
-    """The build library's planning and pipeline modules, loaded when a command
+    """The build library's pipeline and preview modules, loaded when a command
     runs one: ``narrator --help`` and the other commands never load numpy."""
     with signals_to_main_thread():
-        # Lazy: build.pipeline and build.plan pull numpy and the audio stack:
+        # Lazy: build.pipeline and build.preview pull numpy and the audio stack:
         # +110 ms on `narrator --help` (python -X importtime)
-        from narrator.build import pipeline, plan
+        from narrator.build import pipeline, preview
 
-    return pipeline, plan
-
-
-def _phonemes_library() -> ModuleType:
-    """build.phonemes, for ``sections --phonemes`` only."""
-    with signals_to_main_thread():
-        # Lazy: build.phonemes pulls the Piper engine and numpy: kept off
-        # `narrator --help` like the rest of the build library
-        from narrator.build import phonemes
-
-    return phonemes
+    return pipeline, preview
 
 
 @overload
@@ -210,11 +200,11 @@ def sections(
         )
     if voice is not None and not phonemes:
         raise click.BadParameter("--voice goes with --phonemes.", param_hint="--voice")
-    _, plan = _library()
+    _, previews = _library()
     if phonemes:
-        preview = _phonemes_library().preview_phonemes(input_path, voice, lexicon_path)
+        preview = previews.preview_phonemes(input_path, voice, lexicon_path)
     else:
-        preview = plan.preview_sections(
+        preview = previews.preview_sections(
             input_path, profile_of(engine) if spoken else None, lexicon_path
         )
     rows = preview.to_json()

@@ -39,21 +39,20 @@ Rules:
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
-from narrator.atomic import write_bytes_atomic
 from narrator.container.cover import validate_cover
-from narrator.errors import ConfigError, FeedError, InputError
+from narrator.errors import FeedError, InputError
 from narrator.publish.channel import (
     PodcastConfig,
     config_with_image,
+    init_podcast,
     load_podcast_config,
-    starter_config,
+    refuse_placeholders,
 )
 from narrator.publish.chapter_files import published_chapters
 from narrator.publish.episode_file import (
@@ -137,7 +136,7 @@ def publish_episode(
     base = _base_url(base_url)
     config_path = config_path or feed_path.parent / "podcast.toml"
     config = load_podcast_config(config_path, overrides or {})
-    _refuse_placeholders(config, config_path)
+    refuse_placeholders(config, config_path)
     self_url = feed_url or urljoin(base, quote(feed_path.name))
     with publish_lock(feed_path, lock_dir=lock_dir, wait_s=lock_wait_s):
         recover(feed_path.parent)
@@ -329,37 +328,6 @@ def _predecessors(
         # and date so apps do not take it for a new one.
         return replace(episode, guid=clash.guid), clash, None
     return episode, old, clash
-
-
-def _refuse_placeholders(config: PodcastConfig, config_path: Path) -> None:
-    """Refuse to publish the starter file's sample show (title, author, e-mail...).
-
-    Raises:
-        ConfigError: a key still holds the value ``init-podcast`` wrote.
-    """
-    starter = tomllib.loads(starter_config())
-    left = [
-        key
-        for key in ("title", "author", "email", "description")
-        if getattr(config, key) == starter.get(key)
-    ]
-    if left:
-        raise ConfigError(
-            f"{config_path}: {', '.join(left)} still hold the starter's sample values; "
-            "describe your show there before publishing."
-        )
-
-
-def init_podcast(path: Path, *, force: bool = False) -> Path:
-    """Write the commented starter ``podcast.toml`` for ``narrator init-podcast``.
-
-    Raises:
-        InputError: the file exists and ``force`` is false.
-    """
-    if path.exists() and not force:
-        raise InputError(f"{path}: already exists; edit it, or pass --force.")
-    write_bytes_atomic(path, starter_config().encode("utf-8"))
-    return path
 
 
 # --- helpers ----------------------------------------------------------------
