@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench_piper.py seed   # the seed, cold, medians of 3
     .venv/bin/python scripts/bench_piper.py long   # the 60-minute document
     .venv/bin/python scripts/bench_piper.py tune   # where inference time goes
+    .venv/bin/python scripts/bench_piper.py memory # peak RSS per inference size
     .venv/bin/python scripts/bench_piper.py all
 
 The voice is scripts/make_test_voice.py's medium voice (a VITS graph of a
@@ -157,7 +158,7 @@ def bench_long(work: Path, repeat: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("seed", "long", "tune", "all"))
+    parser.add_argument("what", choices=("seed", "long", "tune", "memory", "all"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--long-repeat", type=int, default=1)
     args = parser.parse_args()
@@ -170,6 +171,10 @@ def main() -> None:
             import bench_piper_tune
 
             bench_piper_tune.run(cached_medium_voice(), bench.SEED)
+        if args.what in ("memory", "all"):
+            import bench_piper_tune
+
+            bench_piper_tune.memory(cached_medium_voice(), bench.SEED)
         if args.what in ("long", "all"):
             bench_long(work, args.long_repeat)
 

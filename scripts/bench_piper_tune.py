@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-CHUNKS = 10
+CHUNKS = 4
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.2f}"
+
+
 ROUNDS = 3
 
 
@@ -138,6 +144,7 @@ def run(voice: Path, seed: Path) -> dict[str, float]:
             t0 = time.perf_counter()
             audio[name] = case()
             walls[name].append(time.perf_counter() - t0)
+            print(f"    {name}: {walls[name][-1]:.2f} s", flush=True)
     base = statistics.median(walls[next(iter(cases))])
     result = {}
     for name in cases:
@@ -147,3 +154,59 @@ def run(voice: Path, seed: Path) -> dict[str, float]:
               f"({audio[name] / wall:.2f}x real time)")  # fmt: skip
     print(f"  load average after: {os.getloadavg()[0]:.2f}")
     return result
+
+
+def _probe(voice: Path, seed: Path, max_phonemes: int, arena: bool) -> None:
+    """In a process of its own: the seed's 8 longest inferences, 2 at a time."""
+    import resource
+
+    from narrator.build.plan import read_document
+    from narrator.engines.phonemes import chunk_sentences, phoneme_ids
+    from narrator.engines.piper import phonemize
+    from narrator.engines.voicestore import read_config
+
+    config = read_config(Path(f"{voice}.json"))
+    chunks = [
+        phoneme_ids(c.phonemes, config.phoneme_id_map)[0]
+        for s in read_document(seed).sections
+        for p in s.paragraphs
+        for c in chunk_sentences(phonemize(p.text, "fr"), max_phonemes)
+    ]
+    chunks = sorted(chunks, key=len, reverse=True)[:8]  # the peak is the longest's
+    t0 = time.perf_counter()
+    audio = run_all([session(voice, 1, arena=arena)], chunks, 2)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    longest = max(len(c) for c in chunks)
+    print(f"{peak:.0f} {wall:.1f} {audio:.1f} {len(chunks)} {longest}")
+
+
+def memory(voice: Path, seed: Path) -> None:
+    """Peak RSS against the longest inference and the memory arena."""
+    import subprocess
+    import sys
+
+    print(f"memory: the seed's 8 longest inferences, 2 at once; {load()}")
+    for max_phonemes in (300, 200, 120):
+        for arena in (True, False):
+            code = (
+                "import sys; sys.path.insert(0, sys.argv[1]);"
+                "import bench_piper_tune as t;"
+                "from pathlib import Path;"
+                "t._probe(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]),"
+                " sys.argv[5] == '1')"
+            )
+            args = [
+                str(Path(__file__).parent),
+                str(voice),
+                str(seed),
+                str(max_phonemes),
+            ]
+            done = subprocess.run(
+                [sys.executable, "-c", code, *args, "1" if arena else "0"],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            peak, wall, audio, n, longest = done.stdout.split()
+            print(f"  max {max_phonemes} phonemes, arena {'on ' if arena else 'off'}: "
+                  f"peak RSS {peak} MB, {wall} s for {audio} s of audio, {n} "
+                  f"inferences, longest {longest} ids", flush=True)  # fmt: skip
