@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 _MAGIC = b"NRC1"
-_KINDS = ("clips", "segments", "covers", "speech")
+_KINDS = ("clips", "segments", "covers", "speech", "pictures")
 _TMP_MAX_AGE_S = 24 * 3600
 _BUILDS = "builds"
 # A build's start is the wall clock; file times are the kernel's coarser one.

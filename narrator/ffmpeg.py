@@ -240,8 +240,12 @@ def encode_aac(
     channels: int,
     bitrate_kbps: int,
     sample_format: PcmFormat = "f32le",
+    coder: str = "twoloop",
 ) -> int:
     """Encode streamed PCM to AAC-LC access units in ADTS (ffmpeg's native ``aac``).
+
+    ``coder`` is the native encoder's ``aac_coder``: ``twoloop`` (its
+    default) or ``fast``; the caller chooses by bitrate.
 
     ADTS, not MP4: each access unit carries its own 7-byte header with its
     length, so the container can cut and join segments at access units
@@ -252,7 +256,8 @@ def encode_aac(
         AudioError: ffmpeg cannot start or fails (its last message is quoted).
     """
     output = [
-        *("-c:a", "aac", "-profile:a", "aac_low", "-b:a", f"{bitrate_kbps}k"),
+        *("-c:a", "aac", "-profile:a", "aac_low", "-aac_coder", coder),
+        *("-b:a", f"{bitrate_kbps}k"),
         *("-f", "adts", "-y", str(out_path)),
     ]
     return _encode_stream(

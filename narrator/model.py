@@ -35,6 +35,11 @@ class Section:
     # Lines of the section without a word (emoji, symbols): not paragraphs,
     # never spoken, kept so that the speech report counts what they held.
     signs: tuple[str, ...] = ()
+    # Markdown only, never spoken: the images (target as written, alt text)
+    # and the link targets of the section, in order. The first image becomes
+    # the chapter's picture, the first web link its URL (``build.pictures``).
+    images: tuple[tuple[str, str], ...] = ()
+    links: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -72,12 +77,24 @@ class Utterance:
 
 
 @dataclass(frozen=True)
+class ChapterPicture:
+    """A chapter's picture: a JPEG, the file name it has beside the episode
+    (``<stem>.ch<N>.jpg``) and the document's alt text for it."""
+
+    name: str
+    data: bytes = field(repr=False)
+    alt: str = ""
+
+
+@dataclass(frozen=True)
 class Chapter:
     """A chapter in ms from the start of the file (ID3 CHAP times are ms)."""
 
     title: str
     start_ms: int
     end_ms: int
+    picture: ChapterPicture | None = None
+    url: str | None = None  # the section's first web link
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,43 @@ class EpisodeInfo:
     transcript: str = ""  # full spoken text, for USLT
     cover: bytes | None = None
     cover_mime: str | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeTags:
+    """Tags and stream facts read back from an episode file, MP3 or MP4.
+
+    Here rather than in ``container.tags`` so that both mutagen modules
+    (``tags`` for ID3, ``mp4tags`` for MP4) can return it: ``mp4tags``
+    importing ``tags`` would put the deepest import chain over its limit.
+    Fields an MP4 has no place for stay empty (``toc``, ``id3_version``,
+    ``language``, ``has_info_header``).
+    """
+
+    title: str | None
+    author: str | None
+    podcast: str | None
+    date: str | None
+    episode: str | None
+    description: str | None
+    language: str | None
+    chapters: tuple[Chapter, ...]
+    toc: tuple[str, ...]  # child IDs of the top-level CTOC
+    toc_flags: int | None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    cover_mime: str | None = None
+    cover_bytes: int = 0
+    cover: bytes | None = field(default=None, repr=False)  # the front cover itself
+    transcript_chars: int = 0
+    id3_version: str = ""
+    duration_s: float = 0.0
+    bitrate_kbps: int = 0
+    bitrate_mode: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    has_info_header: bool = False
+    container: str = "mp3"  # mp3, m4a (podcast) or m4b (audiobook)
+    codec: str = "MP3"
 
 
 @dataclass(frozen=True)

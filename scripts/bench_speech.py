@@ -9,7 +9,11 @@ compared after dropping stress marks, pauses and spaces (prosody, not
 pronunciation): an exact match per sentence, and a similarity 1 - edit
 distance / length.
 
-Usage: .venv/bin/python scripts/bench_speech.py [--engine espeak] [--show]
+A file given as argument replaces heldout.tsv (tests/data/speech/blind.tsv is
+a blind set written from standard French usage); its "# kind: NAME" comment
+lines start groups, each scored on its own line as well as in total.
+
+Usage: .venv/bin/python scripts/bench_speech.py [FILE] [--engine espeak] [--show]
 """
 
 from __future__ import annotations
@@ -89,24 +93,33 @@ def similarity(a: str, b: str) -> float:
     return 1 - prev[-1] / max(len(a), len(b), 1)
 
 
-def load(path: Path) -> list[tuple[str, str]]:
+_KIND = re.compile(r"#\s*kind:\s*(\S+)")
+
+
+def load(path: Path) -> list[tuple[str, str, str]]:
+    """Return (kind, written, spoken) rows; kind is "" before any kind line."""
     rows = []
+    kind = ""
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
+        if mark := _KIND.match(line):
+            kind = mark.group(1)
+        elif line.strip() and not line.startswith("#"):
             written, spoken = line.split("\t")
-            rows.append((written, spoken))
+            rows.append((kind, written, spoken))
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", nargs="?", type=Path, default=HELDOUT)
     parser.add_argument("--engine", default="espeak")
     parser.add_argument("--show", action="store_true", help="print each mismatch")
     args = parser.parse_args()
-    rows = load(HELDOUT)
+    rows = load(args.file)
     ph = Phonemizer()
     scores = {"narrator": [0, 0.0], "raw": [0, 0.0]}
-    for written, spoken in rows:
+    kinds: dict[str, list[int]] = {}
+    for kind, written, spoken in rows:
         want = canonical(ph.phonemes(spoken))
         for name, text in (
             ("narrator", normalize(written, engine=args.engine)),
@@ -115,15 +128,24 @@ def main() -> int:
             got = canonical(ph.phonemes(text))
             scores[name][0] += got == want
             scores[name][1] += similarity(got, want)
+            if name == "narrator":
+                tally = kinds.setdefault(kind, [0, 0])
+                tally[0] += got == want
+                tally[1] += 1
             if args.show and name == "narrator" and got != want:
                 print(f"- {written}\n  narrator: {text}\n  got  {got}\n  want {want}")
     n = len(rows)
-    print(f"espeak-ng {ph.version}, {n} held-out sentences, profile {args.engine!r}")
+    source = args.file.name
+    head = f"espeak-ng {ph.version}, {n} sentences from {source}"
+    print(f"{head}, profile {args.engine!r}")
     for name, (exact, sim) in scores.items():
         print(
             f"{name:9} exact phoneme match {exact}/{n} = {100 * exact / n:.1f} %   "
             f"mean phoneme similarity {100 * sim / n:.1f} %"
         )
+    if len(kinds) > 1:
+        for kind, (exact, total) in kinds.items():
+            print(f"  {kind or '-':12} {exact}/{total} = {100 * exact / total:.1f} %")
     return 0
 
 

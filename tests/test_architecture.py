@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "narrator.audio": 4,
     "narrator.engines": 5,
     "narrator.publish": 6,
+    "narrator.check": 6,
     "narrator.build": 7,
     "narrator.cli": 8,
     "narrator.__main__": 9,

@@ -72,7 +72,13 @@ def test_info_and_prune(tmp_path: Path) -> None:
     os.utime(old.path, (past, past))
     info = cache.info()
     assert info.entries == 2
-    assert info.by_kind == {"clips": 1, "segments": 1, "covers": 0, "speech": 0}
+    assert info.by_kind == {
+        "clips": 1,
+        "segments": 1,
+        "covers": 0,
+        "speech": 0,
+        "pictures": 0,
+    }
     assert info.size_bytes > 200
     pruned = cache.prune(older_than_days=30)
     assert pruned.removed == 1 and pruned.freed_bytes > 100

@@ -122,6 +122,45 @@ def test_an_html_only_heading_with_nothing_under_it_is_no_section() -> None:
     assert [s.title for s in doc.sections] == ["Un", "Deux"]
 
 
+def test_a_text_file_with_markdown_headings_keeps_its_brackets() -> None:
+    text = f"## {TAGS_TITLE}\n\nUn texte <b>gras</b> ici.\n\n## Deux\n\n<br>\nFin.\n"
+    doc = parse_summary(text, path="balises.txt")
+    assert [s.title for s in doc.sections] == [TAGS_TITLE, "Deux"]
+    assert doc.sections[0].text == "Un texte <b>gras</b> ici."
+    assert doc.sections[1].text == "<br> Fin."
+    # The same text as Markdown: its HTML is markup.
+    md = parse_summary(text, path="balises.md")
+    assert [s.title for s in md.sections] == ["Les balises et dans les pages", "Deux"]
+    assert md.sections[0].text == "Un texte gras ici."
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "<h2>Le marché</h2>",
+        '<H2 class="titre">Le <em>marché</em></H2>',
+        "<h2>\nLe marché\n</h2>",
+    ],
+)
+def test_an_html_heading_element_opens_a_section_in_markdown(heading: str) -> None:
+    text = f"## Avant\n\nTexte avant.\n\n{heading}\n\nTexte du marché.\n"
+    doc = parse_summary(text, path="doc.md")
+    assert [s.title for s in doc.sections] == ["Avant", "Le marché"]
+    assert doc.sections[1].text == "Texte du marché."
+    # Without any # heading, the element alone still makes the outline.
+    alone = parse_summary(f"Intro.\n\n{heading}\n\nTexte.\n", path="doc.md")
+    assert [s.title for s in alone.sections][-1] == "Le marché"
+    # In a text file the same line is text, read with the paragraph.
+    plain = parse_summary(text, path="doc.txt")
+    assert "Le marché" not in [s.title for s in plain.sections]
+
+
+def test_an_html_heading_element_of_tags_only_opens_an_untitled_section() -> None:
+    text = '## Un\n\nTexte un.\n\n<h2><img src="a.png"></h2>\n\nSans mots ici.\n'
+    doc = parse_summary(text, path="doc.md")
+    assert [s.title for s in doc.sections] == ["Un", "Sans mots ici"]
+
+
 @pytest.mark.parametrize(
     ("written", "spoken"),
     [

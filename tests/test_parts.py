@@ -50,9 +50,11 @@ def _document(path: Path, repeats: int) -> Path:
     return path
 
 
-def _settings(tmp_path: Path, name: str, jobs: int, preset: str = "phone") -> Settings:
+def _settings(
+    tmp_path: Path, name: str, jobs: int, preset: str = "phone", name_ext: str = "mp3"
+) -> Settings:
     return Settings(
-        output_path=tmp_path / name / "episode.mp3",
+        output_path=tmp_path / name / f"episode.{name_ext}",
         cache_dir=tmp_path / f"cache-{name}",
         engine="espeak",
         jobs=jobs,
@@ -189,3 +191,28 @@ def _audio_bytes(path: Path) -> bytes:
     for byte in data[6:10]:
         size = size << 7 | byte
     return data[10 + size :]
+
+
+def test_an_aac_section_in_parts_is_joined_like_the_mp3s(
+    tmp_path: Path, small_parts: None
+) -> None:
+    # Each AAC part is encoded on its own and the parts joined at silent units:
+    # the M4B's section keeps every cue on its speech, and its chapters and
+    # length are the MP3's from the same clips.
+    doc = _document(tmp_path / "doc.md", repeats=2)
+    mp3 = build(doc, _settings(tmp_path, "a", jobs=2))
+    m4b = build(doc, _settings(tmp_path, "a", jobs=2, name_ext="m4b"))
+    assert m4b.sections_synthesized == 0
+    assert m4b.timeline is not None and mp3.timeline is not None
+    frame_ms = 1024 / 44.1
+    for a, b in zip(m4b.chapters, mp3.chapters, strict=True):
+        assert a.title == b.title
+        assert abs(a.start_ms - b.start_ms) <= frame_ms
+    rate = 44100
+    pcm = np.frombuffer(decode_file(m4b.output, rate=rate), dtype="<i2")
+    assert abs(len(pcm) / rate - m4b.duration_s) < 0.03
+    cues = [c for c in m4b.timeline.cues if c.chapter == 0]
+    assert len(cues) == 1 + 2 * len(SENTENCES)
+    for before, cue in zip(cues, cues[1:], strict=False):
+        assert _rms_db(pcm, rate, cue.start_ms + 40, cue.end_ms - 40) > -40, cue.text
+        assert _rms_db(pcm, rate, before.end_ms + 60, cue.start_ms - 60) < -55

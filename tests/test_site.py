@@ -127,8 +127,8 @@ def test_document_text_is_escaped_in_text_and_attributes(render: str) -> None:
     assert {name for name, _ in page.tags} <= {
         "html", "head", "meta", "title", "link", "style", "body", "header", "div",
         "h1", "h2", "h3", "p", "br", "label", "input", "button", "a", "main", "ol",
-        "li", "footer", "img", "nav", "article", "time", "audio", "section", "span",
-        "script",
+        "li", "footer", "img", "nav", "article", "time", "audio", "source",
+        "section", "span", "script",
     }  # fmt: skip
     assert "b" not in {name for name, _ in page.tags}
     for _, attrs in page.tags:
@@ -168,8 +168,10 @@ def test_episode_page_contract() -> None:
     data = render_episode(site, site.episodes[0])
     page = Page(data)
     (audio,) = page.all("audio")
-    assert audio["src"] == "ep.mp3" and audio["preload"] == "metadata"
+    assert audio["preload"] == "metadata" and "src" not in audio
     assert "controls" in audio
+    (source,) = page.all("source")
+    assert source["src"] == "ep.mp3" and source["type"] == "audio/mpeg"
     starts = [a["data-start"] for a in page.all("button") if "data-start" in a]
     assert starts == ["0", "10"]
     cues = [a for a in page.all("span") if "data-start" in a]

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from narrator.build.commit import BuildResult, check_current, commit
-from narrator.build.episode import Note
+from narrator.build.episode import Note, episode_tags
 from narrator.build.keys import (
     BuildPlan,
     Extras,
@@ -39,7 +39,7 @@ from narrator.build.schedule import Cancelled, Progress, Report
 from narrator.build.tasks import Outcome, Runner, SectionTask
 from narrator.cache import Cache, default_cache_dir
 from narrator.config import Settings, default_jobs
-from narrator.container.tags import TXXX_GUID, read_episode
+from narrator.container.tags import TXXX_GUID
 from narrator.engines import choose_engine
 from narrator.engines.base import Engine
 from narrator.errors import InputError, NarratorError
@@ -314,10 +314,12 @@ def run_batch(
         InputError: no such folder, or no document in it.
         NarratorError: the runner failed as a whole (e.g. a refused worker).
     """
+    kind = batch_format(settings, note)
+    one = replace(settings, formats=(kind,))
     docs = [
-        _Doc(source, out, replace(settings, output_path=out))
+        _Doc(source, out, replace(one, output_path=out))
         for source in find_documents(folder)
-        for out in [outdir / f"{source.stem}.mp3"]
+        for out in [outdir / f"{source.stem}.{kind}"]
     ]
     # Registered as a running build, so that a prune spares what it uses.
     with Cache(settings.cache_dir or default_cache_dir()).running():
@@ -335,6 +337,22 @@ def run_batch(
     if feed is not None:
         episodes = publish_all(episodes, feed, now=now, lock_dir=settings.lock_dir)
     return BatchResult(tuple(episodes), runner.workers())
+
+
+def batch_format(settings: Settings, note: Note | None = None) -> str:
+    """The one format a batch writes each document in: the first of
+    ``[build] format`` (mp3 when none), the file a feed gets.
+
+    One file per document keeps one episode per document in the report and
+    the feed; the other formats listed are said to be left out.
+    """
+    if not settings.formats:
+        return "mp3"
+    kind = settings.formats[0]
+    if len(settings.formats) > 1 and note is not None:
+        left = ", ".join(settings.formats[1:])
+        note(f"batch writes one format per document: {kind} ({left} left out).")
+    return kind
 
 
 def _produce(
@@ -402,7 +420,7 @@ def episode_order(episode: Episode) -> tuple[float, str, str]:
     number: float = float("inf")
     date = "\uffff"
     try:
-        tags = read_episode(episode.output)
+        tags = episode_tags(episode.output)
     except NarratorError:
         return number, date, episode.source.name
     if tags.episode:

@@ -113,9 +113,10 @@ def check_current(plan: BuildPlan) -> BuildResult | None:
     """
     # The plan is being carried out: keep the sections planning made speakable
     # (a dry run, which stops at the plan, writes nothing).
-    for key, data in plan.speech:
+    for kind, entries in (("speech", plan.speech), ("pictures", plan.pictures)):
         try:
-            plan.cache.put("speech", key, data)
+            for key, data in entries:
+                plan.cache.put(kind, key, data)
         except (NarratorError, OSError):
             break  # a cache we cannot write only costs speed
     out = plan.output_path
@@ -265,7 +266,7 @@ def _timeline(
         starts, duration = placed.segment_starts, placed.duration_samples
     return build_timeline(
         [
-            PlacedSection(sp.title, sp.utterances, record.spans)
+            PlacedSection(sp.title, sp.utterances, record.spans, sp.picture, sp.url)
             for sp, record in zip(plan.sections, records, strict=True)
         ],
         starts,

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from narrator.cache import Cache, make_key
 from narrator.config import Settings, check_date
+from narrator.container import mp4tags
+from narrator.container.boxes import is_mp4_file
 from narrator.container.cover import generate_cover, validate_cover
-from narrator.container.tags import EpisodeTags, read_episode
+from narrator.container.tags import read_episode
 from narrator.errors import ConfigError, InputError, TaggingError
-from narrator.model import Document, EpisodeInfo, Utterance
+from narrator.model import Document, EpisodeInfo, EpisodeTags, Utterance
 from narrator.speech.sentences import split_sentences
 from narrator.text.titles import shorten_title, stem_title
 
@@ -174,19 +176,22 @@ def transcript(sections: Sequence[tuple[str, Sequence[Utterance]]]) -> str:
 # -- an episode already written ----------------------------------------------------
 
 
-def episode_tags(mp3_path: Path) -> EpisodeTags:
-    """The tags, chapters and stream facts of an episode MP3 (``narrator info``).
+def episode_tags(path: Path) -> EpisodeTags:
+    """The tags, chapters and stream facts of an episode file (``narrator info``):
+    MP3 through ``container.tags``, M4A/M4B through ``container.mp4tags``.
 
     Raises:
-        InputError: no such file, or not a readable MP3 (the user gave the
-            wrong file: bad input).
+        InputError: no such file, or not a readable MP3 or MP4 (the user gave
+            the wrong file: bad input).
     """
-    if not mp3_path.is_file():
-        raise InputError(f"{mp3_path}: no such file; check the path.")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file; check the path.")
     try:
-        return read_episode(mp3_path)
+        if is_mp4_file(path):
+            return mp4tags.read_episode(path)
+        return read_episode(path)
     except TaggingError as exc:
-        raise InputError(f"{exc} Give an MP3 file.") from exc
+        raise InputError(f"{exc} Give an MP3, M4A or M4B episode.") from exc
 
 
 def tags_json(tags: EpisodeTags) -> dict[str, object]:

@@ -36,7 +36,7 @@ from narrator.container.tags import (
 )
 from narrator.engines.base import Engine
 from narrator.errors import ConfigError, NarratorError
-from narrator.model import Document, EpisodeInfo, Utterance
+from narrator.model import ChapterPicture, Document, EpisodeInfo, Utterance
 
 CLIP_FORMAT = "pcm_s16le/mono/trimmed-v1"
 
@@ -52,6 +52,10 @@ class SectionPlan:
     segment_key: str
     cached: bool  # the clip is in the cache: no synthesis needed
     last: bool = False  # the episode's last section: its tail is the episode's end
+    # Its chapter's picture and URL (``build.pictures``): in no key but the
+    # build key, so a new picture retags without synthesizing.
+    picture: ChapterPicture | None = None
+    url: str | None = None
 
     @property
     def action(self) -> str:
@@ -193,6 +197,8 @@ class BuildPlan:
     jobs: int  # sections produced at a time
     # Sections made speakable while planning, stored when the plan is run.
     speech: tuple[tuple[str, bytes], ...] = ()
+    # Chapter pictures prepared while planning, stored likewise.
+    pictures: tuple[tuple[str, bytes], ...] = ()
 
 
 def read_previous(output_path: Path) -> PreviousBuild | None:

@@ -20,7 +20,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -42,8 +42,10 @@ from narrator.build.keys import (
     plan_sections,
     read_previous,
 )
+from narrator.build.pictures import ChapterMedia, chapter_media, media_key
 from narrator.cache import Cache, default_cache_dir, make_key
 from narrator.config import Settings, container_of, default_jobs, default_output
+from narrator.container import aac
 from narrator.engines.base import Engine
 from narrator.errors import ConfigError, InputError, SummaryError
 from narrator.model import Document, EpisodeInfo, Section, Utterance
@@ -104,6 +106,7 @@ def prepare(
     lexicon: dict[str, str],
     cache: Cache | None = None,
     new_entries: list[tuple[str, bytes]] | None = None,
+    kept: list[Section] | None = None,
 ) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[str]]:
     """Each section's title and utterances, as they will be sent to the engine.
 
@@ -115,6 +118,7 @@ def prepare(
     of normalized again: a one-section edit re-normalizes that section only.
     The sections made now are stored in it, or, when ``new_entries`` is given,
     appended there for the caller to store (planning alone writes nothing).
+    ``kept``, when given, receives the sections that became chapters.
     """
     prepared = []
     warnings = []
@@ -123,6 +127,8 @@ def prepare(
         warnings.extend(section_warnings(number, section, spoken))
         if spoken.has_speech:
             prepared.append((section.title, spoken.utterances))
+            if kept is not None:
+                kept.append(section)
     return prepared, warnings
 
 
@@ -225,6 +231,7 @@ def segment_params(mastering: Mastering) -> dict[str, object]:
         else {
             "codec": mastering.codec,
             "aac_loss": AAC_ENCODING_LOSS_LU[mastering.preset],
+            "aac_coder": aac.coder_for(preset.fmt),
         }
     )
     return {
@@ -249,6 +256,7 @@ def _build_key(
     info: EpisodeInfo,
     params: Mapping[str, object],
     writing: Writing,
+    media: Sequence[ChapterMedia] = (),
 ) -> str:
     """One hash of every input of the file: equal keys mean an identical episode."""
     jingles = {
@@ -280,6 +288,7 @@ def _build_key(
             "id3": writing.id3_version,
             "sidecars": writing.sidecars,
             **_container_key(writing),
+            **media_key(media),
         }
     )
 
@@ -340,8 +349,11 @@ def plan_document(
         engine = choose(output, previous)
     lexicon = load_user_lexicon(source_path, settings.lexicon_path)
     cache = Cache(settings.cache_dir or default_cache_dir())
-    made: list[tuple[str, bytes]] = []
-    prepared = _speakable(source_path, document, engine, lexicon, cache, made, note)
+    made: list[tuple[str, bytes]] = []  # sections made speakable now
+    pictures: list[tuple[str, bytes]] = []  # chapter pictures prepared now
+    prepared, media = _chapters(
+        source_path, document, engine, lexicon, cache, output, (made, pictures), note
+    )
     container = container_of(output)
     mastering = Mastering(
         settings.preset,
@@ -360,7 +372,9 @@ def plan_document(
         sidecar_name=_sidecar_name(output, settings),
     )
     params = segment_params(mastering)
-    sections = plan_sections(prepared, engine.identity(), params, cache)
+    sections = _with_media(
+        plan_sections(prepared, engine.identity(), params, cache), media
+    )
     info = episode_info(source_path, document, settings, note)
     return BuildPlan(
         source_path=source_path,
@@ -369,7 +383,7 @@ def plan_document(
         engine=engine,
         sections=sections,
         info=info,
-        build_key=_build_key(sections, info, params, writing),
+        build_key=_build_key(sections, info, params, writing, media),
         cache=cache,
         previous=previous,
         mastering=mastering,
@@ -377,6 +391,7 @@ def plan_document(
         writing=writing,
         jobs=settings.jobs or default_jobs(engine.local),
         speech=tuple(made),
+        pictures=tuple(pictures),
     )
 
 
@@ -389,22 +404,61 @@ def _sidecar_name(output: Path, settings: Settings) -> str | None:
     return None if first == output.name else first
 
 
+def _with_media(
+    sections: Sequence[SectionPlan], media: Sequence[ChapterMedia]
+) -> tuple[SectionPlan, ...]:
+    """Each planned section with its chapter's picture and URL (here, not in
+    ``pictures``: that would put ``keys`` one level deeper)."""
+    return tuple(
+        replace(sp, picture=m.picture, url=m.url)
+        for sp, m in zip(sections, media, strict=True)
+    )
+
+
+def _chapters(
+    source_path: Path,
+    document: Document,
+    engine: Engine,
+    lexicon: dict[str, str],
+    cache: Cache,
+    output: Path,
+    made: tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]],
+    note: Note | None,
+) -> tuple[list[tuple[str, tuple[Utterance, ...]]], list[ChapterMedia]]:
+    """The sections as the engine will be sent them, and each one's picture
+    and URL (``build.pictures``); ``made`` receives the speech and the
+    pictures made now.
+
+    Raises:
+        SummaryError: no section is left with anything to speak.
+    """
+    speech, pictures = made
+    kept: list[Section] = []
+    prepared = _speakable(
+        source_path, document, engine, lexicon, cache, (speech, kept), note
+    )
+    media = chapter_media(source_path, kept, output, cache, pictures, note)
+    return prepared, media
+
+
 def _speakable(
     source_path: Path,
     document: Document,
     engine: Engine,
     lexicon: dict[str, str],
     cache: Cache,
-    made: list[tuple[str, bytes]],
+    out: tuple[list[tuple[str, bytes]], list[Section]],
     note: Note | None,
 ) -> list[tuple[str, tuple[Utterance, ...]]]:
     """The sections as the engine will be sent them (``prepare``); each warning
-    goes to ``note``.
+    goes to ``note``. ``out`` receives the speech made now and the sections
+    that became chapters.
 
     Raises:
         SummaryError: no section is left with anything to speak.
     """
-    prepared, warnings = prepare(document, engine.profile, lexicon, cache, made)
+    made, kept = out
+    prepared, warnings = prepare(document, engine.profile, lexicon, cache, made, kept)
     if not prepared:
         unread = "; ".join(w.split(": ", 1)[1] for w in warnings if "left out" in w)
         raise SummaryError(
@@ -441,93 +495,3 @@ def _check(source_path: Path, document: Document, settings: Settings) -> Path:
     if output.is_dir():
         raise InputError(f"{output} is a folder; pass -o FOLDER/NAME.mp3.")
     return output
-
-
-# -- the sections, previewed (`narrator sections`) ------------------------------
-
-
-@dataclass(frozen=True)
-class SectionPreview:
-    """One section as the parse found it and, when asked, as the engine hears it."""
-
-    number: int  # 1-based
-    section: Section
-    spoken: normalize.SpokenSection | None = None  # with a profile: what is sent
-    # With a Piper voice: per utterance, the phonemes of each inference.
-    phonemes: tuple[tuple[str, ...], ...] | None = None
-
-    def to_json(self) -> dict[str, object]:
-        section = self.section
-        body = " ".join(p.text for p in section.paragraphs)
-        row: dict[str, object] = {
-            "index": self.number,
-            "title": section.title,
-            "heading": section.has_heading,
-            "line": section.line,
-            "paragraphs": len(section.paragraphs),
-            "characters": section.characters,
-            "preview": body[:80] + ("…" if len(body) > 80 else ""),
-        }
-        if self.spoken is not None:
-            # One line per engine text: the heading, then each sentence.
-            texts = [u.text for u in self.spoken.utterances]
-            row["spoken"] = "\n".join(texts)
-            row["utterances"] = texts
-            # Characters not spoken, every kind together; what they were, as
-            # written (the first few runs); and how many of each script or kind.
-            row["left_out"] = self.spoken.left_out_count
-            row["left_out_text"] = list(self.spoken.left_out_items)
-            row["left_out_kinds"] = dict(self.spoken.dropped)
-        if self.phonemes is not None:
-            # phonemes[i] belongs to utterances[i]: one string per inference.
-            row["phonemes"] = [list(said) for said in self.phonemes]
-        return row
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A document's sections, to check the parse before synthesizing."""
-
-    title: str | None
-    sections: tuple[SectionPreview, ...]
-    # With a profile: what a build would warn about (`section_warnings`).
-    warnings: tuple[str, ...] = ()
-
-    def to_json(self) -> list[dict[str, object]]:
-        return [s.to_json() for s in self.sections]
-
-
-def preview_sections(
-    source_path: Path,
-    profile: str | None = None,
-    lexicon_path: Path | None = None,
-) -> Preview:
-    """The sections of the summary at ``source_path``; with an engine's
-    ``profile``, each made speakable as a build sends it (the user lexicon
-    applied, no cache read or written).
-
-    Raises:
-        SummaryError: the document cannot be read.
-        ConfigError: a lexicon file is missing or invalid.
-    """
-    document = read_document(source_path)
-    spoken: Sequence[normalize.SpokenSection | None] = [None] * len(document.sections)
-    if profile is not None:
-        lexicon = load_user_lexicon(source_path, lexicon_path)
-        spoken = [
-            normalize.speak_section(s, engine=profile, lexicon=lexicon)
-            for s in document.sections
-        ]
-    previews = tuple(
-        SectionPreview(i, section, said)
-        for i, (section, said) in enumerate(
-            zip(document.sections, spoken, strict=True), start=1
-        )
-    )
-    warnings = [
-        warning
-        for p in previews
-        if p.spoken is not None
-        for warning in section_warnings(p.number, p.section, p.spoken)
-    ]
-    return Preview(document.title, previews, tuple(warnings))

@@ -364,7 +364,7 @@ def _render_parts(
         words = clip.words
         if ext == "aac":
             units = [p for p in parts if isinstance(p, aac.AacSegment)]
-            silent = aac.silent_unit(preset.fmt, cache.tmp_dir() / f"{stem}.0.aac")
+            silent = aac.silent_unit(preset.fmt, cache.tmp_dir() / f"{stem}.silent.aac")
             segment = aac.join(units, preset.fmt, joined, silent)
             return _store(cache, sp.segment_key, segment, spans, words, mastering)
         frames = [p for p in parts if isinstance(p, EncodedSegment)]

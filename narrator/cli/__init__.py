@@ -14,7 +14,7 @@ import logging
 import click
 
 from narrator import __version__
-from narrator.cli import batch, build, cache, publish, voices
+from narrator.cli import batch, build, cache, check, publish, voices
 from narrator.heap import bound_heap
 
 
@@ -42,3 +42,4 @@ main.add_command(publish.init_podcast)
 main.add_command(build.say)
 main.add_command(voices.voices)
 main.add_command(batch.batch_command)
+main.add_command(check.check)

@@ -133,7 +133,7 @@ def _print_batch(result: BatchResult, quiet: bool, as_json: bool) -> None:
     type=click.Path(path_type=Path),
     default=Path("output"),
     show_default=True,
-    help="Folder for the episodes (<stem>.mp3 and sidecars).",
+    help="Folder for the episodes (<stem>.mp3, or the [build] format, and sidecars).",
 )
 @batch_options
 @click.option(
@@ -173,10 +173,12 @@ def batch_command(
 ) -> None:
     """Build every .txt and .md of FOLDER into episodes, and publish them.
 
-    Each document becomes OUTDIR/<stem>.mp3 with its sidecars; narrator.toml in
-    FOLDER applies to all. Unchanged documents cost nothing; an edited one
-    re-synthesizes only its changed sections. A document that fails is
-    reported and the others still build (exit 1 if any failed).
+    Each document becomes OUTDIR/<stem>.mp3 with its sidecars (.m4a or .m4b
+    with format = ["m4a"] in [build]: the first format listed, the one
+    published); narrator.toml in FOLDER applies to all. Unchanged documents
+    cost nothing; an edited one re-synthesizes only its changed sections. A
+    document that fails is reported and the others still build (exit 1 if
+    any failed).
 
     \b
     Examples:

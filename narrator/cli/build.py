@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import click
 
 from narrator.build import watch as watching
+from narrator.cli.check import warn_problems
 from narrator.cli.options import build_options, settings_from, with_output
 from narrator.cli.output import (
     ProgressBar,
@@ -35,24 +36,14 @@ if TYPE_CHECKING:
 
 
 def _library() -> tuple[ModuleType, ModuleType]:
-    """The build library's planning and pipeline modules, loaded when a command
+    """The build library's pipeline and preview modules, loaded when a command
     runs one: ``narrator --help`` and the other commands never load numpy."""
     with signals_to_main_thread():
-        # Lazy: build.pipeline and build.plan pull numpy and the audio stack:
+        # Lazy: build.pipeline and build.preview pull numpy and the audio stack:
         # +110 ms on `narrator --help` (python -X importtime)
-        from narrator.build import pipeline, plan
+        from narrator.build import pipeline, preview
 
-    return pipeline, plan
-
-
-def _phonemes_library() -> ModuleType:
-    """build.phonemes, for ``sections --phonemes`` only."""
-    with signals_to_main_thread():
-        # Lazy: build.phonemes pulls the Piper engine and numpy: kept off
-        # `narrator --help` like the rest of the build library
-        from narrator.build import phonemes
-
-    return phonemes
+    return pipeline, preview
 
 
 @overload
@@ -120,8 +111,10 @@ def build(input_path: Path, dry_run: bool, **opts: Any) -> None:
       narrator build examples/exemple.md --podcast "Mes résumés" --episode 1
     """
     if not dry_run:
-        for result in _pipeline(input_path, with_output(input_path, opts)):
+        results = _pipeline(input_path, with_output(input_path, opts))
+        for result in results:
             _print_result(result, opts)
+        warn_problems(r.output for r in results if not r.up_to_date)
         return
     rows = _pipeline(input_path, with_output(input_path, opts), dry_run=True)
     if opts.get("as_json"):
@@ -207,11 +200,11 @@ def sections(
         )
     if voice is not None and not phonemes:
         raise click.BadParameter("--voice goes with --phonemes.", param_hint="--voice")
-    _, plan = _library()
+    _, previews = _library()
     if phonemes:
-        preview = _phonemes_library().preview_phonemes(input_path, voice, lexicon_path)
+        preview = previews.preview_phonemes(input_path, voice, lexicon_path)
     else:
-        preview = plan.preview_sections(
+        preview = previews.preview_sections(
             input_path, profile_of(engine) if spoken else None, lexicon_path
         )
     rows = preview.to_json()

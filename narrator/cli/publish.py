@@ -9,8 +9,10 @@ from typing import Any
 import click
 
 from narrator.build.episode import episode_tags, tags_json
+from narrator.cli.check import warn_problems
 from narrator.cli.output import fmt_duration, handle_errors
 from narrator.config import environment
+from narrator.model import EpisodeTags
 from narrator.publish.podcast import init_podcast as write_starter
 from narrator.publish.podcast import publish_episode
 from narrator.publish.transaction import DEFAULT_LOCK_WAIT_S
@@ -19,17 +21,20 @@ from narrator.publish.transaction import DEFAULT_LOCK_WAIT_S
 
 
 @click.command()
-@click.argument("mp3_path", metavar="FILE.mp3", type=click.Path(path_type=Path))
+@click.argument(
+    "episode_path", metavar="FILE.mp3|.m4a|.m4b", type=click.Path(path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @handle_errors
-def info(mp3_path: Path, as_json: bool) -> None:
-    """Show the tags and chapters of an episode MP3.
+def info(episode_path: Path, as_json: bool) -> None:
+    """Show the tags and chapters of an episode: MP3, M4A or M4B.
 
     \b
-    Example:
+    Examples:
       narrator info output/exemple.mp3
+      narrator info output/exemple.m4b --json
     """
-    tags = episode_tags(mp3_path)
+    tags = episode_tags(episode_path)
     if as_json:
         click.echo(json.dumps(tags_json(tags), ensure_ascii=False, indent=2))
         return
@@ -44,11 +49,7 @@ def info(mp3_path: Path, as_json: bool) -> None:
     ]:
         if value:
             click.echo(f"{label:<12} {value}")
-    click.echo(
-        f"{'audio':<12} {fmt_duration(tags.duration_s)}, {tags.bitrate_kbps} kbps "
-        f"{tags.bitrate_mode}, {tags.sample_rate} Hz, {tags.channels} ch, "
-        f"ID3v{tags.id3_version}"
-    )
+    click.echo(f"{'audio':<12} {_audio_line(tags)}")
     if tags.cover_mime:
         click.echo(f"{'cover':<12} {tags.cover_mime}, {tags.cover_bytes} bytes")
     click.echo(f"{'chapters':<12} {len(tags.chapters)}")
@@ -56,11 +57,24 @@ def info(mp3_path: Path, as_json: bool) -> None:
         click.echo(f"  {i:>3}. {fmt_duration(c.start_ms / 1000):>8}  {c.title}")
 
 
+def _audio_line(tags: EpisodeTags) -> str:
+    """The stream facts; an MP4 says its kind (podcast or audiobook) where an
+    MP3 says its ID3 version."""
+    head = f"{fmt_duration(tags.duration_s)}, {tags.bitrate_kbps} kbps"
+    stream = f"{tags.sample_rate} Hz, {tags.channels} ch"
+    if tags.container == "mp3":
+        return f"{head} {tags.bitrate_mode}, {stream}, ID3v{tags.id3_version}"
+    kind = "audiobook" if tags.container == "m4b" else "podcast"
+    return f"{head} {tags.codec}, {stream}, {tags.container.upper()} ({kind})"
+
+
 # -- publish --------------------------------------------------------------------
 
 
 @click.command()
-@click.argument("mp3_path", metavar="EPISODE.mp3", type=click.Path(path_type=Path))
+@click.argument(
+    "mp3_path", metavar="EPISODE.mp3|.m4a|.m4b", type=click.Path(path_type=Path)
+)
 @click.option(
     "--feed",
     "feed_path",
@@ -72,7 +86,7 @@ def info(mp3_path: Path, as_json: bool) -> None:
 @click.option(
     "--base-url",
     required=True,
-    help="URL of the folder where the MP3 and its sidecars are served.",
+    help="URL of the folder where the episode and its sidecars are served.",
 )
 @click.option(
     "--config",
@@ -125,7 +139,10 @@ def publish(
     as_json: bool,
     **overrides: Any,
 ) -> None:
-    """Add or update EPISODE.mp3 in a podcast RSS feed (or --remove it).
+    """Add or update an episode in a podcast RSS feed (or --remove it).
+
+    An MP3 goes in as audio/mpeg, an M4A or M4B as audio/mp4; one feed may
+    hold both.
 
     Also writes the show's web pages beside the feed: index.html and one
     <stem>.html per episode, with a player, chapters and a transcript that
@@ -133,8 +150,10 @@ def publish(
     turns: each waits for the one before (--lock-wait).
 
     \b
-    Example:
+    Examples:
       narrator publish output/exemple.mp3 --feed output/feed.xml \\
+          --base-url https://example.org/podcast/
+      narrator publish output/livre.m4b --feed output/feed.xml \\
           --base-url https://example.org/podcast/
     """
     values = {
@@ -154,6 +173,7 @@ def publish(
         lock_dir=environment().lock_dir,
         lock_wait_s=lock_wait_s,
     )
+    warn_problems([] if remove else [mp3_path], feed=result.feed_path)
     if as_json:
         data = {
             "feed": str(result.feed_path),

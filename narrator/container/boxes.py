@@ -37,6 +37,7 @@ CONTAINERS = frozenset(
 CHILD_OFFSET = {"stsd": 8, "dref": 8}
 MAX_DEPTH = 16
 HEADER = struct.Struct(">I4s")
+MP4_SUFFIXES = frozenset({".m4a", ".m4b", ".mp4"})
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,23 @@ def is_mp4(handle: BinaryIO) -> bool:
     handle.seek(0)
     head = handle.read(8)
     return len(head) == 8 and head[4:8] == b"ftyp"
+
+
+def is_mp4_file(path: Path) -> bool:
+    """Whether ``path`` is to be read as an MP4: named .m4a, .m4b or .mp4, or
+    starting with ``ftyp`` whatever its name.
+
+    By name first, so that a damaged M4B is reported as an MP4 that cannot be
+    read rather than as a bad MP3. An unreadable file is not an MP4 here; its
+    reader says why.
+    """
+    if path.suffix.lower() in MP4_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as handle:
+            return is_mp4(handle)
+    except OSError:
+        return False
 
 
 def _children(

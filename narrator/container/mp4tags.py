@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -37,7 +38,7 @@ from mutagen import MutagenError
 from mutagen.mp4 import MP4, AtomDataType, MP4Cover, MP4FreeForm
 
 from narrator.errors import TaggingError
-from narrator.model import Chapter, EpisodeInfo
+from narrator.model import Chapter, EpisodeInfo, EpisodeTags
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +161,16 @@ def read_extra(path: Path) -> dict[str, str]:
         TaggingError: the file is not a readable MP4.
     """
     with _mutagen_call(lambda exc: f"{path}: not a readable MP4 ({exc})."):
-        tags: Mapping[str, object] = MP4(path).tags or {}
-        found = {}
-        for key in list(tags.keys()):
-            if key.startswith(_FREEFORM):
-                value = _freeform(tags, key)
-                if value is not None:
-                    found[key[len(_FREEFORM) :]] = value
+        return _extra(MP4(path).tags or {})
+
+
+def _extra(tags: Mapping[str, object]) -> dict[str, str]:
+    found = {}
+    for key in list(tags.keys()):
+        if key.startswith(_FREEFORM):
+            value = _freeform(tags, key)
+            if value is not None:
+                found[key[len(_FREEFORM) :]] = value
     return found
 
 
@@ -182,20 +186,128 @@ def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:
         TaggingError: the file is not a readable MP4.
     """
     with _mutagen_call(lambda exc: f"{path}: not a readable MP4 ({exc})."):
-        audio = MP4(path)
-        tags: Mapping[str, object] = audio.tags or {}
-        info = audio.info
-        if info is None:
-            raise TaggingError(f"{path}: an MP4 without an audio track.")
-        rate = int(info.sample_rate) or 1
-        duration_s = float(info.length)
-        smpb = _freeform(tags, ITUNSMPB)
-        if smpb is not None:
-            duration_s = int(smpb.split()[3], 16) / rate
-        starts = [(c.start, c.title) for c in (audio.chapters or [])]
-    ends = [s for s, _ in starts[1:]] + [duration_s]
+        return _chapters_and_duration(path, MP4(path))
+
+
+def _chapters_and_duration(path: Path, audio: MP4) -> tuple[tuple[Chapter, ...], float]:
+    tags: Mapping[str, object] = audio.tags or {}
+    info = audio.info
+    if info is None or not info.sample_rate:
+        # mutagen reads the first audio track; a video or an empty movie has none.
+        raise TaggingError(f"{path}: an MP4 without an audio track.")
+    rate = int(info.sample_rate)
+    duration_s = float(info.length)
+    smpb = _freeform(tags, ITUNSMPB)
+    if smpb is not None:
+        duration_s = int(smpb.split()[3], 16) / rate
+    starts = [(c.start, c.title) for c in (audio.chapters or [])]
+    ends = [s for s, _ in starts[1:]] + [duration_s] if starts else []
     chapters = tuple(
         Chapter(title, int(round(start * 1000)), int(round(end * 1000)))
         for (start, title), end in zip(starts, ends, strict=True)
     )
     return chapters, duration_s
+
+
+def _first(tags: Mapping[str, object], key: str) -> str | None:
+    values = tags.get(key)
+    if not isinstance(values, list) or not values:
+        return None
+    return str(values[0]) or None
+
+
+def _cover(tags: Mapping[str, object]) -> tuple[bytes | None, str | None]:
+    values = tags.get("covr")
+    if not isinstance(values, list) or not values:
+        return None, None
+    cover = values[0]
+    png = getattr(cover, "imageformat", None) == MP4Cover.FORMAT_PNG
+    return bytes(cover), "image/png" if png else "image/jpeg"
+
+
+def _flavour(tags: Mapping[str, object], path: Path) -> Flavour:
+    """m4b for Apple's audiobook kind, m4a for any other (the suffix when untagged)."""
+    stik = tags.get("stik")
+    if isinstance(stik, list) and stik:
+        return "m4b" if stik[0] == STIK_AUDIOBOOK else "m4a"
+    return "m4b" if path.suffix.lower() == ".m4b" else "m4a"
+
+
+def read_episode(path: Path) -> EpisodeTags:
+    """Tags, chapters and stream facts of an M4A/M4B, as ``tags.read_episode``
+    gives them of an MP3 (``narrator info``, ``publish``).
+
+    The description is ``ldes`` when there is one (``desc`` holds 255
+    characters at most); the episode number is ``trkn``'s first half.
+
+    Raises:
+        TaggingError: the file is not a readable MP4 with an audio track.
+    """
+    with _mutagen_call(lambda exc: f"{path}: not a readable MP4 ({exc})."):
+        audio = MP4(path)
+        chapters, duration_s = _chapters_and_duration(path, audio)
+        tags: Mapping[str, object] = audio.tags or {}
+        info = audio.info
+        if info is None:  # pragma: no cover - _chapters_and_duration refused it
+            raise TaggingError(f"{path}: an MP4 without an audio track.")
+        trkn = tags.get("trkn")
+        episode = str(trkn[0][0]) if isinstance(trkn, list) and trkn else None
+        lyrics = _first(tags, "©lyr") or ""
+        cover, cover_mime = _cover(tags)
+        extra = _extra(tags)
+        return EpisodeTags(
+            title=_first(tags, "©nam"),
+            author=_first(tags, "©ART"),
+            podcast=_first(tags, "©alb"),
+            date=_first(tags, "©day"),
+            episode=episode,
+            description=_first(tags, "ldes") or _first(tags, "desc"),
+            language=None,
+            chapters=chapters,
+            toc=(),
+            toc_flags=None,
+            extra=extra,
+            cover_mime=cover_mime,
+            cover_bytes=len(cover) if cover else 0,
+            cover=cover,
+            transcript_chars=len(lyrics),
+            duration_s=duration_s,
+            bitrate_kbps=int(info.bitrate // 1000),
+            bitrate_mode="",
+            sample_rate=int(info.sample_rate),
+            channels=int(info.channels),
+            container=_flavour(tags, path),
+            codec=str(info.codec_description or info.codec),
+        )
+
+
+@dataclass(frozen=True)
+class Mp4Facts:
+    """What ``narrator check`` reads of an MP4's items: cover, iTunSMPB, rate."""
+
+    cover: bytes | None
+    smpb: tuple[int, int, int] | None  # priming, padding, samples
+    sample_rate: int
+
+
+def read_facts(path: Path) -> Mp4Facts:
+    """The first cover, the iTunSMPB numbers and the sample rate of an MP4.
+
+    Raises:
+        TaggingError: the file is not a readable MP4.
+    """
+    with _mutagen_call(lambda exc: f"{path}: not a readable MP4 ({exc})."):
+        audio = MP4(path)
+        tags: Mapping[str, object] = audio.tags or {}
+        covers = tags.get("covr")
+        cover = bytes(covers[0]) if isinstance(covers, list) and covers else None
+        smpb_text = _freeform(tags, ITUNSMPB)
+        rate = int(audio.info.sample_rate) if audio.info is not None else 0
+    smpb = None
+    if smpb_text is not None:
+        fields = smpb_text.split()
+        try:
+            smpb = (int(fields[1], 16), int(fields[2], 16), int(fields[3], 16))
+        except (IndexError, ValueError):
+            smpb = None
+    return Mp4Facts(cover, smpb, rate)

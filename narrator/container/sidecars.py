@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from narrator.atomic import write_bytes_atomic
 from narrator.model import Timeline
@@ -69,23 +70,62 @@ def sidecar_paths(mp3_path: Path) -> SidecarPaths:
 
 
 def sidecars_digest(files: Mapping[Path, bytes]) -> str:
-    """One SHA-256 over the sidecars' names and contents, in name order."""
+    """One SHA-256 over the sidecars' names and contents, in name order.
+
+    A chapters JSON counts with each ``img`` reduced to its file name: the
+    one ``publish`` writes beside the episode, with the pictures' URLs under
+    --base-url, is the same sidecar as the build's.
+    """
     h = hashlib.sha256()
     for path in sorted(files, key=lambda p: p.name):
         data = files[path]
+        if path.name.endswith(SIDECAR_SUFFIXES[0]):
+            data = _local_images(data)
         h.update(f"{path.name}\0{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()
 
 
+def chapter_images(chapters_json: bytes) -> list[str | None]:
+    """Each chapter's ``img`` in a chapters JSON, None where it has none
+    (and [] when the JSON is not one: nothing to follow)."""
+    try:
+        doc = json.loads(chapters_json)
+        rows = doc["chapters"]
+        return [
+            str(r["img"]) if isinstance(r, dict) and "img" in r else None for r in rows
+        ]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def _local_images(chapters_json: bytes) -> bytes:
+    """The chapters JSON with each ``img`` URL cut to its file name, in one
+    layout (one without pictures stays as written, and so does its digest)."""
+    images = chapter_images(chapters_json)
+    if not any(images):
+        return chapters_json
+    doc = json.loads(chapters_json)
+    for row, image in zip(doc["chapters"], images, strict=True):
+        if image:
+            row["img"] = unquote(image.rsplit("/", 1)[-1])
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
 def sidecars_on_disk_digest(mp3_path: Path) -> str | None:
-    """The digest of the sidecars beside ``mp3_path``, None if one is missing."""
+    """The digest of the sidecars beside ``mp3_path`` and of the chapter
+    pictures their chapters JSON names; None if one is missing."""
     files: dict[Path, bytes] = {}
-    for path in sidecar_paths(mp3_path).all():
-        try:
+    paths = sidecar_paths(mp3_path)
+    try:
+        for path in paths.all():
             files[path] = path.read_bytes()
-        except OSError:
-            return None
+        for image in chapter_images(files[paths.chapters_json]):
+            if image:
+                path = mp3_path.parent / unquote(image.rsplit("/", 1)[-1])
+                files[path] = path.read_bytes()
+    except OSError:
+        return None
     return sidecars_digest(files)
 
 
@@ -107,14 +147,21 @@ def render_chapters_json(
         doc["author"] = author
     if file_name:
         doc["fileName"] = file_name
-    doc["chapters"] = [
-        {
+    rows: list[dict[str, object]] = []
+    for c in chapters:
+        row: dict[str, object] = {
             "startTime": c.start_ms / 1000,
             "endTime": min(c.end_ms, timeline.duration_ms) / 1000,
             "title": c.title,
         }
-        for c in chapters
-    ]
+        # ``img``: the picture's file name beside the episode (publishing
+        # makes it a URL under --base-url); ``url``: the section's first link.
+        if c.picture is not None:
+            row["img"] = c.picture.name
+        if c.url:
+            row["url"] = c.url
+        rows.append(row)
+    doc["chapters"] = rows
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -172,11 +219,15 @@ def render_sidecars(
         author=author,
         file_name=file_name or mp3_path.name,
     )
-    return {
+    files = {
         paths.chapters_json: chapters.encode("utf-8"),
         paths.vtt: render_vtt(timeline).encode("utf-8"),
         paths.srt: render_srt(timeline).encode("utf-8"),
     }
+    for chapter in timeline.chapters:
+        if chapter.picture is not None:
+            files[mp3_path.parent / chapter.picture.name] = chapter.picture.data
+    return files
 
 
 def write_sidecars(

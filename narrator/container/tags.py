@@ -21,11 +21,11 @@ import io
 import logging
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
 from mutagen import MutagenError
+from mutagen import id3 as _id3
 from mutagen.id3 import (
     APIC,
     CHAP,
@@ -46,11 +46,12 @@ from mutagen.id3 import (
     ID3NoHeaderError,
     PictureType,
 )
+from mutagen.id3._specs import EncodedTextSpec, EncodingSpec, Latin1TextSpec
 from mutagen.id3._tags import save_frame  # stable since 1.40
 from mutagen.id3._util import ID3SaveConfig
 
 from narrator.errors import TaggingError
-from narrator.model import Chapter, EpisodeInfo
+from narrator.model import Chapter, ChapterPicture, EpisodeInfo, EpisodeTags
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,30 @@ TXXX_VOICE = "NARRATOR_VOICE"  # the engine's voice, kept by --engine auto
 # Frames first in this order, then CHAPs in chapter order, the CTOC, then APIC:
 # a reader that stops early still finds the title, and the big image goes last.
 _ORDER = ["TIT2", "TPE1", "TALB", "TRCK", "TYER", "TDAT", "TDRC", "TCON", "TLAN"]
+
+
+def _untyped(cls: type) -> Callable[..., object]:
+    """A mutagen class subclassed here, called as mutagen's own are: its
+    ``__init__`` is mutagen's, unannotated (``untyped_calls_exclude``)."""
+    return cast("Callable[..., object]", cls)
+
+
+class _UrlSpec(Latin1TextSpec):
+    """A URL as the ID3 frames define it: the rest of the frame, without the
+    $00 mutagen's Latin-1 spec adds (eyeD3 reads that $00 into the URL)."""
+
+    def write(self, config: object, data: object, value: str) -> bytes:
+        return value.encode("latin1")
+
+
+class WXXX(_id3.WXXX):
+    """mutagen's WXXX (its frame ID is the class name) with an exact URL."""
+
+    _framespec = [
+        EncodingSpec("encoding", default=3),
+        EncodedTextSpec("desc"),
+        cast("Latin1TextSpec", _untyped(_UrlSpec)("url")),
+    ]
 
 
 @contextlib.contextmanager
@@ -185,7 +210,7 @@ def _add_chapter_frames(
                 # 0xFFFFFFFF: byte offsets unused; they go stale when tags grow.
                 start_offset=0xFFFFFFFF,
                 end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=chapter.title)],
+                sub_frames=_chapter_sub_frames(chapter),
             )
         )
     tags.add(
@@ -198,6 +223,25 @@ def _add_chapter_frames(
         )
     )
     return ids
+
+
+def _chapter_sub_frames(chapter: Chapter) -> list[object]:
+    """TIT2, then the chapter's URL (WXXX) and picture (APIC), as the ID3
+    chapter addendum puts them and AntennaPod and Apple read them."""
+    frames: list[object] = [TIT2(encoding=3, text=chapter.title)]
+    if chapter.url:
+        frames.append(_untyped(WXXX)(encoding=3, desc="", url=chapter.url))
+    if chapter.picture is not None:
+        frames.append(
+            APIC(
+                encoding=3,
+                mime="image/jpeg",
+                type=PictureType.OTHER,
+                desc=chapter.picture.alt,
+                data=chapter.picture.data,
+            )
+        )
+    return frames
 
 
 def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
@@ -222,34 +266,6 @@ def _serialize(tags: ID3, ids: list[str], version: int) -> bytes:
 
     frames = sorted(tags.values(), key=rank)  # stable: insertion order within a rank
     return b"".join(save_frame(f, config=config) for f in frames)
-
-
-@dataclass(frozen=True)
-class EpisodeTags:
-    """Tags and stream facts read back from an MP3."""
-
-    title: str | None
-    author: str | None
-    podcast: str | None
-    date: str | None
-    episode: str | None
-    description: str | None
-    language: str | None
-    chapters: tuple[Chapter, ...]
-    toc: tuple[str, ...]  # child IDs of the top-level CTOC
-    toc_flags: int | None
-    extra: Mapping[str, str] = field(default_factory=dict)
-    cover_mime: str | None = None
-    cover_bytes: int = 0
-    cover: bytes | None = field(default=None, repr=False)  # the front cover itself
-    transcript_chars: int = 0
-    id3_version: str = ""
-    duration_s: float = 0.0
-    bitrate_kbps: int = 0
-    bitrate_mode: str = ""
-    sample_rate: int = 0
-    channels: int = 0
-    has_info_header: bool = False
 
 
 class _StreamInfo(Protocol):
@@ -356,14 +372,49 @@ def _chapters(tags: ID3) -> tuple[Chapter, ...]:
     chapters = []
     for frame in sorted(tags.getall("CHAP"), key=lambda f: f.start_time):
         title = frame.sub_frames.get("TIT2")
+        links = frame.sub_frames.getall("WXXX")
+        pictures = frame.sub_frames.getall("APIC")
         chapters.append(
             Chapter(
                 str(title.text[0]) if title else frame.element_id,
                 frame.start_time,
                 frame.end_time,
+                # The picture's name is the file's beside the episode, which
+                # the tag does not record.
+                ChapterPicture("", bytes(pictures[0].data), str(pictures[0].desc))
+                if pictures
+                else None,
+                str(links[0].url) if links else None,
             )
         )
     return tuple(chapters)
+
+
+def read_chapter_frames(path: Path) -> tuple[tuple[str, Chapter], ...]:
+    """Each CHAP frame's element ID and chapter, in the tag's order (unsorted).
+
+    What ``narrator check`` needs to see chapters as a player lists them;
+    cheap like :func:`read_extra` (the cover and transcript are skipped).
+
+    Raises:
+        TaggingError: the tag cannot be read.
+    """
+    with _mutagen_call(lambda exc: f"{path}: cannot read ID3 tags: {exc}"):
+        try:
+            tags = _small_frames(path)
+        except ID3NoHeaderError:
+            return ()
+        found = []
+        for frame in tags.getall("CHAP"):
+            title = frame.sub_frames.get("TIT2")
+            name = str(title.text[0]) if title and title.text else frame.element_id
+            found.append(
+                (
+                    str(frame.element_id),
+                    Chapter(name, int(frame.start_time), int(frame.end_time)),
+                )
+            )
+    return tuple(found)
 
 
 def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:

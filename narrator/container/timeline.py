@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from narrator.model import Chapter, Cue, Timeline, Utterance
+from narrator.model import Chapter, ChapterPicture, Cue, Timeline, Utterance
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class PlacedSection:
     title: str
     utterances: Sequence[Utterance]
     spans: Sequence[tuple[int, int]]
+    picture: ChapterPicture | None = None
+    url: str | None = None
 
 
 def build_timeline(
@@ -60,7 +62,9 @@ def build_timeline(
         k = first_segment + i
         start = 0 if i == 0 else stream_ms(segment_starts[k])
         end = stream_ms(segment_starts[k + 1]) if i < last else ms(duration_samples)
-        chapters.append(Chapter(section.title, start, end))
+        chapters.append(
+            Chapter(section.title, start, end, section.picture, section.url)
+        )
         for (u_start, u_end), utterance in zip(
             section.spans, section.utterances, strict=True
         ):

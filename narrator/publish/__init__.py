@@ -1,4 +1,4 @@
-"""Publish: an episode MP3 into a podcast feed and the show's web pages.
+"""Publish: an episode (MP3, M4A or M4B) into a podcast feed and the show's web pages.
 
 ``podcast`` is the entry point (add, update or remove an episode); it reads the MP3
 through ``episode_file``, writes the RSS with ``feed`` (``items`` and ``channel`` are

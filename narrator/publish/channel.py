@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-from narrator.errors import ConfigError
+from narrator.atomic import write_bytes_atomic
+from narrator.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,40 @@ def config_with_image(config: PodcastConfig, image_url: str | None) -> PodcastCo
     return replace(config, image=image_url)
 
 
+def refuse_placeholders(config: PodcastConfig, config_path: Path) -> None:
+    """Refuse to publish the starter file's sample show (title, author, e-mail...).
+
+    Raises:
+        ConfigError: a key still holds the value ``init-podcast`` wrote.
+    """
+    starter = tomllib.loads(starter_config())
+    left = [
+        key
+        for key in ("title", "author", "email", "description")
+        if getattr(config, key) == starter.get(key)
+    ]
+    if left:
+        raise ConfigError(
+            f"{config_path}: {', '.join(left)} still hold the starter's sample values; "
+            "describe your show there before publishing."
+        )
+
+
+def init_podcast(path: Path, *, force: bool = False) -> Path:
+    """Write the commented starter ``podcast.toml`` for ``narrator init-podcast``.
+
+    Raises:
+        InputError: the file exists and ``force`` is false.
+    """
+    if path.exists() and not force:
+        raise InputError(f"{path}: already exists; edit it, or pass --force.")
+    write_bytes_atomic(path, starter_config().encode("utf-8"))
+    return path
+
+
 __all__ = [
+    "init_podcast",
+    "refuse_placeholders",
     "APPLE_CATEGORIES",
     "PodcastConfig",
     "config_with_image",

@@ -147,7 +147,7 @@ def _render_item(channel: ET.Element, item: FeedItem, config: PodcastConfig) -> 
         {
             "url": _clean(item.enclosure_url),
             "length": str(int(item.length_bytes)),
-            "type": "audio/mpeg",
+            "type": item.mime_type,
         },
     )
     _text(node, qname(ITUNES_NS, "title"), item.title)
@@ -173,11 +173,12 @@ def _render_item(channel: ET.Element, item: FeedItem, config: PodcastConfig) -> 
     if item.chapters:
         psc = ET.SubElement(node, qname(PSC_NS, "chapters"), {"version": "1.2"})
         for chapter in item.chapters:
-            ET.SubElement(
-                psc,
-                qname(PSC_NS, "chapter"),
-                {"start": _npt(chapter.start_s), "title": _clean(chapter.title)},
-            )
+            attrs = {"start": _npt(chapter.start_s), "title": _clean(chapter.title)}
+            if chapter.url:
+                attrs["href"] = _clean(chapter.url)
+            if chapter.image_url:
+                attrs["image"] = _clean(chapter.image_url)
+            ET.SubElement(psc, qname(PSC_NS, "chapter"), attrs)
 
 
 def _transcripts_in_order(

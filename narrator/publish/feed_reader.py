@@ -19,6 +19,7 @@ from pathlib import Path
 from narrator.errors import FeedError
 from narrator.publish.items import (
     ITUNES_NS,
+    MP3_MIME,
     PODCAST_NS,
     PODCAST_NS_CANONICAL,
     PSC_NS,
@@ -87,7 +88,12 @@ def _parse_item(node: ET.Element, path: Path, language: str) -> FeedItem:
         pub_date = datetime.fromtimestamp(0, tz=UTC)
     chapter_path = f"{qname(PSC_NS, 'chapters')}/{qname(PSC_NS, 'chapter')}"
     chapters = tuple(
-        FeedChapter(start_s=_parse_npt(c.get("start", "0")), title=c.get("title", ""))
+        FeedChapter(
+            start_s=_parse_npt(c.get("start", "0")),
+            title=c.get("title", ""),
+            url=c.get("href") or None,
+            image_url=c.get("image") or None,
+        )
         for c in node.iterfind(chapter_path)
     )
     description = node.findtext("description") or ""
@@ -126,6 +132,7 @@ def _parse_item(node: ET.Element, path: Path, language: str) -> FeedItem:
         transcript_urls=tuple(transcripts),
         chapters=chapters,
         link=link or None,
+        mime_type=enclosure.get("type", "").strip() or MP3_MIME,
     )
 
 

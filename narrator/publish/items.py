@@ -26,6 +26,8 @@ PODCAST_NS = (
 PODCAST_NS_CANONICAL = "https://podcastindex.org/namespace/1.0"
 PSC_NS = "http://podlove.org/simple-chapters"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+MP3_MIME = "audio/mpeg"
+MP4_MIME = "audio/mp4"
 
 NAMESPACES = {
     "itunes": ITUNES_NS,
@@ -41,6 +43,9 @@ class FeedChapter:
 
     start_s: float
     title: str
+    url: str | None = None  # the chapter's link (psc ``href``)
+    image_url: str | None = None  # its picture, published (psc ``image``)
+    image_alt: str = ""  # the document's alt text for the picture (the site)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,14 @@ class FeedItem:
     transcript_urls: tuple[tuple[str, str], ...] = ()  # (url, MIME type)
     chapters: tuple[FeedChapter, ...] = ()
     link: str | None = None  # the episode's web page
+    mime_type: str = MP3_MIME  # the enclosure's: audio/mpeg or audio/mp4
+
+
+def audio_mime(container: str) -> str:
+    """The enclosure type of an episode file: ``audio/mpeg`` for MP3,
+    ``audio/mp4`` for M4A and M4B alike (RFC 4337; Apple lists M4A/M4B
+    episodes as audio/mp4 too)."""
+    return MP3_MIME if container == "mp3" else MP4_MIME
 
 
 def qname(namespace: str, name: str) -> str:
@@ -84,12 +97,15 @@ def chapters_label(language: str) -> str:
 __all__ = [
     "ATOM_NS",
     "ITUNES_NS",
+    "MP3_MIME",
+    "MP4_MIME",
     "NAMESPACES",
     "PODCAST_NS",
     "PODCAST_NS_CANONICAL",
     "PSC_NS",
     "FeedChapter",
     "FeedItem",
+    "audio_mime",
     "chapters_label",
     "qname",
 ]

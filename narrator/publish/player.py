@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from narrator.publish.items import FeedChapter
+from narrator.publish.items import MP3_MIME, FeedChapter
 from narrator.publish.markup import clock, escape, same_text, seconds_attr, title_or
 
 logger = logging.getLogger(__name__)
@@ -88,16 +88,26 @@ def _vtt_seconds(text: str) -> float:
 # --- markup --------------------------------------------------------------------
 
 
-def player_html(audio_href: str) -> str:
+def download_label(audio_href: str) -> str:
+    """The download link's words: the file's kind, from its name (MP3, M4A, M4B)."""
+    suffix = Path(audio_href).suffix.lstrip(".").upper()
+    return f"Télécharger le {suffix or 'fichier audio'}"
+
+
+def player_html(audio_href: str, mime_type: str = MP3_MIME) -> str:
     """Return the player; ``assets/player.js`` drives its buttons and status line.
 
-    The download link inside ``<audio>`` is what a browser without audio shows.
+    The file is a ``<source>`` with its type, so that a browser that cannot
+    play it (an M4A where AAC is missing) says so at once instead of
+    fetching it. The download link inside ``<audio>`` is what a browser
+    without audio shows.
     """
     audio = escape(audio_href)
     return (
         '<div id="player" class="player">'
-        f'<audio id="audio" controls preload="metadata" src="{audio}">'
-        f'<a href="{audio}">Télécharger le MP3</a></audio>'
+        '<audio id="audio" controls preload="metadata">'
+        f'<source src="{audio}" type="{escape(mime_type)}">'
+        f'<a href="{audio}">{escape(download_label(audio_href))}</a></audio>'
         '<div class="tools">'
         '<button type="button" id="moment">Copier le lien vers cet instant</button>'
         '<button type="button" id="follow" hidden>Revenir à la lecture</button>'
@@ -128,8 +138,14 @@ def transcript_section(cues: Sequence[SiteCue], chapters: Sequence[FeedChapter])
     return out + "</section>"
 
 
-def chapters_html(chapters: Sequence[FeedChapter]) -> str:
-    """Return the chapter list, one button per chapter; nothing without chapters."""
+def chapters_html(chapters: Sequence[FeedChapter], base_url: str = "") -> str:
+    """Return the chapter list, one button per chapter; nothing without chapters.
+
+    A chapter's picture is shown under its button when it is served beside
+    the pages (under ``base_url``: the page loads nothing from elsewhere),
+    with the document's alt text (else the chapter's title); its link
+    follows, opened in a new tab.
+    """
     if not chapters:
         return ""
     entries = []
@@ -139,13 +155,32 @@ def chapters_html(chapters: Sequence[FeedChapter]) -> str:
         entries.append(
             f'<li><button type="button" data-start="{start}">'
             f'<span class="at">{clock(chapter.start_s)}</span> '
-            f"<span>{escape(title)}</span></button></li>"
+            f"<span>{escape(title)}</span></button>"
+            f"{_chapter_media(chapter, title, base_url)}</li>"
         )
     return (
         '<nav class="chapters" aria-labelledby="chapters-h">'
         '<h2 id="chapters-h">Chapitres</h2>'
         f'<ol id="chapters">{"".join(entries)}</ol></nav>'
     )
+
+
+def _chapter_media(chapter: FeedChapter, title: str, base_url: str) -> str:
+    """The chapter's picture (served beside the pages) and link, escaped."""
+    out = ""
+    image = chapter.image_url
+    if image and base_url and image.startswith(base_url) and len(image) > len(base_url):
+        alt = chapter.image_alt or title
+        out += (
+            f'<img class="chapter-img" src="{escape(image[len(base_url) :])}" '
+            f'alt="{escape(alt)}" loading="lazy">'
+        )
+    if chapter.url and chapter.url.startswith(("http://", "https://")):
+        out += (
+            f'<a class="chapter-link" href="{escape(chapter.url)}" '
+            f'rel="noopener noreferrer" target="_blank">{escape(chapter.url)}</a>'
+        )
+    return out
 
 
 def _transcript_html(cues: Sequence[SiteCue], chapters: Sequence[FeedChapter]) -> str:

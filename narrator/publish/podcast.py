@@ -1,6 +1,8 @@
-"""Publish an episode MP3 into a podcast feed: add, update in place or remove.
+"""Publish an episode into a podcast feed: add, update in place or remove.
 
-Everything an item needs is read back from the MP3's own tags (title,
+The episode is an MP3 or an M4A/M4B (``audio/mp4`` enclosures); one feed may
+hold both. "The MP3" below stands for either. Everything an item needs is
+read back from the MP3's own tags (title,
 description, chapters, cover, guid: ``episode_file``), so ``publish`` works
 on any episode ``narrator build`` wrote, long after the build.
 
@@ -12,8 +14,11 @@ Rules:
   as the name is).
 - An updated item keeps its original ``pubDate``: a corrected episode must
   not jump to the top or be re-downloaded as new. A new item gets ``now``.
-- An item whose enclosure URL is the same file but whose guid differs is
-  replaced (a feed must not list one URL twice).
+- An item whose enclosure is the same file, or the same stem in another
+  format (``ep.m4b`` published after ``ep.mp3``), but whose guid differs is
+  replaced (a feed must not list one URL twice, and the site has one page
+  per stem); with the same title it is the same episode, and keeps its guid
+  and ``pubDate``.
 - ``remove=True`` takes out the item with the MP3's guid, or, when the MP3
   is gone, the item whose enclosure is that file name.
 - Sidecars (``<stem>.chapters.json``, ``.vtt``, ``.srt``) are linked when
@@ -34,23 +39,27 @@ Rules:
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
-from narrator.atomic import write_bytes_atomic
 from narrator.container.cover import validate_cover
-from narrator.errors import ConfigError, FeedError, InputError
+from narrator.errors import FeedError, InputError
 from narrator.publish.channel import (
     PodcastConfig,
     config_with_image,
+    init_podcast,
     load_podcast_config,
-    starter_config,
+    refuse_placeholders,
 )
-from narrator.publish.episode_file import PublishedEpisode, read_mp3, write_cover
+from narrator.publish.chapter_files import published_chapters
+from narrator.publish.episode_file import (
+    PublishedEpisode,
+    read_episode_file,
+    write_cover,
+)
 from narrator.publish.feed import render_feed, sort_items
 from narrator.publish.feed_reader import ExistingFeed, parse_existing_feed
 from narrator.publish.items import FeedItem
@@ -127,7 +136,7 @@ def publish_episode(
     base = _base_url(base_url)
     config_path = config_path or feed_path.parent / "podcast.toml"
     config = load_podcast_config(config_path, overrides or {})
-    _refuse_placeholders(config, config_path)
+    refuse_placeholders(config, config_path)
     self_url = feed_url or urljoin(base, quote(feed_path.name))
     with publish_lock(feed_path, lock_dir=lock_dir, wait_s=lock_wait_s):
         recover(feed_path.parent)
@@ -151,7 +160,8 @@ def publish_episode(
         folder = feed_path.parent
         ours = sorted(n for n in stale if is_narrator_page(folder / n))
         written = write_set(folder, files, delete=ours)
-    return change.result(feed_path, written[:-1])
+    pages = [p for p in written[:-1] if p.name not in change.chapter_files]
+    return change.result(feed_path, pages)
 
 
 def _render(
@@ -183,7 +193,8 @@ def _render(
         podcast_guid_value=existing.podcast_guid if existing else None,
     )
     files = {n: pages[n] for n in sorted(pages, key=lambda n: n == INDEX_PAGE)}
-    return {**files, feed_path.name: feed}
+    # The chapter pictures and their chapters JSON before any page names them.
+    return {**change.chapter_files, **files, feed_path.name: feed}
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,9 @@ class _Change:
     title: str
     item: FeedItem | None
     cover_path: Path | None = None
+    # Chapter pictures and the chapters JSON naming them by URL (file name
+    # to bytes), written beside the feed with it.
+    chapter_files: Mapping[str, bytes] = field(default_factory=dict)
 
     def with_page_links(self, base: str) -> _Change:
         """Return the change with every item's ``<link>`` set to its web page."""
@@ -232,7 +246,7 @@ def _removal(
         InputError: the MP3 exists but cannot be read.
         FeedError: no item has the MP3's guid or URL.
     """
-    guid = read_mp3(mp3_path).guid if mp3_path.exists() else None
+    guid = read_episode_file(mp3_path).guid if mp3_path.exists() else None
     kept = [i for i in items if i.guid != guid and i.enclosure_url != enclosure_url]
     if len(kept) == len(items):
         raise FeedError(
@@ -259,12 +273,14 @@ def _addition(
     Raises:
         InputError: the MP3 cannot be read.
     """
-    episode = read_mp3(mp3_path)
+    episode = read_episode_file(mp3_path)
     cover_path = write_cover(mp3_path, episode)
+    chapters, chapter_files = published_chapters(mp3_path, base, episode.chapters)
+    episode = replace(episode, chapters=chapters)
     episode, old, clash = _predecessors(items, episode, enclosure_url)
     if clash is not None:
         logger.warning(
-            "%s replaces episode %r (guid %s) published at the same URL",
+            "%s replaces episode %r (guid %s) published under the same name",
             mp3_path.name,
             clash.title,
             clash.guid,
@@ -285,6 +301,7 @@ def _addition(
         title=episode.title,
         item=item,
         cover_path=cover_path,
+        chapter_files=chapter_files,
     )
 
 
@@ -293,55 +310,24 @@ def _predecessors(
 ) -> tuple[PublishedEpisode, FeedItem | None, FeedItem | None]:
     """Return the episode, the item it updates and the item it displaces.
 
-    The item it updates has its guid; the one it displaces has its URL but
-    another guid, since a feed must not list one URL twice.
+    The item it updates has its guid; the one it displaces has its file
+    stem (its URL, or the same name in another format: ``ep.m4b`` after
+    ``ep.mp3``) but another guid, since a feed must not list one URL twice
+    and the site has one page per stem.
     """
     old = next((i for i in items if i.guid == episode.guid), None)
+    page = _page_of_url(enclosure_url)
     clash = next(
-        (
-            i
-            for i in items
-            if i.enclosure_url == enclosure_url and i.guid != episode.guid
-        ),
+        (i for i in items if _page_of(i) == page and i.guid != episode.guid),
         None,
     )
     if clash is not None and old is None and clash.title == episode.title:
-        # Same file, same title, new guid: the MP3 was deleted and rebuilt
-        # (a clean output folder). It is the same episode for listeners:
-        # keep its guid and date so apps do not download it again.
+        # Same stem, same title, new guid: the MP3 was deleted and rebuilt (a
+        # clean output folder), or the same episode is now published in
+        # another format. It is the same episode for listeners: keep its guid
+        # and date so apps do not take it for a new one.
         return replace(episode, guid=clash.guid), clash, None
     return episode, old, clash
-
-
-def _refuse_placeholders(config: PodcastConfig, config_path: Path) -> None:
-    """Refuse to publish the starter file's sample show (title, author, e-mail...).
-
-    Raises:
-        ConfigError: a key still holds the value ``init-podcast`` wrote.
-    """
-    starter = tomllib.loads(starter_config())
-    left = [
-        key
-        for key in ("title", "author", "email", "description")
-        if getattr(config, key) == starter.get(key)
-    ]
-    if left:
-        raise ConfigError(
-            f"{config_path}: {', '.join(left)} still hold the starter's sample values; "
-            "describe your show there before publishing."
-        )
-
-
-def init_podcast(path: Path, *, force: bool = False) -> Path:
-    """Write the commented starter ``podcast.toml`` for ``narrator init-podcast``.
-
-    Raises:
-        InputError: the file exists and ``force`` is false.
-    """
-    if path.exists() and not force:
-        raise InputError(f"{path}: already exists; edit it, or pass --force.")
-    write_bytes_atomic(path, starter_config().encode("utf-8"))
-    return path
 
 
 # --- helpers ----------------------------------------------------------------
@@ -393,6 +379,7 @@ def _item(
         chapters_url=url_if_exists(f"{stem}.chapters.json"),
         transcript_urls=transcripts,
         chapters=episode.chapters,
+        mime_type=episode.mime_type,
     )
 
 
@@ -415,7 +402,11 @@ def _with_channel_image(
 
 
 def _page_of(item: FeedItem) -> str:
-    return page_name(Path(enclosure_name(item.enclosure_url)).stem)
+    return _page_of_url(item.enclosure_url)
+
+
+def _page_of_url(url: str) -> str:
+    return page_name(Path(enclosure_name(url)).stem)
 
 
 def _with_page_link(item: FeedItem, base: str) -> FeedItem:

@@ -41,11 +41,12 @@ from string import Template
 from urllib.parse import quote, unquote, urlsplit
 
 from narrator.errors import InputError
-from narrator.publish.items import FeedItem
+from narrator.publish.items import MP3_MIME, FeedItem
 from narrator.publish.markup import duration, escape, paragraphs, teaser
 from narrator.publish.player import (
     SiteCue,
     chapters_html,
+    download_label,
     player_html,
     transcript_section,
 )
@@ -208,9 +209,9 @@ def render_episode(
             f'<a href="{escape(quote(INDEX_PAGE))}">← {escape(site.title)}</a></nav>'
             '<main id="main"><article>',
             _episode_intro(episode),
-            player_html(episode.audio_href),
+            player_html(episode.audio_href, episode.item.mime_type),
             '<div class="cols">',
-            chapters_html(episode.item.chapters),
+            chapters_html(episode.item.chapters, site.base_url),
             transcript_section(episode.cues, episode.item.chapters),
             "</div></article>",
             _pager_html(newer, older),
@@ -270,6 +271,7 @@ def _episode_head(site: Site, episode: SiteEpisode) -> str:
         image=item.image_url or site.cover_url,
         og_type="article",
         audio_url=item.enclosure_url,
+        audio_type=item.mime_type,
     )
 
 
@@ -282,6 +284,7 @@ def _head(
     image: str | None,
     og_type: str,
     audio_url: str | None = None,
+    audio_type: str = MP3_MIME,
 ) -> str:
     summary = teaser(description, 300)
     meta = [
@@ -303,7 +306,7 @@ def _head(
         meta.append('<meta name="twitter:card" content="summary">')
     if audio_url:
         meta.append(f'<meta property="og:audio" content="{escape(audio_url)}">')
-        meta.append('<meta property="og:audio:type" content="audio/mpeg">')
+        meta.append(f'<meta property="og:audio:type" content="{escape(audio_type)}">')
     return "".join(meta)
 
 
@@ -311,7 +314,8 @@ def _footer(site: Site, episode: SiteEpisode | None) -> str:
     links = [f'<a href="{escape(site.feed_href)}">Flux RSS</a>']
     if episode is not None:
         links.append(
-            f'<a href="{escape(episode.audio_href)}" download>Télécharger le MP3</a>'
+            f'<a href="{escape(episode.audio_href)}" download>'
+            f"{escape(download_label(episode.audio_href))}</a>"
         )
     links.append("Pages écrites par narrator")
     return f"<footer>{' · '.join(links)}</footer>"

@@ -137,6 +137,7 @@ RULES: tuple[Rule, ...] = (
     abbreviations.abbreviations,
     abbreviations.etc,
     WithDigits(
+        units.fraction_units,
         dates.dates,
         figures.negatives,
         dates.times,

@@ -149,3 +149,26 @@ def roman_value(text: str) -> int | None:
         else:
             total += value
     return total
+
+
+_DENOMINATORS = {
+    "2": ("demi", "demis"),
+    "3": ("tiers", "tiers"),
+    "4": ("quart", "quarts"),
+}
+
+
+def fraction_words(a: str, b: str) -> str | None:
+    """Read a/b as French does ("un dixième", "trois centièmes", "deux tiers"),
+    or None where it is a ratio ("24/7": "vingt-quatre sur sept")."""
+    if a[:1] == "0" or b[:1] == "0" or len(a) > 6 or len(b) > 6:
+        return None
+    numerator, denominator = int(a), int(b)
+    if denominator < 2 or (numerator >= denominator and denominator > 4):
+        return None
+    plural = numerator >= 2
+    if b in _DENOMINATORS:
+        noun = _DENOMINATORS[b][plural]
+    else:
+        noun = ordinal(denominator) + ("s" if plural else "")
+    return f"{cardinal(numerator)} {noun}"

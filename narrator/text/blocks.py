@@ -22,7 +22,9 @@ PLAIN_BULLET = re.compile(r"^[ \t]*[-*+•◦▪‣·–—][ \t]+(.*)$")
 class Block:
     """A heading or a paragraph before sections are assembled."""
 
-    kind: str  # "heading", "para" or "signs" (symbols or emoji without a word)
+    # "heading", "para", "signs" (symbols or emoji without a word) or "media"
+    # (images or links without a word: a chapter's picture, never spoken)
+    kind: str
     raw: str  # source text, inline syntax still in place
     line: int
     level: int = 0
@@ -30,6 +32,9 @@ class Block:
     title_like: bool = False  # plain text: a lone heading-shaped line
     markdown: bool = True
     text: str = ""  # inline syntax stripped, filled by narrator.text.sections
+    # Markdown's images (target, alt) and link targets, filled there too.
+    images: tuple[tuple[str, str], ...] = ()
+    links: tuple[str, ...] = ()
 
 
 _SPEAKABLE = re.compile(r"[^\W_]")

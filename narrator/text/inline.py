@@ -11,7 +11,7 @@ from __future__ import annotations
 import html as entities
 import re
 
-__all__ = ["reference_label", "strip_inline_markdown"]
+__all__ = ["inline_media", "reference_label", "strip_inline_markdown"]
 
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
@@ -89,6 +89,41 @@ def strip_inline_markdown(
     while _HOLD.search(text):
         text = _HOLD.sub(lambda m: held[int(m.group(1))], text)
     return text
+
+
+# ``![alt](target "title")`` and ``[text](target "title")``: the target as
+# typed, bare or in angle brackets (which allow spaces).
+_TARGET = (
+    r"\(\s*(?:<([^<>\n]*)>|([^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*))"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"
+)
+_MEDIA_IMAGE = re.compile(r"!\[([^\]]*)\]" + _TARGET)
+_MEDIA_LINK = re.compile(r"(?<!!)\[[^\]]*\]" + _TARGET + r"|<(https?:[^<>\s]+)>")
+
+
+def inline_media(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The images (target, alt text) and link targets of one Markdown
+    paragraph, in order: what a chapter's picture and URL are made of.
+
+    Code spans hold neither. The alt text is returned as its words (it stays
+    unspoken). An image inside a link (``[![a](p.png)](https://…)``) is both
+    an image and, through its link, a link. Reference-style images and links
+    (``![a][ref]``) are not followed.
+    """
+    text = _CODE_SPAN.sub(" ", text)
+    text = _ESCAPE.sub(" ", text)
+    images = [
+        (m.group(2) if m.group(2) is not None else m.group(3) or "", m.group(1))
+        for m in _MEDIA_IMAGE.finditer(text)
+    ]
+    images = [(target, strip_inline_markdown(alt)) for target, alt in images if target]
+    bare = _MEDIA_IMAGE.sub(" ", text)
+    links = []
+    for m in _MEDIA_LINK.finditer(bare):
+        target = next((g for g in m.groups() if g is not None), "")
+        if target:
+            links.append(target)
+    return images, links
 
 
 def reference_label(text: str) -> str:

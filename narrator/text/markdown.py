@@ -33,6 +33,8 @@ _FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^[^\]]+\]:[ \t]*(.*)$")
 _TABLE_SEP = re.compile(
     r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$"
 )
+# An HTML heading element written as a block: <h2>Titre</h2>, possibly over lines.
+_HTML_HEADING_OPEN = re.compile(r"^ {0,3}<h([1-6])(?:\s[^<>]*)?>", re.I)
 _HTML_ONLY = re.compile(r"^[ \t]*(?:<[^<>]+>[ \t]*)+$")
 _MULTILINE_HTML = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | re.I)
 
@@ -77,16 +79,21 @@ def _is_table_start(lines: list[str], index: int) -> bool:
     )
 
 
-def markdown_blocks(lines: list[str], first: int) -> tuple[list[Block], set[str]]:
+def markdown_blocks(
+    lines: list[str], first: int, *, html: bool = True
+) -> tuple[list[Block], set[str]]:
     """Split Markdown body lines into heading and paragraph blocks.
 
     `first` is the 1-based number of ``lines[0]``. Also returns the labels of
     the reference definitions, which decide whether ``[label]`` is a link.
+    Without `html` (a text file using Markdown's structure), tags are text:
+    an ``<h2>`` line is not a heading and a line of tags does not end a
+    paragraph.
 
     Raises:
         SummaryError: a code fence is never closed (the caller adds the path).
     """
-    return _MarkdownScanner(lines, first).scan()
+    return _MarkdownScanner(lines, first, html=html).scan()
 
 
 def _unquote(line: str) -> str:
@@ -122,8 +129,9 @@ class _MarkdownScanner:
     precedence over another (a fence over a list item, a table over text).
     """
 
-    def __init__(self, lines: list[str], first: int) -> None:
+    def __init__(self, lines: list[str], first: int, *, html: bool = True) -> None:
         self.lines = lines
+        self.html = html
         self.first = first  # 1-based number of lines[0]
         self.blocks: list[Block] = []
         self.references: set[str] = set()
@@ -142,6 +150,7 @@ class _MarkdownScanner:
         line = _unquote(self.lines[index].expandtabs(4))
         constructs = (
             self._fence,
+            self._html_heading,  # before _blank: "<h2><br></h2>" is only tags
             self._blank,
             self._atx_heading,
             self._setext_heading,
@@ -200,7 +209,8 @@ class _MarkdownScanner:
 
     def _blank(self, index: int, line: str) -> int | None:
         """End the paragraph at a blank line, a ``:::`` container or bare HTML."""
-        if line.strip() and not _CONTAINER.match(line) and not _HTML_ONLY.match(line):
+        bare_html = self.html and _HTML_ONLY.match(line)
+        if line.strip() and not _CONTAINER.match(line) and not bare_html:
             return None
         self._flush()
         return index + 1
@@ -215,6 +225,29 @@ class _MarkdownScanner:
             level = len(atx.group(1))
             self.blocks.append(Block("heading", title, self.first + index, level=level))
         return index + 1
+
+    def _html_heading(self, index: int, line: str) -> int | None:
+        """An ``<h1>``-``<h6>`` element opens a section as a ``#`` heading does:
+        CommonMark keeps raw HTML as markup, and a reader of the rendered page
+        sees a heading (the inline reader takes the tags out of its title)."""
+        found = _HTML_HEADING_OPEN.match(line) if self.html else None
+        if not found:
+            return None
+        close = re.compile(rf"</h{found.group(1)}\s*>", re.I)
+        end, parts = index, [line[found.end() :]]
+        while not close.search(parts[-1]):
+            end += 1  # an element over lines ends at its closing tag or a blank
+            if end >= len(self.lines) or not self.lines[end].strip():
+                return None
+            parts.append(self.lines[end])
+        title = close.split(" ".join(p.strip() for p in parts), 1)[0]
+        self._flush()
+        self.blocks.append(
+            Block(
+                "heading", title.strip(), self.first + index, level=int(found.group(1))
+            )
+        )
+        return end + 1
 
     def _setext_heading(self, index: int, line: str) -> int | None:
         """Turn the open paragraph into a heading underlined by ``===``/``---``."""
@@ -277,13 +310,14 @@ class _MarkdownScanner:
         return index + 1
 
 
-def looks_like_markdown(lines: list[str]) -> bool:
-    """Say whether explicit Markdown structure is present."""
+def looks_like_markdown(lines: list[str], *, html: bool = True) -> bool:
+    """Say whether explicit Markdown structure is present (with `html`, an
+    HTML heading element counts)."""
     previous = ""
     for index, line in enumerate(lines):
         if _ATX.match(line) and line.lstrip("# \t"):
             return True
-        if _FENCE.match(line):
+        if _FENCE.match(line) or (html and _HTML_HEADING_OPEN.match(line)):
             return True
         if (
             _SETEXT.match(line)

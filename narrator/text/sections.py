@@ -39,7 +39,7 @@ from narrator.model import Document, Paragraph, Section
 from narrator.text.blocks import Block, as_sentence, has_signs, is_speakable
 from narrator.text.decode import normalize_text
 from narrator.text.frontmatter import split_front_matter
-from narrator.text.inline import strip_inline_markdown
+from narrator.text.inline import inline_media, strip_inline_markdown
 from narrator.text.markdown import (
     blank_multiline_html,
     looks_like_markdown,
@@ -88,12 +88,20 @@ def parse_summary(text: str, *, path: str = "<input>") -> Document:
     text = normalize_text(text)
     lines = text.split("\n")
     try:
-        return _parse(lines, markdown_file=path.lower().endswith(MARKDOWN_SUFFIXES))
+        return _parse(lines, markdown_file=_is_markdown_file(path))
     except SummaryError as exc:
         if exc.path is not None:
             raise
         message = str(exc)
         raise SummaryError(message, path=path, line=exc.line) from None
+
+
+def _is_markdown_file(path: str) -> bool | None:
+    """True for a Markdown file name, False for any other file, None when
+    the text comes from no file ("<input>": a string, standard input)."""
+    if path.startswith("<"):
+        return None
+    return path.lower().endswith(MARKDOWN_SUFFIXES)
 
 
 def first_words(text: str, count: int = TITLE_WORDS) -> str:
@@ -109,12 +117,13 @@ def first_words(text: str, count: int = TITLE_WORDS) -> str:
     return " ".join(words).rstrip(",;:.")
 
 
-def _parse(lines: list[str], *, markdown_file: bool = False) -> Document:
+def _parse(lines: list[str], *, markdown_file: bool | None = None) -> Document:
     """Turn normalized lines into a Document (errors carry no path yet)."""
     meta, body_lines, first = split_front_matter(lines)
     markdown, blocks = _body_blocks(body_lines, first, markdown_file)
-    # Lines of signs sit where they are, but never decide the outline.
-    words = [b for b in blocks if b.kind != "signs"]
+    # Lines of signs (and lone images) sit where they are, but never decide
+    # the outline.
+    words = [b for b in blocks if b.kind not in ("signs", "media")]
     leading_title, section_level, heading_title = _outline(words)
     kept, opening_title = _drop_title_line(words, markdown)
     if len(kept) < len(words):
@@ -130,42 +139,54 @@ def _parse(lines: list[str], *, markdown_file: bool = False) -> Document:
 
 
 def _body_blocks(
-    lines: list[str], first: int, markdown_file: bool = False
+    lines: list[str], first: int, markdown_file: bool | None = None
 ) -> tuple[bool, list[Block]]:
     """Read the body as Markdown or plain text into blocks with speakable text.
 
     Returns whether it was read as Markdown, and the blocks: their text
-    cleaned, paragraphs without a speakable word dropped. In Markdown,
-    multi-line HTML comments and script/style elements are blanked out first,
-    keeping line numbers, so no line-by-line reader sees them; plain text is
-    read as typed (its angle brackets are text). A ``.md`` file
-    (`markdown_file`) without Markdown structure is read with plain text's
-    headings, and its HTML is still markup.
+    cleaned, paragraphs without a speakable word dropped. In a Markdown file
+    (`markdown_file`), multi-line HTML comments and script/style elements are
+    blanked out first, keeping line numbers, so no line-by-line reader sees
+    them, and HTML is markup; any other file's angle brackets are text, even
+    where it uses Markdown's headings or lists. A ``.md`` file without Markdown
+    structure is read with plain text's headings.
 
     Raises:
         SummaryError: nothing in the body can be read aloud.
     """
-    blanked = blank_multiline_html("\n".join(lines)).split("\n")
+    # Only Markdown's HTML is markup: a .txt that uses Markdown's headings or
+    # lists keeps its angle brackets as typed ("<script>" is text). Text of
+    # no known kind (no file name) is Markdown when it has Markdown's structure.
+    html = markdown_file is not False
+    blanked = blank_multiline_html("\n".join(lines)).split("\n") if html else lines
     # Front matter alone does not make the body Markdown: without explicit
     # headings its titles are found like those of plain text.
-    markdown = looks_like_markdown(blanked)
+    markdown = looks_like_markdown(blanked, html=html)
+    if markdown_file is None and not markdown:
+        html, blanked = False, lines
     references: frozenset[str] = frozenset()
     if markdown:
-        blocks, refs = markdown_blocks(blanked, first)
+        blocks, refs = markdown_blocks(blanked, first, html=html)
         references = frozenset(refs)
     else:
-        html = markdown_file
-        blocks = plain_blocks(blanked if html else lines, first, html=html)
+        blocks = plain_blocks(blanked, first, html=html)
     for block in blocks:
-        block.text = _clean(block, references, html=markdown or markdown_file)
+        block.text = _clean(block, references, html=html)
+        if markdown or markdown_file:  # plain text has no images or links
+            images, links = inline_media(block.raw)
+            block.images, block.links = tuple(images), tuple(links)
     for block in blocks:
         if block.kind == "para" and not is_speakable(block.text):
-            # Emoji or symbols without a word: kept aside, to be counted.
-            block.kind = "signs" if has_signs(block.text) else "none"
+            # Emoji or symbols without a word: kept aside, to be counted; a
+            # lone image or link still gives its section a picture or URL.
+            if has_signs(block.text):
+                block.kind = "signs"
+            else:
+                block.kind = "media" if block.images or block.links else "none"
     blocks = [b for b in blocks if b.kind != "none"]
     # A Markdown heading made only of HTML (``## <br>``) keeps its place with
     # an empty text: it still opens a section, named by its first words.
-    blocks = [b for b in blocks if b.text or b.kind == "heading"]
+    blocks = [b for b in blocks if b.text or b.kind in ("heading", "media")]
     if not any(is_speakable(b.text) for b in blocks if b.kind != "signs"):
         raise SummaryError(
             "there is no text to read aloud (only markup, code, emoji or "
@@ -234,19 +255,27 @@ class _SectionAssembler:
         self.line = 0
         self.paragraphs: list[Paragraph] = []
         self.signs: list[str] = []  # lines of signs not yet in a section
+        self.images: list[tuple[str, str]] = []  # not yet in a section
+        self.links: list[str] = []
         self.is_title_section = False
 
     def assemble(self, blocks: list[Block]) -> list[Section]:
         for block in blocks:
-            if block.kind == "heading" and (
+            opens = block.kind == "heading" and (
                 block is self.leading_title or block.level <= self.section_level
-            ):
+            )
+            if opens:
                 self._close()
+            self.images.extend(block.images)
+            self.links.extend(block.links)
+            if opens:
                 self.title = block.text
                 self.line = block.line
                 self.is_title_section = block is self.leading_title
             elif block.kind == "signs":
                 self.signs.append(block.text)
+            elif block.kind == "media":
+                pass  # its images and links are taken above
             elif block.kind == "heading":
                 if block.text:  # a deeper heading of HTML only says nothing
                     self.paragraphs.append(
@@ -255,9 +284,14 @@ class _SectionAssembler:
             else:
                 self.paragraphs.append(Paragraph(block.text, block.bullet, block.line))
         self._close()
-        if self.signs and self.sections:  # after the last section's words
+        if self.sections:  # after the last section's words
             last = self.sections[-1]
-            self.sections[-1] = replace(last, signs=last.signs + tuple(self.signs))
+            self.sections[-1] = replace(
+                last,
+                signs=last.signs + tuple(self.signs),
+                images=last.images + tuple(self.images),
+                links=last.links + tuple(self.links),
+            )
         return self.sections
 
     def _close(self) -> None:
@@ -285,6 +319,14 @@ class _SectionAssembler:
         self.paragraphs = []
 
     def _add(self, section: Section) -> None:
-        """Add a section with the lines of signs read since the last one."""
-        self.sections.append(replace(section, signs=tuple(self.signs)))
-        self.signs = []
+        """Add a section with the lines of signs, images and links read since
+        the last one."""
+        self.sections.append(
+            replace(
+                section,
+                signs=tuple(self.signs),
+                images=tuple(self.images),
+                links=tuple(self.links),
+            )
+        )
+        self.signs, self.images, self.links = [], [], []

@@ -108,6 +108,14 @@ CURRENCY_WORDS: dict[str, Currency] = {
     "US$": _DOLLAR,
     "C$": _c("dollar canadien", "dollars canadiens", cents="cents"),
     "A$": _c("dollar australien", "dollars australiens", cents="cents"),
+    "$US": _DOLLAR,
+    "$CA": _c("dollar canadien", "dollars canadiens", cents="cents"),
+    "$AU": _c("dollar australien", "dollars australiens", cents="cents"),
+    "HK$": _c("dollar de Hong Kong", "dollars de Hong Kong", cents="cents"),
+    "NZ$": _c("dollar néo-zélandais", "dollars néo-zélandais", cents="cents"),
+    "S$": _c("dollar de Singapour", "dollars de Singapour", cents="cents"),
+    "R$": _c("réal", "réaux"),
+    "FCFA": _c("franc CFA", "francs CFA"),
     "EUR": _EURO,
     "USD": _DOLLAR,
     "GBP": _POUND,
@@ -137,4 +145,4 @@ CURRENCY_WORDS: dict[str, Currency] = {
 ALL_CURRENCIES: dict[str, Currency] = {**CURRENCY_WORDS, **CURRENCY_SYMBOLS}
 # Symbols a scale may precede ("3 M$") and that may stand before an amount.
 SYMBOL_CLASS = "".join(re.escape(s) for s in CURRENCY_SYMBOLS)
-PREFIX_WORDS = ("CN¥", "US$", "C$", "A$")
+PREFIX_WORDS = ("CN¥", "US$", "C$", "A$", "HK$", "NZ$", "S$", "R$")

@@ -22,7 +22,9 @@ _ISO_DATE_RE = re.compile(
 _DMY_DASH_RE = re.compile(
     r"(?P<d>[0-9](?<![\w/.,-][0-9])\d?)-(?P<m>\d{1,2})-(?P<y>\d{4})(?![\w/]|-\d)"
 )
-_MONTH_YEAR_RE = re.compile(r"(?P<m>[0-9](?<![\w/.,-][0-9])\d?)/(?P<y>\d{4})(?![\w/])")
+_MONTH_YEAR_RE = re.compile(
+    r"(?P<m>[0-9](?<![\w/.,-][0-9])\d?)(?P<sep>[/.])(?P<y>\d{4})(?![\w/]|[.,]\d)"
+)
 # "14/07", "le 5/11", "le 17.06": a day and a month where the writing (a
 # leading zero) or the words before ("le", "du", a weekday) call for a date;
 # "5/11" alone, "1/10" stay fractions and "3.14" a decimal.
@@ -36,20 +38,25 @@ _DAY_RANGE_RE = re.compile(
     rf"(?=\s+(?:{_MONTH_ALT})(?!\w))"
 )
 # "le 1 mars": the first of a month is "premier".
-_FIRST_RE = re.compile(rf"1(?<![\w.,/-]1)(?=\s+(?:{_MONTH_ALT})(?!\w))")
+# "du 1 au 3 mars", "les 1 et 2 juin": so is the first day of a range.
+_FIRST_RE = re.compile(
+    rf"1(?<![\w.,/-]1)(?=\s+(?:(?:au|et|à)\s+\d\d?\s+)?(?:{_MONTH_ALT})(?!\w))"
+)
 _DATE_CONTEXT_RE = re.compile(
     r"(?:^|[\s(«])(?:le|Le|du|Du|au|Au|jusqu'au|lundi|mardi|mercredi|jeudi|"
     r"vendredi|samedi|dimanche|Lundi|Mardi|Mercredi|Jeudi|Vendredi|Samedi|"
     r"Dimanche)\s+$"
 )
 # Decades: "les années 80", "les 80s", "les 1960's".
-_DECADE_RE = re.compile(r"(?<=années )(?P<n>[1-9]0)(?![\w,.]\d|\w)")
+_DECADE_RE = re.compile(
+    r"(?<=années )(?P<n>[1-9]0)(?:\s?[-–/]\s?(?P<to>[1-9]0))?(?![\w,.-]\d|\w)"
+)
 _ENGLISH_DECADE_RE = re.compile(
     r"(?P<w>[lLdD]es|[aA]ux)\s+'?(?P<n>(?:1[0-9]|20)?[0-9]0)'?s(?!\w)"
 )
 _FRACTION_AFTER_RE = re.compile(r"\s+(?:des|de|du|d')")
 _TIME_RE = re.compile(
-    r"(?P<h>[0-9](?<![\w.,:][0-9])\d{0,2})\s?h(?:\s?(?P<m>[0-5]\d))?(?!\w)"
+    r"(?P<h>[0-9](?<![\w.,:][0-9])\d{0,2})\s?h(?:\s?(?P<m>[0-5]\d)(?P<min>\s?min)?)?(?!\w)"
     r"|(?P<h2>[0-9](?<![\w.,:][0-9])\d?):(?P<m2>[0-5]\d)(?![\w:]|[.,]\d)"
 )
 
@@ -69,8 +76,11 @@ def _month_year(m: re.Match[str]) -> str:
     mo, y = int(m.group("m")), int(m.group("y"))
     if not (1 <= mo <= 12 and 1000 <= y <= 2999):
         return m.group()
-    if len(m.group("m")) == 1 and not 1500 <= y <= 2199:
-        return m.group()  # "1/1000" is a thousandth
+    short = len(m.group("m")) == 1
+    if (short or m.group("sep") == ".") and not 1500 <= y <= 2199:
+        return m.group()  # "1/1000" is a thousandth, "10.5000" a decimal
+    if short and m.group("sep") == ".":
+        return m.group()  # "3.2024" is a decimal; "03.2024" a month
     return f"{MONTHS[mo - 1]} {num.cardinal(y)}"
 
 
@@ -98,11 +108,18 @@ def _decade_words(n: str) -> str:
     return words[:-1] if words.endswith("quatre-vingts") else words
 
 
+def _decade(m: re.Match[str]) -> str:
+    words = _decade_words(m.group("n"))
+    if m.group("to"):  # "les années 70-80": "soixante-dix à quatre-vingt"
+        words += " à " + _decade_words(m.group("to"))
+    return words
+
+
 def decades(text: str, _: Pass) -> str:
     """Decades: "les années 80" -> "les années quatre-vingt", "les 90s" ->
     "les années quatre-vingt-dix"."""
     if "années " in text:
-        text = _DECADE_RE.sub(lambda m: _decade_words(m.group("n")), text)
+        text = _DECADE_RE.sub(_decade, text)
     if "0s" in text or "0's" in text:
         text = _ENGLISH_DECADE_RE.sub(
             lambda m: f"{m.group('w')} années {_decade_words(m.group('n'))}", text
@@ -128,7 +145,7 @@ def dates(text: str, _: Pass) -> str:
         text = _DMY_DASH_RE.sub(_full, text)
     if "/" in text or "-" in text:
         text = _DAY_RANGE_RE.sub(_day_range, text)
-    if "/" in text:
+    if "/" in text or "." in text:
         text = _MONTH_YEAR_RE.sub(_month_year, text)
     if "/" in text or "." in text:
         text = _DAY_MONTH_RE.sub(_day_month, text)
@@ -146,6 +163,8 @@ def _time(m: re.Match[str]) -> str:
     words = num.feminine(num.cardinal(h)) + (" heures" if h >= 2 else " heure")
     if minutes and int(minutes):
         words += " " + num.feminine(num.cardinal(int(minutes)))
+        if m.group("min"):  # a duration: "2 h 01 min" -> "deux heures une minute"
+            words += " minutes" if int(minutes) >= 2 else " minute"
     return words
 
 

@@ -14,7 +14,7 @@ import re
 
 from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
-from narrator.speech.rules.tables import FEMININE_NOUNS, FRACTIONS
+from narrator.speech.rules.tables import FEMININE_NOUNS
 from narrator.speech.rules.tables import words_of as _words
 
 _LETTER_DIGIT_HYPHEN_RE = re.compile(r"-(?:(?<=[^\W\d_]-)(?=\d)|(?<=\d-)(?=[^\W\d_]))")
@@ -51,35 +51,12 @@ _MIXED_RE = re.compile(
 )
 # "une note de 15/20", "noté 7/10": a mark is read "sur".
 _MARK_RE = re.compile(r"(?:note|noté|notée|notes|score|moyenne|obtenu)\s+(?:de\s+)?$")
-_DENOMINATORS = {
-    "2": ("demi", "demis"),
-    "3": ("tiers", "tiers"),
-    "4": ("quart", "quarts"),
-}
-
-
-def fraction_words(a: str, b: str) -> str | None:
-    """Read a/b as French does ("un dixième", "trois centièmes", "deux tiers"),
-    or None where it is a ratio ("24/7": "vingt-quatre sur sept")."""
-    if (a, b) in FRACTIONS:
-        return FRACTIONS[(a, b)]
-    if a[:1] == "0" or b[:1] == "0" or len(a) > 6 or len(b) > 6:
-        return None
-    numerator, denominator = int(a), int(b)
-    if denominator < 2 or (numerator >= denominator and denominator > 4):
-        return None
-    plural = numerator >= 2
-    if b in _DENOMINATORS:
-        noun = _DENOMINATORS[b][plural]
-    else:
-        noun = num.ordinal(denominator) + ("s" if plural else "")
-    return f"{num.cardinal(numerator)} {noun}"
 
 
 def _fraction(m: re.Match[str]) -> str:
     a, b = m.group("a"), m.group("b")
     before = m.string[max(0, m.start() - 20) : m.start()]
-    words = None if _MARK_RE.search(before) else fraction_words(a, b)
+    words = None if _MARK_RE.search(before) else num.fraction_words(a, b)
     return words or f"{num.integer(a)} sur {num.integer(b)}"
 
 
@@ -88,7 +65,7 @@ def _mixed(m: re.Match[str]) -> str:
     before = m.string[max(0, m.start() - 20) : m.start()]
     if int(a) >= int(b) or _MARK_RE.search(before):
         return m.group()
-    words = fraction_words(a, b)
+    words = num.fraction_words(a, b)
     if words is None:
         return m.group()
     if words == "un demi":

@@ -22,7 +22,15 @@ from narrator.speech.rules.tables import NUM, SCALES
 _CUR_SYMBOLS = "|".join(
     re.escape(c) for c in sorted(ALL_CURRENCIES, key=len, reverse=True)
 )
-_SCALE_WORDS = "|".join(sorted(SCALES, key=len, reverse=True))
+# The scales written as symbols ("3 M€") and as words ("2 millions €", "€ 2 millions").
+_SCALES = {
+    **SCALES,
+    "million": 1_000_000,
+    "millions": 1_000_000,
+    "milliard": 1_000_000_000,
+    "milliards": 1_000_000_000,
+}
+_SCALE_WORDS = "|".join(sorted(_SCALES, key=len, reverse=True))
 _MONEY_RE = re.compile(
     rf"(?P<n>{NUM})\s?(?P<scale>{_SCALE_WORDS})?"
     rf"\s?(?P<cur>{_CUR_SYMBOLS})(?![\w{SYMBOL_CLASS}])"
@@ -30,7 +38,13 @@ _MONEY_RE = re.compile(
 _AMOUNT_AFTER = (
     rf"\s?(?P<n>{NUM})(?:\s?(?P<scale>{_SCALE_WORDS}))?(?![\w.,]\d|\w|\s?/\d)"
 )
+# A minus before the symbol ("-$5") or after it ("$-5", moved before) is the
+# amount's.
+_MINUS_AFTER_SYMBOL_RE = re.compile(
+    rf"(?P<cur>[{SYMBOL_CLASS}])(?<![\w{SYMBOL_CLASS}][{SYMBOL_CLASS}])\s?-(?=\d)"
+)
 _MONEY_PREFIX_RE = re.compile(
+    r"(?P<minus>-(?<![^\s(\[«:;/=]-))?"
     rf"(?P<cur>[{SYMBOL_CLASS}])(?<!\w[{SYMBOL_CLASS}])" + _AMOUNT_AFTER
 )
 _PREFIX_WORDS = [w for w in CURRENCY_WORDS if w.isupper() and w.isalpha()]
@@ -48,10 +62,11 @@ def _money(m: re.Match[str]) -> str:
     amount = m.group("n")
     scale = m.group("scale")
     singular, plural, fem, cents = ALL_CURRENCIES[m.group("cur")]
-    neg = ""
+    signs = m.groupdict()
+    neg = "moins " if signs.get("minus") else ""
     value = num.to_float(amount)
     if scale:
-        factor = SCALES[scale]
+        factor = _SCALES[scale]
         total = value * factor
         if factor == 1_000:
             if total == int(total):
@@ -82,11 +97,27 @@ def _money(m: re.Match[str]) -> str:
     return f"{neg}{words} {noun}"
 
 
+# A scale symbol before "de" counts a noun: "2,1 M d'habitants".
+_SCALE_OF_RE = re.compile(
+    rf"(?P<n>{NUM})\s?(?P<scale>M|Mn|Mds?|Mrds?)(?=\s+d(?:e\s|'|es\s))"
+)
+
+
+def _scale_of(m: re.Match[str]) -> str:
+    big = "million" if _SCALES[m.group("scale")] == 1_000_000 else "milliard"
+    plural = "s" if num.is_plural(num.to_float(m.group("n"))) else ""
+    return f"{num.quantity(m.group('n'))} {big}{plural}"
+
+
 def money(text: str, _: Pass) -> str:
     """Amounts with a currency after ("12 €", "3 M$", "5 EUR") or before ("$5")."""
+    if "M" in text:
+        text = _SCALE_OF_RE.sub(_scale_of, text)
     if any(w in text for w in _PREFIX_WORDS):
         text = _WORD_PREFIX_RE.sub(_money, text)
     text = _MONEY_RE.sub(_money, text)
+    if "-" in text:
+        text = _MINUS_AFTER_SYMBOL_RE.sub(r"-\g<cur>", text)
     return _MONEY_PREFIX_RE.sub(_money, text)
 
 

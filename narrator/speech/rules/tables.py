@@ -241,14 +241,6 @@ URL_WORDS = {
     "https": "ache té té pé esse",
 }
 
-FRACTIONS = {
-    ("1", "2"): "un demi",
-    ("1", "3"): "un tiers",
-    ("2", "3"): "deux tiers",
-    ("1", "4"): "un quart",
-    ("3", "4"): "trois quarts",
-}
-
 # --- gated tables: abbreviations and symbols --------------------------------
 
 GatedRule = tuple[str, re.Pattern[str], str]  # (needle, pattern, replacement)
@@ -268,6 +260,12 @@ ABBREVIATIONS: list[GatedRule] = [
         r"après Jésus-Christ\g<stop>",
     ),
     ("J.-C", re.compile(r"J(?<![\w.]J)\.-C" + _STOP), r"Jésus-Christ\g<stop>"),
+    # "le XXe s.": the century after a Roman ordinal
+    (
+        "s.",
+        re.compile(r"s(?<=[IVXL]e s)(?=\.)" + _STOP),
+        r"siècle\g<stop>",
+    ),
     ("-à-d", re.compile(r"[cC](?<![\w.][cC])\.?-à-d\.?(?!\w)"), "c'est-à-dire"),
     ("i.", re.compile(r"i(?<![\w.]i)\.\s?e\.(?!\w)"), "c'est-à-dire"),
     ("g.", re.compile(r"e(?<![\w.]e)\.\s?g\.(?!\w)"), "par exemple"),
@@ -283,6 +281,8 @@ ABBREVIATIONS: list[GatedRule] = [
     ("#", re.compile(r"#(?<![\w.]#)(?=\d)"), "numéro "),
     ("no", re.compile(r"[nN](?<![\w.][nN])os\.?(?=\s?\d)"), "numéros "),
     ("no", re.compile(r"[nN](?<![\w.][nN])o\.?(?=\s?\d)"), "numéro "),
+    ("No", re.compile(r"N(?<![\w.]N)os\.?(?=\s?\d)"), "numéros "),
+    ("No", re.compile(r"N(?<![\w.]N)o\.?(?=\s?\d)"), "numéro "),
     ("pp.", re.compile(r"p(?<![\w.]p)p\.(?=\s*\d)"), "pages"),
     ("p.", re.compile(r"p(?<![\w.]p)\.(?=\s*\d)"), "page"),
     ("chap.", re.compile(r"c(?<![\w.]c)hap\.(?=\s*[\dIVXLC])"), "chapitre"),
@@ -298,6 +298,7 @@ ABBREVIATIONS: list[GatedRule] = [
     # titles: only before a capitalised name ("M. Dupont", never "le M.")
     ("MM.", re.compile(rf"M(?<![\w.]M)M\.(?=\s*[{UP}])"), "Messieurs"),
     ("M.", re.compile(rf"M(?<![\w.]M)\.(?=\s*[{UP}])"), "Monsieur"),
+    ("M.", re.compile(r"M(?<![\w.]M)\.(?=\s+et\s+M)"), "Monsieur"),  # "M. et Mme X"
     ("Mr", re.compile(rf"M(?<![\w.]M)r\.?(?=\s+[{UP}])"), "Monsieur"),
     ("Mmes", re.compile(rf"M(?<![\w.]M)mes\.?(?=\s+[{UP}])"), "Mesdames"),
     ("Mmes", re.compile(r"M(?<![\w.]M)mes(?!\w)"), "Mesdames"),
@@ -313,7 +314,11 @@ ABBREVIATIONS: list[GatedRule] = [
     ("Dre", re.compile(rf"D(?<![\w.]D)re\.?(?=\s+[{UP}])"), "docteure"),
     ("Drs", re.compile(rf"D(?<![\w.]D)rs\.?(?=\s+[{UP}])"), "docteurs"),
     ("Dr", re.compile(rf"D(?<![\w.]D)r\.?(?=\s+[{UP}])"), "docteur"),
+    ("Pres", re.compile(rf"P(?<![\w.]P)res\.?(?=\s+[{UP}])"), "professeures"),
+    ("Pre", re.compile(rf"P(?<![\w.]P)re\.?(?=\s+[{UP}])"), "professeure"),
+    ("Prs", re.compile(rf"P(?<![\w.]P)rs\.?(?=\s+[{UP}])"), "professeurs"),
     ("Pr", re.compile(rf"P(?<![\w.]P)r\.?(?=\s+[{UP}])"), "professeur"),
+    ("Vve", re.compile(rf"V(?<![\w.]V)ve\.?(?=\s+[{UP}])"), "veuve"),
     ("Prof.", re.compile(rf"P(?<![\w.]P)rof\.(?=\s+[{UP}])"), "professeur"),
     ("Ste", re.compile(rf"S(?<![\w.]S)tes?\.?(?=[\s-]+[{UP}])"), "Sainte"),
     ("St", re.compile(rf"S(?<![\w.]S)ts?\.?(?=[\s-]+[{UP}])"), "Saint"),

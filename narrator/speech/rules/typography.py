@@ -16,12 +16,25 @@ import unicodedata
 from narrator.speech.rules.base import Pass, apply_table
 from narrator.speech.rules.tables import NUM_START, SPACE_CLASS, SPACES, SYMBOLS
 
+# A number starts here, or after a minus sign that starts a word ("-1 250",
+# "(-2.500"), as the negatives rule reads it.
+_SIGNED_START = rf"(?:{NUM_START}|[0-9](?<=-[0-9])(?<![^\s(\[«:;/=]-[0-9]))"
 # Digit groups separated by (narrow) no-break or ordinary spaces: "1 000 000".
-_THOUSANDS_RE = re.compile(rf"{NUM_START}\d{{0,2}}(?:{SPACE_CLASS}\d{{3}})+(?![\d])")
+_THOUSANDS_RE = re.compile(
+    rf"{_SIGNED_START}\d{{0,2}}(?:{SPACE_CLASS}\d{{3}})+(?![\d])"
+)
 # Digit groups separated by dots, as in "1.818,30" or "12.345.678": with a
-# decimal comma after them, or two groups exactly (an IPv4 address has three).
+# decimal comma after them, or two groups exactly (an IPv4 address has three),
+# or one group after a figure other than 0 ("2.500 habitants": French writes
+# no decimal point before exactly three decimals; "0.125" stays a decimal).
 _DOT_THOUSANDS_RE = re.compile(
-    rf"{NUM_START}\d{{0,2}}(?:(?:\.\d{{3}})+(?=,\d)|\.\d{{3}}\.\d{{3}}(?![\d]|\.\d))"
+    rf"{_SIGNED_START}\d{{0,2}}(?:(?:\.\d{{3}})+(?=,\d)|\.\d{{3}}\.\d{{3}}(?![\d]|\.\d))"
+    rf"|[1-9](?<![\w.,/][1-9])(?<![^\s(\[«:;/=]-[1-9])\d{{0,2}}\.\d{{3}}(?![\d]|[.,]\d)"
+)
+# Omega after a number (and a prefix) is the ohm: the ohm sign, which is not
+# a Greek letter to name ("4,7 kΩ"); NFC made every ohm sign an omega.
+_OHM_RE = re.compile(
+    "Ω(?:(?<=[0-9]Ω)|(?<=[0-9] Ω)|(?<=[0-9][kMGmµ]Ω)|(?<=[0-9] [kMGmµ]Ω))"
 )
 _GROUP_SPACE_RE = re.compile(SPACE_CLASS)
 _OTHER_SPACE_RE = re.compile(f"[{SPACES}\t\r\f\v]")
@@ -75,6 +88,8 @@ def _superscript_letters() -> dict[int, str]:
 
 
 _SUPERSCRIPT = _superscript_letters()
+# Subscript figures are a formula's ("CO₂"); superscript ones stay (m², 10³).
+_SUBSCRIPT_DIGITS = {0x2080 + d: str(d) for d in range(10)}
 _GREEK_MICRO_RE = re.compile(r"μ(?<=[\d ]μ)(?=[a-zA-Z])")
 _PRIVATE_USE_RE = re.compile("[\ue000-\uf8ff]")
 # Emoji shown as pictures, keycaps (1️⃣ #️⃣) included: decoration, not words.
@@ -107,8 +122,11 @@ def clean(text: str, run: Pass) -> str:
     text = _INVISIBLE_RE.sub("", text)
     text = _APOSTROPHE_RE.sub("'", text)
     text = text.translate(_SUPERSCRIPT).replace("−", "-").replace("\u2011", "-")
+    text = text.translate(_SUBSCRIPT_DIGITS)  # "CO₂", "H₂O": a formula's figures
     if "μ" in text:  # Greek mu as the micro prefix of a unit: the micro sign
         text = _GREEK_MICRO_RE.sub("µ", text)
+    if "Ω" in text:
+        text = _OHM_RE.sub("\u2126", text)
     text = _THOUSANDS_RE.sub(lambda m: _GROUP_SPACE_RE.sub("", m.group()), text)
     if "." in text:
         text = _DOT_THOUSANDS_RE.sub(lambda m: m.group().replace(".", ""), text)

@@ -15,6 +15,7 @@ import re
 
 from narrator.speech import numbers as num
 from narrator.speech.rules.base import Pass
+from narrator.speech.rules.currency_names import ALL_CURRENCIES
 from narrator.speech.rules.tables import NUM, UNITS
 
 Unit = tuple[str, str, bool]  # singular, plural, feminine
@@ -37,10 +38,10 @@ _PREFIXES = {
 
 # base symbol -> (singular, plural, feminine, the prefixes it takes)
 _BASES: dict[str, tuple[str, str, bool, str]] = {
-    "m": ("mètre", "mètres", False, "n µ m c d k"),
+    "m": ("mètre", "mètres", False, "n µ m c d da h k"),
     "g": ("gramme", "grammes", False, "µ m c d k"),
     "l": ("litre", "litres", False, "µ m c d h"),
-    "L": ("litre", "litres", False, "µ m c d h"),
+    "L": ("litre", "litres", False, "µ m c d h k M"),
     "s": ("seconde", "secondes", True, "n µ m"),
     "W": ("watt", "watts", False, "m k M G T"),
     "Wh": ("wattheure", "wattheures", False, "k M G T"),
@@ -54,7 +55,7 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "J": ("joule", "joules", False, "k M G"),
     "cal": ("calorie", "calories", True, "k"),
     "mol": ("mole", "moles", True, "µ m k"),
-    "Ω": ("ohm", "ohms", False, "k M"),
+    "\u2126": ("ohm", "ohms", False, "k M m"),  # the ohm sign (typography.clean)
     "eV": ("électronvolt", "électronvolts", False, "k M G T"),
     "o": ("octet", "octets", False, "k K M G T P"),
     "bit": ("bit", "bits", False, "k K M G T"),
@@ -68,6 +69,13 @@ _BASES: dict[str, tuple[str, str, bool, str]] = {
     "lm": ("lumen", "lumens", False, ""),
     "lx": ("lux", "lux", False, ""),
     "ha": ("hectare", "hectares", False, ""),
+    "t": ("tonne", "tonnes", True, "k M G"),
+    "tr": ("tour", "tours", False, ""),
+    "ch": ("cheval", "chevaux", False, ""),
+    "ppm": ("partie par million", "parties par million", True, ""),
+    "ppb": ("partie par milliard", "parties par milliard", True, ""),
+    "mmHg": ("millimètre de mercure", "millimètres de mercure", False, ""),
+    "Å": ("angström", "angströms", False, ""),
     "octets": ("octet", "octets", False, ""),
     "°K": ("kelvin", "kelvins", False, ""),
 }
@@ -119,6 +127,8 @@ _PER_WORDS = {
     "habitant": "habitant",
     "hab.": "habitant",
     "hab": "habitant",
+    "pers.": "personne",
+    "pers": "personne",
     "personne": "personne",
     "tête": "tête",
     "unité": "unité",
@@ -140,17 +150,40 @@ def per_name(symbol: str) -> str:
     return _DENOMINATORS.get(symbol, symbol)
 
 
+# The last word of every unit's and currency's spoken name: a slash after
+# one of them, before a plain word, is a rate ("80 €/nuit", "3 kg/portion").
+_NAME_PAIRS: list[tuple[str, str]] = [u[:2] for u in UNIT_TABLE.values()]
+_NAME_PAIRS += [c[:2] for c in ALL_CURRENCIES.values()]
+_SPOKEN_NAMES = frozenset(n.rsplit(" ", 1)[-1] for pair in _NAME_PAIRS for n in pair)
+_PER_ANY_WORD_RE = re.compile(r"(?P<w>[^\W\d_]+)/(?P<d>[a-zà-öø-ÿœæ]{2,})(?![\w/])")
+
+
+def _per_any_word(m: re.Match[str]) -> str:
+    if m.group("w") in _SPOKEN_NAMES:
+        return f"{m.group('w')} par {m.group('d')}"
+    return m.group()
+
+
 def rates(text: str, _: Pass) -> str:
     """The slash of a rate is "par": "10 €/mois" -> "dix euros par mois",
-    "habitants/km²" -> "habitants par kilomètre carré"."""
+    "habitants/km²" -> "habitants par kilomètre carré", "80 €/nuit" ->
+    "quatre-vingts euros par nuit"."""
     if "/" not in text:
         return text
-    return _PER_RE.sub(lambda m: " par " + per_name(m.group("d")), text)
+    text = _PER_RE.sub(lambda m: " par " + per_name(m.group("d")), text)
+    if "/" in text:
+        text = _PER_ANY_WORD_RE.sub(_per_any_word, text)
+    return text
 
 
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNIT_TABLE, key=len, reverse=True))
+# Symbols of the unit table that are not units of a fraction or a count.
+_SCALE_SYMBOLS = frozenset({"k", "Md", "Mds", "Mrd", "hab."})
+# "5 L/100 km": a rate per a number of units is "pour" them.
+_PER_COUNT = rf"/(?P<pn>[1-9]\d{{0,3}})\s?(?P<pu>{_UNIT_NAMES})"
 _UNIT_RE = re.compile(
-    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})(?:/(?P<per>{DENOMINATOR}))?"
+    rf"(?P<n>{NUM})(?P<sp>\s?)(?P<u>{_UNIT_NAMES})"
+    rf"(?:/(?P<per>{DENOMINATOR})|{_PER_COUNT})?"
     r"(?![\w²³]|\.\w)"
 )
 
@@ -160,14 +193,80 @@ def _unit(m: re.Match[str]) -> str:
     if unit in SPACED_ONLY and not m.group("sp"):
         return m.group()
     singular, plural, fem = UNIT_TABLE[unit]
-    value = num.to_float(m.group("n"))
-    words = num.quantity(m.group("n"), feminine_form=fem)
+    amount = m.group("n")
+    if len(amount) == 2 and amount[0] == "0":  # "09 s" of a duration: "neuf"
+        amount = amount[1]
+    value = num.to_float(amount)
+    words = num.quantity(amount, feminine_form=fem)
     spoken = f"{words} {plural if num.is_plural(value) else singular}"
     if m.group("per"):
         spoken += " par " + per_name(m.group("per"))
+    elif m.group("pu") and m.group("pu") not in _SCALE_SYMBOLS:
+        count = int(m.group("pn"))
+        per_singular, per_plural, per_fem = UNIT_TABLE[m.group("pu")]
+        words = num.feminine(num.cardinal(count)) if per_fem else num.cardinal(count)
+        spoken += f" pour {words} {per_plural if count >= 2 else per_singular}"
+    elif m.group("pu"):
+        return m.group()
     return spoken
 
 
 def units(text: str, _: Pass) -> str:
     """A number and its unit, in agreement ("1,5 km", "21 t", "3 m³/s")."""
     return _UNIT_RE.sub(_unit, text)
+
+
+# A fraction of a unit: "3/4 h" -> "trois quarts d'heure", "1/2 l" -> "un
+# demi-litre", "1 1/2 h" -> "une heure et demie". Before the dates and the
+# times, which would read "le 1/2 l" as the first of February and "3/4 h" as
+# four o'clock. Only fractions a unit is cut into (a denominator up to 10, or
+# 100 or 1000), so "17/18 h" stays for the ranges.
+# An article just before (searched in the 7 characters before the fraction).
+_ARTICLE_BEFORE_RE = re.compile(r"(?:^|\s)(?:[lL]e|[lL]a|[uU]ne?|[dDaA]u)\s$")
+# The units' names written out, one word each ("1/2 litre", "3/4 heure").
+_NAMED_UNITS: dict[str, Unit] = {
+    name: unit
+    for unit in UNIT_TABLE.values()
+    for name in unit[:2]
+    if " " not in name and unit[0] not in ("mille", "milliard")
+}
+_NAMED_UNITS["kilo"] = _NAMED_UNITS["kilos"] = ("kilo", "kilos", False)
+_UNIT_WORDS = "|".join(sorted(_NAMED_UNITS, key=len, reverse=True))
+_FRACTION_UNIT_RE = re.compile(
+    r"(?:(?P<w>[0-9](?<![\w.,/-][0-9])\d{0,2}) )?"
+    r"(?P<a>[0-9](?<![\w.,/-][0-9])\d{0,2})/(?P<b>\d{1,4})"
+    rf"(?P<sp>\s?)(?:(?P<u>{_UNIT_NAMES})|(?<=\s)(?P<name>{_UNIT_WORDS}))"
+    r"(?![\w²³/]|\.\w)"
+)
+
+
+def _fraction_unit(m: re.Match[str]) -> str:
+    a, b, unit = int(m.group("a")), m.group("b"), m.group("u")
+    if unit in _SCALE_SYMBOLS or (unit in SPACED_ONLY and not m.group("sp")):
+        return m.group()
+    named = _NAMED_UNITS.get(m.group("name") or "")
+    if not (0 < a < int(b) and (int(b) <= 10 or b in ("100", "1000"))):
+        return m.group()
+    words = num.fraction_words(m.group("a"), b)
+    if words is None:
+        return m.group()
+    singular, plural, fem = named or UNIT_TABLE[unit]
+    half = words == "un demi"
+    if m.group("w"):
+        whole = int(m.group("w"))
+        noun = plural if whole >= 2 else singular
+        tail = ("demie" if fem else "demi") if half else words
+        return f"{num.quantity(m.group('w'), feminine_form=fem)} {noun} et {tail}"
+    if half:
+        # "le 1/2 l" is "le demi-litre", "1/2 l" alone "un demi-litre"
+        article = _ARTICLE_BEFORE_RE.search(m.string[max(0, m.start() - 7) : m.start()])
+        return f"{'' if article else 'une ' if fem else 'un '}demi-{singular}"
+    de = "d'" if singular[0] in "aeiouyéèêh" else "de "
+    return f"{words} {de}{singular}"
+
+
+def fraction_units(text: str, _: Pass) -> str:
+    """A fraction of a unit, or a whole and a fraction: "3/4 h", "1 1/2 l"."""
+    if "/" not in text:
+        return text
+    return _FRACTION_UNIT_RE.sub(_fraction_unit, text)
