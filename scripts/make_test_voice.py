@@ -1,7 +1,15 @@
 """Write a tiny Piper-format voice (``.onnx`` + ``.onnx.json``) for the tests.
 
 Usage: python scripts/make_test_voice.py OUT_DIR [--name NAME] [--speakers N]
-       [--ms-per-id MS] [--sample-rate HZ]
+       [--ms-per-id MS] [--sample-rate HZ] [--size tiny|medium]
+
+``--size medium`` writes instead a voice that costs what a real one does: a
+VITS graph with the layer sizes of a published medium voice and random
+weights (scripts/vits_graph.py), 22,050 Hz, single speaker, about 63 MB; it
+prints its parameter count on stderr. ``cached_medium_voice()`` keeps one
+under the user cache for the benchmark and the tests that need it.
+
+The tiny voice (the default):
 
 The model is a small ONNX graph, built here with the ``onnx`` helper API, with
 the inputs and output of a real Piper voice: ``input`` (int64 [1, n] phoneme
@@ -20,7 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 # The phoneme_id_map of the published fr_FR-siwis-medium voice: symbol i has id i.
@@ -120,9 +130,11 @@ def build_model(
     return bytes(model.SerializeToString())
 
 
-def build_config(*, sample_rate: int, speakers: int) -> dict[str, object]:
+def build_config(
+    *, sample_rate: int, speakers: int, quality: str = "x_low"
+) -> dict[str, object]:
     config: dict[str, object] = {
-        "audio": {"sample_rate": sample_rate, "quality": "x_low"},
+        "audio": {"sample_rate": sample_rate, "quality": quality},
         "espeak": {"voice": "fr"},
         "inference": {"noise_scale": 0.667, "length_scale": 1, "noise_w": 0.8},
         "phoneme_type": "espeak",
@@ -135,9 +147,55 @@ def build_config(*, sample_rate: int, speakers: int) -> dict[str, object]:
         ),
         "piper_version": "1.0.0",
         "language": {"code": "fr_FR", "family": "fr", "region": "FR"},
-        "dataset": "narrator-test-tiny",
+        "dataset": f"narrator-test-{'tiny' if quality == 'x_low' else quality}",
     }
     return config
+
+
+# Bump when scripts/vits_graph.py changes: the cached medium voice is rebuilt.
+MEDIUM_VERSION = "1"
+MEDIUM_NAME = "fr_FR-test-medium"
+MEDIUM_RATE = 22050
+
+
+def write_medium(out_dir: Path, name: str = MEDIUM_NAME) -> tuple[Path, int]:
+    """Write the medium voice into ``out_dir``: (.onnx path, parameter count).
+
+    Both files are written beside under temporary names and renamed, so a
+    reader never sees half a voice.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from vits_graph import build_medium
+
+    model, params = build_medium()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / f"{name}.onnx"
+    config = build_config(sample_rate=MEDIUM_RATE, speakers=1, quality="medium")
+    for path, data in (
+        (Path(f"{model_path}.json"), _config_bytes(config)),
+        (model_path, model.SerializeToString()),
+    ):
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return model_path, params
+
+
+def cached_medium_voice() -> Path:
+    """The medium voice under the user cache, made on first use (~10 s)."""
+    import platformdirs
+
+    root = Path(platformdirs.user_cache_dir("narrator", appauthor=False))
+    model = root / "test-voices" / f"medium-{MEDIUM_VERSION}" / f"{MEDIUM_NAME}.onnx"
+    if not (model.exists() and Path(f"{model}.json").exists()):
+        write_medium(model.parent)
+    return model
+
+
+def _config_bytes(config: dict[str, object]) -> bytes:
+    return (json.dumps(config, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,9 +205,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speakers", type=int, default=1)
     parser.add_argument("--ms-per-id", type=float, default=5.0)
     parser.add_argument("--sample-rate", type=int, default=16000)
+    parser.add_argument("--size", choices=("tiny", "medium"), default="tiny")
     args = parser.parse_args(argv)
     if args.speakers < 1:
         parser.error("--speakers must be at least 1")
+    if args.size == "medium":
+        if args.speakers != 1:
+            parser.error("--size medium makes a single-speaker voice")
+        name = MEDIUM_NAME if args.name == "fr_FR-test-tiny" else args.name
+        model_path, params = write_medium(args.out_dir, name)
+        print(
+            f"{params:,} parameters ({params * 4 / 1e6:.1f} MB of float32 weights)",
+            file=sys.stderr,
+        )
+        print(model_path)
+        return 0
     args.out_dir.mkdir(parents=True, exist_ok=True)
     model_path = args.out_dir / f"{args.name}.onnx"
     model_path.write_bytes(

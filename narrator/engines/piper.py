@@ -28,11 +28,16 @@ from narrator.engines import voicestore
 from narrator.engines.base import SectionRef
 from narrator.engines.espeak import text_to_phonemes, voice_version
 from narrator.engines.phonemes import (
-    MAX_PHONEMES,
     Clause,
     chunk_sentences,
     phoneme_ids,
     sentences_of,
+)
+from narrator.engines.piper_session import (
+    INFERENCE_PHONEMES,
+    default_threads,
+    load_session,
+    run_session,
 )
 from narrator.engines.voicestore import PiperConfig, read_config
 from narrator.errors import EngineError, EngineUnavailable, InputError
@@ -54,8 +59,9 @@ ENGINE_NAME = "piper"
 PROFILE = "espeak"  # espeak-ng is Piper's front end: same normalization
 # Bump when phonemization, chunking, trimming or gaps change: part of
 # identity(), so of the clip cache key. 2: clause types and sentence ends as
-# piper-tts 1.8 has them; the voice's default speaker.
-ASSEMBLY_VERSION = "2"
+# piper-tts 1.8 has them; the voice's default speaker. 3: at most
+# INFERENCE_PHONEMES (120) phonemes per inference, was 300.
+ASSEMBLY_VERSION = "3"
 # Silence kept at the edges of an utterance / of the inner edges of chunks,
 # and the pause where two chunks of one utterance meet.
 OUTER_KEEP_MS = 40
@@ -83,7 +89,7 @@ def phonemize(text: str, espeak_voice: str) -> list[list[Clause]]:
 
 
 def inference_phonemes(
-    text: str, config: PiperConfig, max_phonemes: int = MAX_PHONEMES
+    text: str, config: PiperConfig, max_phonemes: int = INFERENCE_PHONEMES
 ) -> list[str]:
     """The phonemes of ``text`` exactly as ``config``'s voice receives them: one
     string (code points, decomposed) per inference, sentence by sentence after
@@ -150,51 +156,6 @@ def _join(
 # Phonemes a voice lacks, already warned about: once per voice and run.
 _missing_lock = threading.Lock()
 _missing_warned: dict[str, set[str]] = {}
-
-_sessions_lock = threading.Lock()
-_sessions: dict[tuple[str, int, int, int], Any] = {}
-
-
-def _load_session(model: Path, threads: int) -> Any:
-    """An onnxruntime session for ``model``, shared per (file, threads).
-
-    Raises:
-        EngineUnavailable: onnxruntime cannot be imported.
-        InputError: the file is not an ONNX model onnxruntime can run.
-    """
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise EngineUnavailable(
-            f"piper: onnxruntime cannot be imported ({exc}); reinstall narrator "
-            "with pip."
-        ) from exc
-    st = model.stat()
-    key = (str(model.resolve()), st.st_size, st.st_mtime_ns, threads)
-    with _sessions_lock:
-        session = _sessions.get(key)
-        if session is not None:
-            return session
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        # Spinning threads would steal the cores that mastering and the other
-        # sections use between inferences.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            session = ort.InferenceSession(
-                str(model), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime's own error types, one boundary
-            raise InputError(
-                f"piper: {model} is not a model onnxruntime can run "
-                f"({type(exc).__name__}: {str(exc).strip()[:200]}); reinstall the "
-                "voice or pass another --voice."
-            ) from exc
-        _sessions[key] = session
-        return session
 
 
 def _onnxruntime_version() -> str:
@@ -304,7 +265,7 @@ class PiperEngine:
         speaker: str | None = None,
         rate: str | None = None,
         threads: int = 1,
-        max_phonemes: int = MAX_PHONEMES,
+        max_phonemes: int = INFERENCE_PHONEMES,
     ):
         self.model_path = model
         self.voice = model.stem
@@ -319,7 +280,7 @@ class PiperEngine:
         self.length_scale = rate_to_length_scale(rate, self.config.length_scale)
         self.max_phonemes = max_phonemes
         self.threads = max(1, threads)
-        self._session = _load_session(model, self.threads)
+        self._session = load_session(model, self.threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         missing = {"input", "input_lengths", "scales"} - self._input_names
         if missing:
@@ -426,7 +387,7 @@ class PiperEngine:
         if "sid" in self._input_names:
             feeds["sid"] = np.array([self.speaker_id], dtype=np.int64)
         try:
-            outputs = self._session.run(None, feeds)
+            outputs = run_session(self._session, feeds)
         except Exception as exc:  # onnxruntime's own error types, one boundary
             raise EngineError(
                 f"the model failed on {len(ids)} phoneme ids "
@@ -448,13 +409,12 @@ class PiperEngine:
 
 
 def _threads(options: Mapping[str, str]) -> int:
-    """Intra-op threads: the cores left to each of the sections that run at once.
+    """Intra-op threads: every core unless ``threads`` says otherwise.
 
-    The build passes ``jobs`` when the user set it; otherwise it runs one
-    section per core for a local engine (``config.default_jobs``), which is
-    what ``cores`` stands for here: an engine gets its options, not Settings.
+    Sections still run ``jobs`` at once, but their inferences take turns
+    (piper_session: one inference's working memory at a time), so each has
+    the whole machine; ``jobs`` is only checked here.
     """
-    cores = os.cpu_count() or 1
     value = options.get("threads")
     if value:
         try:
@@ -466,10 +426,10 @@ def _threads(options: Mapping[str, str]) -> int:
         return threads
     jobs_text = options.get("jobs")
     try:
-        jobs = int(jobs_text) if jobs_text else cores
+        int(jobs_text) if jobs_text else 0
     except ValueError as exc:
         raise InputError(f"piper: jobs={jobs_text!r} is not a number.") from exc
-    return max(1, cores // max(1, jobs))
+    return default_threads()
 
 
 def create(options: Mapping[str, str]) -> PiperEngine:
