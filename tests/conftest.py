@@ -15,6 +15,17 @@ REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "tests" / "data" / "seed" / "000_4308e03e8e9adbfa.txt"
 DATA = Path(__file__).resolve().parent / "data"
 
+# A show's podcast.toml as a publisher writes it (the feed, site and MP4 tests).
+PODCAST_CONFIG = """\
+title = "Résumés à écouter"
+author = "Anne Dupont"
+email = "anne@example.org"
+description = "Des résumés lus & commentés."
+category = "Education"
+explicit = false
+link = "https://example.org/"
+"""
+
 SEED_TITLES = [
     "Résumé bref",
     "Introduction aux grands enjeux de l'IA",

@@ -48,21 +48,13 @@ from narrator.publish.feed_reader import parse_existing_feed
 from narrator.publish.items import PODCAST_NS, FeedChapter, FeedItem
 from narrator.publish.podcast import init_podcast, publish_episode
 
+from .conftest import PODCAST_CONFIG as CONFIG
+
 BASE = "https://example.org/podcast/"
 FEED_URL = BASE + "feed.xml"
 T1 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 T2 = datetime(2024, 5, 8, 8, 0, tzinfo=UTC)
 T3 = datetime(2024, 5, 15, 8, 0, tzinfo=UTC)
-
-CONFIG = """\
-title = "Résumés à écouter"
-author = "Anne Dupont"
-email = "anne@example.org"
-description = "Des résumés lus & commentés."
-category = "Education"
-explicit = false
-link = "https://example.org/"
-"""
 
 
 # --- fixtures ---------------------------------------------------------------

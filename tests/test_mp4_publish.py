@@ -28,6 +28,8 @@ from narrator.ffmpeg import ffmpeg_exe
 from narrator.publish.episode_file import fallback_guid
 from narrator.publish.podcast import publish_episode
 
+from .conftest import PODCAST_CONFIG as CONFIG
+
 RATE = 44100
 FRAME_S = 1024 / RATE
 BASE = "https://example.org/podcast/"
@@ -58,15 +60,6 @@ title: Un épisode en MP3
 Celui-ci reste un MP3, dans le même flux que l'autre.
 """
 
-CONFIG = """\
-title = "Résumés à écouter"
-author = "Anne Dupont"
-email = "anne@example.org"
-description = "Des résumés lus & commentés."
-category = "Education"
-explicit = false
-link = "https://example.org/"
-"""
 
 TITLES = ["Le début", "La suite", "La fin"]
 

@@ -32,19 +32,11 @@ from click.testing import CliRunner
 
 from narrator.cli import main
 
+from .conftest import PODCAST_CONFIG as CONFIG
 from .conftest import SEED, SEED_TITLES, ffmpeg_chapters
 
 pytestmark = pytest.mark.slow
 
-CONFIG = """\
-title = "Résumés à écouter"
-author = "Anne Dupont"
-email = "anne@example.org"
-description = "Des résumés lus & commentés."
-category = "Education"
-explicit = false
-link = "https://example.org/"
-"""
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 

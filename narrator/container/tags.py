@@ -368,26 +368,41 @@ def read_extra(path: Path) -> dict[str, str]:
     return {f.desc: str(f.text[0]) for f in tags.getall("TXXX") if f.text}
 
 
+class _ChapFrame(Protocol):
+    """What is read of a CHAP frame (mutagen's stubs do not declare it)."""
+
+    element_id: str
+    start_time: int
+    end_time: int
+    sub_frames: ID3
+
+
+def _chapter(frame: _ChapFrame, *, media: bool = True) -> Chapter:
+    """A CHAP frame as a chapter: its title (the element ID when it has none)
+    and times, and with ``media`` its first picture and link."""
+    title = frame.sub_frames.get("TIT2")
+    name = str(title.text[0]) if title and title.text else str(frame.element_id)
+    start, end = int(frame.start_time), int(frame.end_time)
+    if not media:
+        return Chapter(name, start, end)
+    links = frame.sub_frames.getall("WXXX")
+    pictures = frame.sub_frames.getall("APIC")
+    return Chapter(
+        name,
+        start,
+        end,
+        # The picture's name is the file's beside the episode, which the tag
+        # does not record.
+        ChapterPicture("", bytes(pictures[0].data), str(pictures[0].desc))
+        if pictures
+        else None,
+        str(links[0].url) if links else None,
+    )
+
+
 def _chapters(tags: ID3) -> tuple[Chapter, ...]:
-    chapters = []
-    for frame in sorted(tags.getall("CHAP"), key=lambda f: f.start_time):
-        title = frame.sub_frames.get("TIT2")
-        links = frame.sub_frames.getall("WXXX")
-        pictures = frame.sub_frames.getall("APIC")
-        chapters.append(
-            Chapter(
-                str(title.text[0]) if title else frame.element_id,
-                frame.start_time,
-                frame.end_time,
-                # The picture's name is the file's beside the episode, which
-                # the tag does not record.
-                ChapterPicture("", bytes(pictures[0].data), str(pictures[0].desc))
-                if pictures
-                else None,
-                str(links[0].url) if links else None,
-            )
-        )
-    return tuple(chapters)
+    frames = sorted(tags.getall("CHAP"), key=lambda f: f.start_time)
+    return tuple(_chapter(frame) for frame in frames)
 
 
 def read_chapter_frames(path: Path) -> tuple[tuple[str, Chapter], ...]:
@@ -404,17 +419,8 @@ def read_chapter_frames(path: Path) -> tuple[tuple[str, Chapter], ...]:
             tags = _small_frames(path)
         except ID3NoHeaderError:
             return ()
-        found = []
-        for frame in tags.getall("CHAP"):
-            title = frame.sub_frames.get("TIT2")
-            name = str(title.text[0]) if title and title.text else frame.element_id
-            found.append(
-                (
-                    str(frame.element_id),
-                    Chapter(name, int(frame.start_time), int(frame.end_time)),
-                )
-            )
-    return tuple(found)
+        frames = tags.getall("CHAP")
+        return tuple((str(f.element_id), _chapter(f, media=False)) for f in frames)
 
 
 def read_chapters(path: Path) -> tuple[tuple[Chapter, ...], float]:
