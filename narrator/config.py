@@ -295,6 +295,10 @@ def _engine_options(values: Mapping[str, object], env: Environment) -> dict[str,
         found["slow"] = "1"
     if values.get("jobs"):
         found["jobs"] = str(values["jobs"])
+    # Where an engine may keep what it derives from a voice (piper: the cut model).
+    cache_dir = values.get("cache_dir") or env.cache_dir
+    if cache_dir:
+        found["cache_dir"] = str(cache_dir)
     if env.gtts_base_url:
         found["base_url"] = env.gtts_base_url
     if env.edge_url:

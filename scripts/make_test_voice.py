@@ -153,7 +153,7 @@ def build_config(
 
 
 # Bump when scripts/vits_graph.py changes: the cached medium voice is rebuilt.
-MEDIUM_VERSION = "1"
+MEDIUM_VERSION = "2"
 MEDIUM_NAME = "fr_FR-test-medium"
 MEDIUM_RATE = 22050
 

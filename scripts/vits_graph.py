@@ -5,7 +5,8 @@ does the work of one (text encoder, stochastic duration predictor, flow,
 HiFi-GAN decoder) with the layer sizes of piper_train's defaults, which the
 published medium voices use (src/python/piper_train/vits/lightning.py and
 models.py of the reference training code): hidden and inter channels 192,
-filter 768, 6 layers, 2 heads, relative attention window 4, FFN kernel 3;
+filter 768, 6 layers, 2 heads, relative attention window 4 (computed as the
+export computes it: padded and reshaped, heads x length^2), FFN kernel 3;
 flow of 4 coupling layers (WN of 4 layers, kernel 5); duration predictor with
 4 conv flows over DDSConv (kernel 3, 3 layers); decoder of ResBlock2 with
 kernels 3, 5, 7 and dilations (1, 2), (2, 6), (3, 12), upsampling 8, 8, 4
@@ -135,8 +136,82 @@ class Graph:
         )
 
 
-def _attention(g: Graph, x: str, mask2: str, rel_idx: str) -> str:
-    """Multi-head self-attention with VITS's relative positions (window 4)."""
+def _i64(g: Graph, *parts: str | int) -> str:
+    """A 1-D int64 tensor of scalars (graph tensors) and constants."""
+    items = [
+        g.const([p], np.int64)
+        if isinstance(p, int)
+        else g.op("Unsqueeze", [p, g.const([0], np.int64)])
+        for p in parts
+    ]
+    return g.op("Concat", items, axis=0)  # type: ignore[no-any-return]
+
+
+def _relative_embeddings(g: Graph, hint: str, length: str) -> str:
+    """[1, 1, 2l-1, kc]: the window's 2w+1 embeddings, zero-padded to every
+    relative position of a length-l sentence (VITS _get_relative_embeddings)."""
+    kc = HIDDEN // HEADS
+    w = g.op(
+        "Reshape",
+        [g.weight((2 * WINDOW + 1, kc), kc, hint), g.const([1, 1, -1, kc], np.int64)],
+    )
+    zero = g.const(0, np.int64)
+    pad = g.op("Max", [g.op("Sub", [length, g.const(WINDOW + 1, np.int64)]), zero])
+    start = g.op("Max", [g.op("Sub", [g.const(WINDOW + 1, np.int64), length]), zero])
+    span = g.op(
+        "Sub", [g.op("Mul", [length, g.const(2, np.int64)]), g.const(1, np.int64)]
+    )
+    padded = g.op("Pad", [w, _i64(g, 0, 0, pad, 0, 0, 0, pad, 0)])
+    end = g.op("Add", [start, span])
+    return g.op(  # type: ignore[no-any-return]
+        "Slice", [padded, _i64(g, start), _i64(g, end), g.const([2], np.int64)]
+    )
+
+
+def _relative_to_absolute(g: Graph, x: str, length: str) -> str:
+    """[1, h, l, 2l-1] -> [1, h, l, l] by padding and reshaping, as VITS does."""
+    one = g.const(1, np.int64)
+    x = g.op("Pad", [x, _i64(g, 0, 0, 0, 0, 0, 0, 0, 1)])
+    flat = g.op("Reshape", [x, g.const([1, HEADS, -1], np.int64)])
+    flat = g.op("Pad", [flat, _i64(g, 0, 0, 0, 0, 0, g.op("Sub", [length, one]))])
+    two_l = g.op("Mul", [length, g.const(2, np.int64)])
+    shape = _i64(g, 1, HEADS, g.op("Add", [length, one]), g.op("Sub", [two_l, one]))
+    square = g.op("Reshape", [flat, shape])
+    return g.op(  # type: ignore[no-any-return]
+        "Slice",
+        [
+            square,
+            _i64(g, 0, g.op("Sub", [length, one])),
+            _i64(g, length, g.op("Sub", [two_l, one])),
+            g.const([2, 3], np.int64),
+        ],
+    )
+
+
+def _absolute_to_relative(g: Graph, x: str, length: str) -> str:
+    """[1, h, l, l] -> [1, h, l, 2l-1], the inverse layout."""
+    one = g.const(1, np.int64)
+    x = g.op("Pad", [x, _i64(g, 0, 0, 0, 0, 0, 0, 0, g.op("Sub", [length, one]))])
+    flat = g.op("Reshape", [x, g.const([1, HEADS, -1], np.int64)])
+    flat = g.op("Pad", [flat, _i64(g, 0, 0, length, 0, 0, 0)])
+    wide = g.op(
+        "Reshape",
+        [flat, _i64(g, 1, HEADS, length, g.op("Mul", [length, g.const(2, np.int64)]))],
+    )
+    return g.op(  # type: ignore[no-any-return]
+        "Slice",
+        [
+            wide,
+            g.const([1], np.int64),
+            g.const([2**62], np.int64),
+            g.const([3], np.int64),
+        ],
+    )
+
+
+def _attention(g: Graph, x: str, mask2: str, length: str) -> str:
+    """Multi-head self-attention with VITS's relative positions (window 4),
+    computed as the reference's export computes them: O(heads x l^2) memory."""
     kc = HIDDEN // HEADS
     heads_shape = g.const([1, HEADS, kc, -1], np.int64)
 
@@ -146,19 +221,17 @@ def _attention(g: Graph, x: str, mask2: str, rel_idx: str) -> str:
     q = heads(g.op("Mul", [g.conv(x, HIDDEN, HIDDEN), g.const(1 / math.sqrt(kc))]))
     k = heads(g.conv(x, HIDDEN, HIDDEN))
     v = heads(g.conv(x, HIDDEN, HIDDEN))
-    zero_row = g.const(np.zeros((1, kc)))
-    tables = []
-    for hint in ("rel_k", "rel_v"):
-        w = g.weight((2 * WINDOW + 1, kc), kc, hint)
-        tables.append(g.op("Gather", [g.op("Concat", [w, zero_row], axis=0), rel_idx]))
+    rel_k = _relative_embeddings(g, "rel_k", length)
+    rel_v = _relative_embeddings(g, "rel_v", length)
     scores = g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])])
-    scores = g.op(
-        "Add", [scores, g.op("Einsum", [q, tables[0]], equation="bhid,ijd->bhij")]
-    )
+    rel_logits = g.op("MatMul", [q, g.op("Transpose", [rel_k], perm=[0, 1, 3, 2])])
+    scores = g.op("Add", [scores, _relative_to_absolute(g, rel_logits, length)])
     masked = g.op("Mul", [g.op("Sub", [g.const(1.0), mask2]), g.const(-1e4)])
     p = g.op("Softmax", [g.op("Add", [scores, masked])], axis=-1)
     out = g.op("MatMul", [p, v])
-    out = g.op("Add", [out, g.op("Einsum", [p, tables[1]], equation="bhij,ijd->bhid")])
+    out = g.op(
+        "Add", [out, g.op("MatMul", [_absolute_to_relative(g, p, length), rel_v])]
+    )
     out = g.op("Transpose", [out], perm=[0, 1, 3, 2])
     out = g.op("Reshape", [out, g.const([1, HIDDEN, -1], np.int64)])
     return g.conv(out, HIDDEN, HIDDEN)
@@ -168,18 +241,6 @@ def _text_encoder(g: Graph, ids: str, mask: str, length: str) -> tuple[str, str,
     emb = g.weight((256, HIDDEN), HIDDEN, "emb")
     x = g.op("Mul", [g.op("Gather", [emb, ids]), g.const(math.sqrt(HIDDEN))])
     x = g.op("Mul", [g.op("Transpose", [x], perm=[0, 2, 1]), mask])
-    # relative index j - i, clipped to the window; outside it, the zero row.
-    pos = g.op("Range", [g.const(0, np.int64), length, g.const(1, np.int64)])
-    rel = g.op(
-        "Sub",
-        [
-            g.op("Unsqueeze", [pos, g.const([0], np.int64)]),
-            g.op("Unsqueeze", [pos, g.const([1], np.int64)]),
-        ],
-    )
-    inside = g.op("LessOrEqual", [g.op("Abs", [rel]), g.const(WINDOW, np.int64)])
-    shifted = g.op("Add", [rel, g.const(WINDOW, np.int64)])
-    rel_idx = g.op("Where", [inside, shifted, g.const(2 * WINDOW + 1, np.int64)])
     mask2 = g.op(
         "Mul",
         [
@@ -188,7 +249,7 @@ def _text_encoder(g: Graph, ids: str, mask: str, length: str) -> tuple[str, str,
         ],
     )
     for _ in range(LAYERS):
-        x = g.layer_norm(g.op("Add", [x, _attention(g, x, mask2, rel_idx)]), HIDDEN)
+        x = g.layer_norm(g.op("Add", [x, _attention(g, x, mask2, length)]), HIDDEN)
         y = g.op("Relu", [g.conv(g.op("Mul", [x, mask]), HIDDEN, FILTER, 3)])
         y = g.op("Mul", [g.conv(g.op("Mul", [y, mask]), FILTER, HIDDEN, 3), mask])
         x = g.layer_norm(g.op("Add", [x, y]), HIDDEN)

@@ -13,6 +13,7 @@ import sys
 import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -460,3 +461,40 @@ def test_piper_sections_phonemes_without_a_voice_say_how_to_get_one(
     assert missing.exit_code == 2 and "no such model file" in missing.stderr
     other = cli("sections", str(doc), "--phonemes", "--engine", "edge")
     assert other.exit_code == 2 and "Piper" in other.stderr
+
+
+def test_a_voice_with_no_decoder_to_cut_runs_whole_and_says_so_in_the_store(
+    tiny_voice: Path, tmp_path: Path
+) -> None:
+    """The tiny voice has no HiFi-GAN (no ConvTranspose): it is not cut, the
+    store remembers that, and it still speaks."""
+    from narrator.engines.piper_session import PARTS_VERSION, VoiceSession
+
+    store = tmp_path / "store"
+    session = VoiceSession(tiny_voice, 1, sha256="c" * 64, store=store)
+    assert not session.windowed
+    meta = json.loads(
+        (store / f"{'c' * 40}.v{PARTS_VERSION}" / "parts.json").read_text("utf-8")
+    )
+    assert meta == {"cut": False}
+    again = VoiceSession(tiny_voice, 1, sha256="c" * 64, store=store)
+    assert not again.windowed
+    audio = again.infer(
+        {
+            "input": np.array([[1, 20, 30, 2]], dtype=np.int64),
+            "input_lengths": np.array([4], dtype=np.int64),
+            "scales": np.array([0.667, 1.0, 0.8], dtype=np.float32),
+        }
+    )
+    assert audio.size > 0 and np.abs(audio).max() > 0.01
+
+
+def test_a_file_that_is_not_onnx_is_a_clear_error_even_when_cut(
+    tiny_voice: Path, tmp_path: Path
+) -> None:
+    from narrator.engines.piper_session import VoiceSession
+    from narrator.errors import InputError
+
+    tiny_voice.write_bytes(b"not a model at all")
+    with pytest.raises(InputError, match="not a model onnxruntime can run"):
+        VoiceSession(tiny_voice, 1, sha256="d" * 64, store=tmp_path / "store")

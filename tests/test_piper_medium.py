@@ -1,6 +1,7 @@
 """A voice of a real medium voice's size (scripts/make_test_voice.py --size
 medium, cached under the user cache) in narrator's Piper engine: the VITS
-graph loads, speaks a sentence at a plausible pace, in bounded memory."""
+graph loads, speaks a sentence at a plausible pace, in bounded memory whatever
+the sentence's length; cut at its decoder, it gives the uncut voice's audio."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ from .conftest import REPO
 pytestmark = pytest.mark.slow
 
 SENTENCE = "Bonjour et bienvenue. Voici un court essai de la voix, pour l'entendre."
+LONG_SENTENCE = (
+    "Dans cette longue phrase, qui sert à mesurer la mémoire d'une seule "
+    "inférence, nous parlons de la production des podcasts, des voix de "
+    "synthèse, des chapitres, des couvertures, des flux de publication, des "
+    "transcriptions et des outils qui les lisent, sans jamais nous arrêter "
+    "avant la fin de la phrase, qui arrive enfin maintenant."
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +74,9 @@ def test_medium_voice_speaks_a_sentence_in_narrators_engine(medium_voice: Path) 
     assert np.abs(pcm).max() > 1000  # sound, not silence
 
 
+@pytest.mark.parametrize("text", [SENTENCE, LONG_SENTENCE], ids=["short", "long"])
 def test_medium_voice_say_peak_rss_is_bounded(
-    medium_voice: Path, tmp_path: Path
+    medium_voice: Path, tmp_path: Path, text: str
 ) -> None:
     code = (
         "import resource, subprocess, sys;"
@@ -83,7 +92,7 @@ def test_medium_voice_say_peak_rss_is_bounded(
         "-m",
         "narrator",
         "say",
-        SENTENCE,
+        text,
         "--engine",
         "piper",
         "--voice",
@@ -96,3 +105,65 @@ def test_medium_voice_say_peak_rss_is_bounded(
     rc, rss_kib = (int(v) for v in done.stdout.split())
     assert rc == 0 and out.stat().st_size > 10_000
     assert rss_kib / 1024 < 400, rss_kib
+
+
+def _feeds(count: int, seed: int = 3) -> dict[str, np.ndarray]:
+    ids = np.random.default_rng(seed).integers(1, 100, size=(1, count))
+    return {
+        "input": ids.astype(np.int64),
+        "input_lengths": np.array([count], dtype=np.int64),
+        # No noise: the same ids give the same audio, cut or whole.
+        "scales": np.array([0.0, 1.0, 0.0], dtype=np.float32),
+    }
+
+
+def _pcm(audio: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(audio.reshape(-1), -1.0, 1.0) * 32767).astype(np.int16)
+
+
+def test_decoder_windows_give_the_uncut_voices_audio_sample_for_sample(
+    medium_voice: Path, tmp_path: Path
+) -> None:
+    import onnxruntime as ort
+
+    from narrator.engines.piper_session import DECODER_FRAMES, VoiceSession
+
+    session = VoiceSession(medium_voice, 1, sha256="a" * 64, store=tmp_path)
+    assert session.windowed
+    feeds = _feeds(700)  # ~2,400 latent frames: many windows
+    cut = session.infer(feeds)
+    whole = ort.InferenceSession(
+        str(medium_voice), providers=["CPUExecutionProvider"]
+    ).run(None, feeds)[0]
+    assert cut.shape == whole.shape
+    assert cut.size > 4 * DECODER_FRAMES * 256
+    assert np.array_equal(_pcm(cut), _pcm(whole))
+    # The decoder's reach was measured on the voice: a few frames, not all.
+    hop, context = session._measured_reach({})
+    assert hop == 256 and 4 <= context <= 40
+
+
+def test_the_cut_voice_is_kept_and_a_damaged_one_cut_again(
+    medium_voice: Path, tmp_path: Path
+) -> None:
+    from narrator.engines.piper_session import PARTS_VERSION, VoiceSession
+
+    first = VoiceSession(medium_voice, 1, sha256="b" * 64, store=tmp_path)
+    folder = tmp_path / f"{'b' * 40}.v{PARTS_VERSION}"
+    meta = json.loads((folder / "parts.json").read_text(encoding="utf-8"))
+    assert meta["cut"] and meta["channels"] == 192
+    sizes = {p.name: p.stat().st_size for p in folder.iterdir()}
+    # The two halves hold the whole voice's weights between them, once.
+    assert (
+        0.95
+        < (sizes["text.onnx"] + sizes["decoder.onnx"]) / medium_voice.stat().st_size
+        < 1.05
+    )
+    feeds = _feeds(120)
+    again = VoiceSession(medium_voice, 1, sha256="b" * 64, store=tmp_path)
+    assert np.array_equal(_pcm(first.infer(feeds)), _pcm(again.infer(feeds)))
+    (folder / "parts.json").write_text("{", encoding="utf-8")
+    damaged = VoiceSession(medium_voice, 1, sha256="b" * 64, store=tmp_path)
+    assert damaged.windowed
+    assert json.loads((folder / "parts.json").read_text(encoding="utf-8"))["cut"]
+    assert np.array_equal(_pcm(first.infer(feeds)), _pcm(damaged.infer(feeds)))

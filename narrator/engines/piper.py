@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from narrator.cache import default_cache_dir
 from narrator.engines import voicestore
 from narrator.engines.base import SectionRef
 from narrator.engines.espeak import text_to_phonemes, voice_version
@@ -37,7 +38,6 @@ from narrator.engines.piper_session import (
     INFERENCE_PHONEMES,
     default_threads,
     load_session,
-    run_session,
 )
 from narrator.engines.voicestore import PiperConfig, read_config
 from narrator.errors import EngineError, EngineUnavailable, InputError
@@ -59,9 +59,10 @@ ENGINE_NAME = "piper"
 PROFILE = "espeak"  # espeak-ng is Piper's front end: same normalization
 # Bump when phonemization, chunking, trimming or gaps change: part of
 # identity(), so of the clip cache key. 2: clause types and sentence ends as
-# piper-tts 1.8 has them; the voice's default speaker. 3: at most
-# INFERENCE_PHONEMES (120) phonemes per inference, was 300.
-ASSEMBLY_VERSION = "3"
+# piper-tts 1.8 has them; the voice's default speaker. 3: at most 120
+# phonemes per inference, was 300. 4: at most INFERENCE_PHONEMES (400), the
+# decoder run in windows (piper_session).
+ASSEMBLY_VERSION = "4"
 # Silence kept at the edges of an utterance / of the inner edges of chunks,
 # and the pause where two chunks of one utterance meet.
 OUTER_KEEP_MS = 40
@@ -266,6 +267,7 @@ class PiperEngine:
         rate: str | None = None,
         threads: int = 1,
         max_phonemes: int = INFERENCE_PHONEMES,
+        store: Path | None = None,
     ):
         self.model_path = model
         self.voice = model.stem
@@ -280,8 +282,12 @@ class PiperEngine:
         self.length_scale = rate_to_length_scale(rate, self.config.length_scale)
         self.max_phonemes = max_phonemes
         self.threads = max(1, threads)
-        self._session = load_session(model, self.threads)
-        self._input_names = {i.name for i in self._session.get_inputs()}
+        self.model_sha256 = voicestore.file_sha256(model)
+        self.config_sha256 = voicestore.file_sha256(self.config_path)
+        self._session = load_session(
+            model, self.threads, sha256=self.model_sha256, store=store
+        )
+        self._input_names = self._session.input_names
         missing = {"input", "input_lengths", "scales"} - self._input_names
         if missing:
             raise InputError(
@@ -295,8 +301,6 @@ class PiperEngine:
             )
         # Fail now, not in the middle of a build, if espeak-ng lacks the voice.
         self._espeak_version = voice_version(self.config.espeak_voice)
-        self.model_sha256 = voicestore.file_sha256(model)
-        self.config_sha256 = voicestore.file_sha256(self.config_path)
 
     def _speaker_id(self, speaker: str | None) -> int:
         if speaker is None:
@@ -387,14 +391,13 @@ class PiperEngine:
         if "sid" in self._input_names:
             feeds["sid"] = np.array([self.speaker_id], dtype=np.int64)
         try:
-            outputs = run_session(self._session, feeds)
+            audio = self._session.infer(feeds)
         except Exception as exc:  # onnxruntime's own error types, one boundary
             raise EngineError(
                 f"the model failed on {len(ids)} phoneme ids "
                 f"({type(exc).__name__}: {str(exc).strip()[:200]})",
                 engine=ENGINE_NAME,
             ) from exc
-        audio = np.asarray(outputs[0])
         flat = audio.reshape(-1) if audio.size else audio.reshape(0)
         if audio.ndim and sum(1 for d in audio.shape if d != 1) > 1:
             raise EngineError(
@@ -409,11 +412,10 @@ class PiperEngine:
 
 
 def _threads(options: Mapping[str, str]) -> int:
-    """Intra-op threads: every core unless ``threads`` says otherwise.
+    """Intra-op threads of one run: one unless ``threads`` says otherwise.
 
-    Sections still run ``jobs`` at once, but their inferences take turns
-    (piper_session: one inference's working memory at a time), so each has
-    the whole machine; ``jobs`` is only checked here.
+    Sections run ``jobs`` at once, one a core, and at most one run per core
+    is in flight (piper_session); ``jobs`` is only checked here.
     """
     value = options.get("threads")
     if value:
@@ -437,7 +439,8 @@ def create(options: Mapping[str, str]) -> PiperEngine:
 
     Keys: voice (installed name or MODEL.onnx, optionally ``:SPEAKER``; default:
     the best installed French voice), rate (words per minute, or +N%/-N%),
-    speaker (overrides ``:SPEAKER``), threads (intra-op threads), jobs.
+    speaker (overrides ``:SPEAKER``), threads (intra-op threads), jobs,
+    cache_dir (where the voice is kept cut at its decoder, under ``voices/``).
 
     Raises:
         InputError: an option, the model or its config is invalid.
@@ -449,6 +452,7 @@ def create(options: Mapping[str, str]) -> PiperEngine:
         speaker=options.get("speaker") or speaker,
         rate=options.get("rate"),
         threads=_threads(options),
+        store=Path(options.get("cache_dir") or default_cache_dir()) / "voices",
     )
     # As --voice names it; the default is the installed voice's name.
     engine.voice = options.get("voice") or model.stem
