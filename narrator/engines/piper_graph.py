@@ -41,7 +41,8 @@ IDS_INPUT = "input"
 
 @dataclass(frozen=True)
 class VoiceParts:
-    """The two halves of a voice, serialized for onnxruntime.
+    """The two halves of a voice for onnxruntime: serialized, or the paths of
+    the files they were kept in.
 
     ``text_side`` takes the voice's inputs and returns ``latent`` then
     ``handed``, in that order; ``decoder`` takes ``latent``, ``handed`` and
@@ -49,8 +50,8 @@ class VoiceParts:
     ``channels`` is the latent's channel count.
     """
 
-    text_side: bytes
-    decoder: bytes
+    text_side: bytes | str
+    decoder: bytes | str
     latent: str
     handed: tuple[str, ...]
     passed: tuple[str, ...]

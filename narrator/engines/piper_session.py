@@ -26,14 +26,13 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from narrator.atomic import write_bytes_atomic, write_text_atomic
-from narrator.engines.piper_graph import split_voice
+from narrator.engines.piper_graph import VoiceParts, split_voice
 from narrator.errors import EngineUnavailable, InputError
 
 __all__ = [
@@ -120,7 +119,7 @@ class VoiceSession:
     ) -> None:
         ort = _onnxruntime()
         self.model = model
-        self._cut: _Cut | None = None
+        self._cut: VoiceParts | None = None
         self._text: Any = None
         self._decoder: Any = None
         cut = _parts(model, sha256, store)
@@ -237,19 +236,7 @@ class VoiceSession:
         return hop, max(side - first, last - side) + 2
 
 
-@dataclass(frozen=True)
-class _Cut:
-    """A cut voice: its halves (serialized, or stored files) and how they meet."""
-
-    text_side: bytes | str
-    decoder: bytes | str
-    latent: str
-    handed: tuple[str, ...]
-    passed: tuple[str, ...]
-    channels: int
-
-
-def _parts(model: Path, sha256: str, store: Path | None) -> _Cut | None:
+def _parts(model: Path, sha256: str, store: Path | None) -> VoiceParts | None:
     """The voice's halves: from ``store`` when cut before, else cut now (and
     stored). None when the graph has no decoder to cut at."""
     folder = store / f"{sha256[:40]}.v{PARTS_VERSION}" if store and sha256 else None
@@ -263,26 +250,15 @@ def _parts(model: Path, sha256: str, store: Path | None) -> _Cut | None:
         return None  # no onnx package: the model runs whole
     except Exception as exc:  # the onnx parser's own errors, one boundary
         raise _not_a_model(model, exc) from exc
-    cut = None
-    if parts is not None:
-        cut = _Cut(
-            parts.text_side,
-            parts.decoder,
-            parts.latent,
-            parts.handed,
-            parts.passed,
-            parts.channels,
-        )
-    del parts
-    if folder is not None and _store(folder, cut):
+    if folder is not None and _store(folder, parts):
         # The files, not the bytes: sessions then load without a second copy.
         stored = _stored(folder)
         if stored is not False:
             return stored
-    return cut
+    return parts
 
 
-def _stored(folder: Path) -> _Cut | Literal[False] | None:
+def _stored(folder: Path) -> VoiceParts | Literal[False] | None:
     """The halves kept in ``folder``; None if the voice has none; False if
     nothing (readable) is kept there."""
     try:
@@ -292,7 +268,7 @@ def _stored(folder: Path) -> _Cut | Literal[False] | None:
         text_side, decoder = folder / "text.onnx", folder / "decoder.onnx"
         if not (text_side.is_file() and decoder.is_file()):
             return False
-        return _Cut(
+        return VoiceParts(
             text_side=str(text_side),
             decoder=str(decoder),
             latent=str(meta["latent"]),
@@ -304,7 +280,7 @@ def _stored(folder: Path) -> _Cut | Literal[False] | None:
         return False  # not kept yet, or damaged: cut again
 
 
-def _store(folder: Path, cut: _Cut | None) -> bool:
+def _store(folder: Path, cut: VoiceParts | None) -> bool:
     """Keep the halves for the next process; parts.json last, so a half-written
     folder reads as not stored."""
     meta: dict[str, Any] = {"cut": cut is not None}
