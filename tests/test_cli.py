@@ -54,6 +54,7 @@ BUILD_KEYS = {
     "engine",
     "sections_synthesized",
     "sections_reused",
+    "utterances_synthesized",
     "up_to_date",
     "chapters",
 }
@@ -341,6 +342,7 @@ def test_build_json_default_output_and_up_to_date(
     assert (tmp_path / "output" / "court.mp3").is_file()
     assert data["engine"] == "espeak"
     assert (data["sections_synthesized"], data["sections_reused"]) == (3, 0)
+    assert data["utterances_synthesized"] >= 6  # each section: a title, a sentence
     check_chapters(data, COURT_TITLES)
     mp3 = MP3(tmp_path / "output" / "court.mp3")
     assert abs(mp3.info.length - data["duration_s"]) <= 0.05
@@ -350,6 +352,7 @@ def test_build_json_default_output_and_up_to_date(
     data2 = json.loads(again.stdout)
     assert data2["up_to_date"] is True
     assert (data2["sections_synthesized"], data2["sections_reused"]) == (0, 3)
+    assert data2["utterances_synthesized"] == 0
     assert data2["chapters"] == data["chapters"]
 
 
@@ -752,6 +755,30 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path: Path) -> No
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a POSIX FIFO")
+def _wait_blocked_in_read(pid: int) -> None:
+    """Until the process's main thread sleeps in a pipe read (its wchan).
+
+    The writer's open succeeds as soon as the build opens the FIFO, a few
+    microseconds before it reads: a signal in that window is run by Python's
+    handler before the read starts, and the read then blocks with the flag
+    already set (CPython's classic signal race, not the build's). A user's
+    Ctrl-C lands at no such instant; the test must not either.
+    """
+    wchan = Path(f"/proc/{pid}/wchan")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            where = wchan.read_text()
+        except OSError:
+            break
+        if "pipe_read" in where:
+            return
+        if where.strip() in ("", "0"):  # the kernel hides wchan: wait instead
+            break
+        time.sleep(0.01)
+    time.sleep(0.3)
+
+
 def test_ctrl_c_exits_130_without_traceback(tmp_path: Path, cache_dir: Path) -> None:
     """A real SIGINT to a real build, caught while it reads the --intro file.
 
@@ -777,6 +804,7 @@ def test_ctrl_c_exits_130_without_traceback(tmp_path: Path, cache_dir: Path) -> 
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the build never read the intro: {proc.stderr.read()}")
                 time.sleep(0.02)
+        _wait_blocked_in_read(proc.pid)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
