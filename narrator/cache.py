@@ -1,6 +1,6 @@
 """Content-addressed cache of what a build makes, so a rebuild makes only what changed.
 
-Four kinds of entries live side by side:
+These kinds of entries live side by side:
 
 * ``clips``: the utterances of one section as the engine spoke them (trimmed
   16-bit PCM, and the engine's word timings when it gives them). Keyed by the
@@ -13,6 +13,10 @@ Four kinds of entries live side by side:
 * ``speech``: one section made speakable (its utterances), keyed by the
   section, the normalization profile, the lexicon and the normalizer's own
   code, so a rebuild normalizes only the sections that changed.
+* ``pictures``: a chapter's picture made ready for the tag (upright JPEG).
+* ``latest``: no payload; names the last clip made for a section of a title
+  with a voice, and the digest of each of its texts, so an edited section
+  copies its unchanged utterances from it and synthesizes only the others.
 
 Every entry is one file: magic, header length, JSON header (payload length and
 sha256, metadata), payload. Writes go to a temporary file that is renamed into
@@ -54,7 +58,7 @@ log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 _MAGIC = b"NRC1"
-_KINDS = ("clips", "segments", "covers", "speech", "pictures")
+_KINDS = ("clips", "segments", "covers", "speech", "pictures", "latest")
 _TMP_MAX_AGE_S = 24 * 3600
 _BUILDS = "builds"
 # A build's start is the wall clock; file times are the kernel's coarser one.

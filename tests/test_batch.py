@@ -32,6 +32,7 @@ EPISODE_KEYS = {
     "up_to_date",
     "sections_synthesized",
     "sections_reused",
+    "utterances_synthesized",
     "duration_s",
     "error",
 }

@@ -78,6 +78,7 @@ def test_info_and_prune(tmp_path: Path) -> None:
         "covers": 0,
         "speech": 0,
         "pictures": 0,
+        "latest": 0,
     }
     assert info.size_bytes > 200
     pruned = cache.prune(older_than_days=30)

@@ -36,6 +36,7 @@ from narrator.engines.piper import (
 )
 from narrator.engines.voicestore import read_config
 from narrator.errors import EngineUnavailable, InputError
+from narrator.ffmpeg import ffmpeg_exe
 
 from .conftest import REPO, SEED_TITLES, decode_stats, ffmpeg_chapters
 
@@ -381,6 +382,41 @@ def test_piper_clip_cache_key_follows_the_model_sha256(
     report = json.loads(changed.stdout)
     assert report["sections_synthesized"] == 2
     assert report["duration_s"] > json.loads(first.stdout)["duration_s"]
+
+
+def decoded_pcm(path: Path) -> bytes:
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "s16le", "pipe:1"],
+        capture_output=True,
+        check=True,
+    )
+    return proc.stdout
+
+
+def test_piper_a_one_word_edit_speaks_one_sentence_and_sounds_as_a_cold_build(
+    tiny_voice: Path, tmp_path: Path, cache_dir: Path
+) -> None:
+    sentences = [f"Voici la phrase numéro {n} de la partie." for n in range(1, 6)]
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "# Essai\n\n## Premier\n\n" + " ".join(sentences)
+        + "\n\n## Second\n\nEncore une phrase. Et une autre.\n",
+        "utf-8",
+    )  # fmt: skip
+    out = tmp_path / "ep.mp3"
+    args = ["build", str(doc), "-o", str(out), "--engine", "piper"]
+    args += ["--voice", str(tiny_voice), "--json"]
+    first = json.loads(cli(*args).stdout)
+    assert first["utterances_synthesized"] == 9  # 2 titles, 7 sentences
+    doc.write_text(doc.read_text("utf-8").replace("numéro 3", "numéro très 3"), "utf-8")
+    edit = cli(*args)
+    assert edit.exit_code == 0, edit.stderr
+    report = json.loads(edit.stdout)
+    assert (report["sections_synthesized"], report["utterances_synthesized"]) == (1, 1)
+    cold = tmp_path / "cold.mp3"
+    fresh = ["--cache-dir", str(tmp_path / "fresh"), "-o", str(cold)]
+    assert cli(*args[:-1], *fresh, "--json").exit_code == 0
+    assert decoded_pcm(out) == decoded_pcm(cold)
 
 
 @pytest.mark.slow

@@ -120,6 +120,18 @@ class ClipWriter:
             self._lengths.append(int(samples.shape[0]))
             self._words.append(words)
 
+    def add_trimmed(
+        self, samples: np.ndarray, words: tuple[WordTiming, ...], rate: int
+    ) -> None:
+        """Write one utterance already decoded and trimmed (another clip's),
+        brought to this clip's rate."""
+        if self.sample_rate and rate != self.sample_rate:
+            samples = to_int16(resample(from_int16(samples), rate, self.sample_rate))
+        self.sample_rate = self.sample_rate or rate
+        self._out.write(np.ascontiguousarray(samples, dtype="<i2").tobytes())
+        self._lengths.append(int(samples.shape[0]))
+        self._words.append(words)
+
     def meta(self) -> dict[str, object]:
         """The clip's cache metadata.
 

@@ -92,6 +92,7 @@ class Episode:
             "up_to_date": bool(r and r.up_to_date),
             "sections_synthesized": r.sections_synthesized if r else 0,
             "sections_reused": r.sections_reused if r else 0,
+            "utterances_synthesized": r.utterances_synthesized if r else 0,
             "duration_s": round(r.duration_s, 3) if r else None,
             "error": self.error,
         }

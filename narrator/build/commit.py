@@ -77,6 +77,7 @@ class BuildResult:
     timeline: Timeline | None = None
     sidecars: tuple[Path, ...] = ()
     synthesized_titles: tuple[str, ...] = ()  # sections that were (re)synthesized
+    utterances_synthesized: int = 0  # what the engine spoke (the rest was reused)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -85,6 +86,7 @@ class BuildResult:
             "engine": self.engine,
             "sections_synthesized": self.sections_synthesized,
             "sections_reused": self.sections_reused,
+            "utterances_synthesized": self.utterances_synthesized,
             "up_to_date": self.up_to_date,
             "chapters": [
                 {
@@ -208,6 +210,7 @@ def _run(plan: BuildPlan, produce: Produce, extras: MakeExtras) -> BuildResult:
         timeline=timeline,
         sidecars=tuple(files),
         synthesized_titles=tuple(synthesized),
+        utterances_synthesized=sum(r.spoken for r in records),
     )
 
 
@@ -390,6 +393,7 @@ def _run_mp4(plan: BuildPlan, produce: Produce, extras: MakeExtras) -> BuildResu
         timeline=timeline,
         sidecars=tuple(files),
         synthesized_titles=tuple(synthesized),
+        utterances_synthesized=sum(r.spoken for r in records),
     )
 
 

@@ -56,6 +56,10 @@ class SectionPlan:
     # build key, so a new picture retags without synthesizing.
     picture: ChapterPicture | None = None
     url: str | None = None
+    # Names the last clip made for a section of this title with this voice (the
+    # cache's ``latest`` kind): an edited section takes its unchanged utterances
+    # from there and synthesizes only the others.
+    latest_key: str = ""
 
     @property
     def action(self) -> str:
@@ -82,6 +86,7 @@ class SegmentRecord:
     spans: tuple[tuple[int, int], ...]
     crc16: int | None = None
     synthesized: bool = False
+    spoken: int = 0  # utterances the engine synthesized for it (the rest reused)
     # AAC segments: the samples that are not silence (``container.aac``).
     sound: tuple[int, int] | None = None
 
@@ -126,7 +131,7 @@ class SegmentRecord:
 
     def reused(self) -> SegmentRecord:
         """This record for another section with the same segment: not synthesized."""
-        return replace(self, synthesized=False)
+        return replace(self, synthesized=False, spoken=0)
 
 
 @dataclass(frozen=True)
@@ -279,10 +284,25 @@ def plan_sections(
                 "last": i == last,
             }
         )
+        latest_key = make_key(
+            {
+                "kind": "latest",
+                "engine": dict(identity),
+                "format": CLIP_FORMAT,
+                "title": title,
+            }
+        )
         cached = cache.has("clips", clip_key)
         sections.append(
             SectionPlan(
-                i, title, utterances, clip_key, segment_key, cached, last=i == last
+                i,
+                title,
+                utterances,
+                clip_key,
+                segment_key,
+                cached,
+                last=i == last,
+                latest_key=latest_key,
             )
         )
     return tuple(sections)

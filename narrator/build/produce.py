@@ -4,8 +4,10 @@ A *segment* is one section's audio mastered and encoded on its own to CBR MP3
 frames, cached under a key that covers its text, the engine identity and every
 rendering parameter. A *clip* is the section's raw synthesized audio, cached
 under the engine identity and the exact texts, so a change of pauses or
-loudness re-masters without re-synthesizing. Intro and outro jingles are
-segments too.
+loudness re-masters without re-synthesizing. When a section's clip is not
+cached, the last clip of a section with its title and voice (the cache's
+``latest``) gives the utterances whose text did not change: a one-word edit
+synthesizes one sentence. Intro and outro jingles are segments too.
 
 What runs in parallel, and when, is ``schedule``'s business: a section here
 is produced on the calling thread, its parts on the threads ``spare`` lends.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import threading
@@ -57,7 +60,7 @@ from narrator.container import aac, encode
 from narrator.container.frames import EncodedSegment, Mp3Format
 from narrator.engines.base import Engine, SectionRef
 from narrator.errors import AudioError, EngineError, InputError, NarratorError
-from narrator.model import WordTiming
+from narrator.model import Audio, WordTiming
 
 log = logging.getLogger(__name__)
 Render = Callable[[SegmentLayout], Iterator[bytes]]
@@ -110,18 +113,111 @@ def _cached_clip(
         return None
 
 
-def _batches(texts: Sequence[str]) -> Iterator[list[str]]:
-    """``texts`` in runs of about ``SYNTH_BATCH_CHARS`` characters."""
-    batch: list[str] = []
+def _batches(texts: Sequence[str], indices: Sequence[int]) -> Iterator[list[int]]:
+    """``indices`` of ``texts`` in runs of about ``SYNTH_BATCH_CHARS`` characters."""
+    batch: list[int] = []
     size = 0
-    for text in texts:
-        if batch and size + len(text) > SYNTH_BATCH_CHARS:
+    for i in indices:
+        if batch and size + len(texts[i]) > SYNTH_BATCH_CHARS:
             yield batch
             batch, size = [], 0
-        batch.append(text)
-        size += len(text)
+        batch.append(i)
+        size += len(texts[i])
     if batch:
         yield batch
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _latest_clip(
+    cache: Cache, sp: SectionPlan, stack: contextlib.ExitStack
+) -> tuple[Clip, dict[str, int]] | None:
+    """The last clip made for a section of this title and voice, and which of
+    its utterances says which text (by digest); None when there is none.
+
+    An utterance's audio depends on its text alone (the engine contract), so
+    an edited section takes its unchanged sentences from there.
+    """
+    pointer = cache.get("latest", sp.latest_key) if sp.latest_key else None
+    if pointer is None:
+        return None
+    key, texts = pointer.meta.get("clip"), pointer.meta.get("texts")
+    if not isinstance(key, str) or not isinstance(texts, list):
+        return None
+    entry = cache.get("clips", key)
+    if entry is None:
+        return None
+    try:
+        clip = _open_clip(stack, entry)
+    except (NarratorError, OSError, KeyError, TypeError, ValueError):
+        return None
+    if len(clip.utterances) != len(texts):
+        return None
+    return clip, {str(t): i for i, t in enumerate(texts)}
+
+
+def _call(engine: Engine, sp: SectionPlan, texts: list[str]) -> list[Audio]:
+    """One engine call: one Audio per text.
+
+    Raises:
+        EngineError: the engine failed or answered with another count.
+    """
+    try:
+        audios = engine.synthesize(texts, section=SectionRef(sp.index, sp.title))
+    except EngineError as exc:
+        raise exc.with_section(sp.title) from exc
+    if len(audios) != len(texts):
+        raise EngineError(
+            f"the engine returned {len(audios)} clips for {len(texts)} utterances.",
+            engine=engine.name,
+            section=sp.title,
+        )
+    return audios
+
+
+def _write_clip(
+    writer: ClipWriter,
+    engine: Engine,
+    sp: SectionPlan,
+    cancel: threading.Event,
+    latest: tuple[Clip, dict[str, int]] | None,
+) -> int:
+    """Write the section's utterances in order, those the latest clip says
+    taken from it, the others synthesized batch by batch; how many were.
+
+    Raises:
+        EngineError: the engine failed.
+        Cancelled: another section failed meanwhile.
+    """
+    texts = [u.text for u in sp.utterances]
+    digests = [_text_digest(t) for t in texts]
+    donor, where = latest if latest is not None else (None, {})
+    missing = [i for i, d in enumerate(digests) if d not in where]
+    done = 0
+
+    def copy_until(end: int) -> None:  # utterances done..end are all in donor
+        nonlocal done
+        if donor is None:  # nothing to copy: every utterance is synthesized
+            return
+        for i in range(done, end):
+            j = where[digests[i]]
+            words = donor.words[j] if donor.words else ()
+            writer.add_trimmed(donor.utterances[j], words, donor.sample_rate)
+        done = max(done, end)
+
+    for batch in _batches(texts, missing):
+        if cancel.is_set():
+            raise Cancelled()
+        audios = _call(engine, sp, [texts[i] for i in batch])
+        for i, audio in zip(batch, audios, strict=True):
+            copy_until(i)
+            writer.add([audio])
+            done = i + 1
+        del audios  # the encoded batch: free it before the next
+    copy_until(len(texts))
+    return len(missing)
 
 
 def _synthesize(
@@ -130,8 +226,10 @@ def _synthesize(
     sp: SectionPlan,
     cancel: threading.Event,
     stack: contextlib.ExitStack,
-) -> Clip:
-    """Synthesize the section's clip batch by batch into the clip cache.
+) -> tuple[Clip, int]:
+    """Make the section's clip into the clip cache: the utterances the latest
+    clip of its title has, copied; the others synthesized. The clip, and how
+    many utterances the engine spoke.
 
     Raises:
         EngineError: the engine failed (named after the section).
@@ -139,26 +237,10 @@ def _synthesize(
     """
     tmp = cache.tmp_dir() / f"clip-{sp.clip_key[:16]}-{uuid.uuid4().hex[:8]}.pcm"
     try:
-        with tmp.open("wb") as out:
+        with contextlib.ExitStack() as donor_stack, tmp.open("wb") as out:
             writer = ClipWriter(out)
-            for batch in _batches([u.text for u in sp.utterances]):
-                if cancel.is_set():
-                    raise Cancelled()
-                try:
-                    audios = engine.synthesize(
-                        batch, section=SectionRef(sp.index, sp.title)
-                    )
-                except EngineError as exc:
-                    raise exc.with_section(sp.title) from exc
-                if len(audios) != len(batch):
-                    raise EngineError(
-                        f"the engine returned {len(audios)} clips for "
-                        f"{len(batch)} utterances.",
-                        engine=engine.name,
-                        section=sp.title,
-                    )
-                writer.add(audios)
-                del audios  # the encoded batch: free it before the next
+            latest = _latest_clip(cache, sp, donor_stack)
+            spoken = _write_clip(writer, engine, sp, cancel, latest)
         # The clip is read from the file it was written to, held open: the
         # cache entry may be pruned or replaced before the section is rendered.
         handle = stack.enter_context(tmp.open("rb"))
@@ -167,8 +249,11 @@ def _synthesize(
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+    if sp.latest_key:
+        texts = [_text_digest(u.text) for u in sp.utterances]
+        cache.put("latest", sp.latest_key, b"", {"clip": sp.clip_key, "texts": texts})
     size = os.fstat(handle.fileno()).st_size
-    return Clip.from_file(handle.fileno(), 0, size, meta)
+    return Clip.from_file(handle.fileno(), 0, size, meta), spoken
 
 
 # -- the segment ------------------------------------------------------------------
@@ -284,13 +369,13 @@ def produce_section(
         return SegmentRecord.from_entry(entry)
     with contextlib.ExitStack() as stack:
         clip = _cached_clip(cache, sp, stack)
-        synthesized = clip is None
+        synthesized, spoken = clip is None, 0
         if clip is None:
-            clip = _synthesize(cache, engine, sp, cancel, stack)
+            clip, spoken = _synthesize(cache, engine, sp, cancel, stack)
         if cancel.is_set():
             raise Cancelled()
         entry = _render_section(cache, sp, clip, mastering, cancel, spare)
-    return SegmentRecord.from_entry(entry, synthesized)
+    return replace(SegmentRecord.from_entry(entry, synthesized), spoken=spoken)
 
 
 def _render_section(
@@ -464,10 +549,15 @@ def reread(
     """
     entry = cache.get("segments", sp.segment_key, verify=False)
     if entry is not None:
-        return SegmentRecord.from_entry(entry, record.synthesized)
+        found = SegmentRecord.from_entry(entry, record.synthesized)
+        return replace(found, spoken=record.spoken)
     log.warning(
         "the cached audio of section %r vanished (a cache prune?); making it again",
         sp.title,
     )
     again = produce_section(cache, engine, sp, mastering, threading.Event())
-    return replace(again, synthesized=again.synthesized or record.synthesized)
+    return replace(
+        again,
+        synthesized=again.synthesized or record.synthesized,
+        spoken=again.spoken + record.spoken,
+    )

@@ -2,8 +2,11 @@
 
 An engine turns the utterances of one section into audio, one Audio per
 utterance, in one call. Batching per section (rather than one call per
-sentence) lets a network engine keep several requests in flight and makes a
-section the unit of caching: editing one section costs exactly one call.
+sentence) lets a network engine keep several requests in flight. An
+utterance's audio depends on its text (and the engine's ``identity()``)
+alone, never on its neighbours in the call: the build cuts a long section
+into several calls anywhere, and when a section is edited it asks only for
+the utterances that changed, taking the others from the section's last clip.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class Engine(Protocol):
     now?" used by ``--engine auto``; it never raises. ``synthesize`` returns
     one Audio per text, splits text to its own limits, raises EngineError
     (with ``retryable``) and never touches the cache, the output folder or the
-    terminal.
+    terminal. Each Audio depends on its own text only (see the module's
+    docstring).
     """
 
     name: str
