@@ -52,10 +52,12 @@ log = logging.getLogger(__name__)
 # phonemes is about 30 s of speech, longer than nearly any sentence, so
 # sentences reach the voice whole, as piper-tts gives them.
 INFERENCE_PHONEMES = 400
-# Latent frames the decoder runs at once (256 samples each at 22,050 Hz: ~3 s).
-# 128 frames two at a time held less memory but cost 25 % more decoding (the
-# context frames), BENCHMARKS.md.
-DECODER_FRAMES = 256
+# Latent frames the decoder runs at once (256 samples each at 22,050 Hz:
+# ~2.2 s). A build's peak follows the window more than its arithmetic says
+# (the shared arena keeps what the largest window took): 192 frames peaked at
+# 380 MB where 256 peaked at 430-490 MB, in the same time; 128 frames two at a
+# time cost 25 % more decoding (the context frames), BENCHMARKS.md.
+DECODER_FRAMES = 192
 # Frames on each side of the probe that measures the decoder's reach.
 _PROBE_FRAMES = 40
 
@@ -68,7 +70,8 @@ _allocator_lock = threading.Lock()
 _allocator_ready = False
 _slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 # Decoder windows in flight in a process, each on every core: a window's
-# working memory (~180 MB with a medium voice at 256 frames) is held once.
+# working memory (~105 MB with a medium voice at 192 frames, 138 MB at 256) is
+# held once.
 _decoder_slots = threading.BoundedSemaphore(1)
 
 
