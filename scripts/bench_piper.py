@@ -138,8 +138,10 @@ def compare(name: str, doc: Path, work: Path, repeat: int) -> dict:
     print(f"  narrator build, cold:              {nar:7.1f} s = {nar / ref:.2f}x ref")
     print(f"  peak RSS of narrator's build:      {max(rss):7.0f} MB")
     done = edit_report["sections_synthesized"]
+    spoken = edit_report.get("utterances_synthesized", "?")
     print(f"  one-word edit:                     {edit:7.1f} s = "
-          f"{edit / edit_cold:.3f}x its cold build ({done} synthesized)")  # fmt: skip
+          f"{edit / edit_cold:.3f}x its cold build ({done} section, "
+          f"{spoken} utterances synthesized)")  # fmt: skip
     print(f"  build min per audio hour:  {per_hour:7.1f} on {os.cpu_count()} CPUs")
     return {"reference_s": ref, "narrator_s": nar, "ratio": nar / ref,
             "peak_rss_mb": max(rss), "edit_ratio": edit / edit_cold,
