@@ -17,6 +17,9 @@ These kinds of entries live side by side:
 * ``latest``: no payload; names the last clip made for a section of a title
   with a voice, and the digest of each of its texts, so an edited section
   copies its unchanged utterances from it and synthesizes only the others.
+* ``voices`` (a folder per voice, not entries): Piper voices cut in two by
+  ``engines.piper_session``, cut again when missing. ``info`` counts them and
+  ``prune`` removes them like entries, by their last use.
 
 Every entry is one file: magic, header length, JSON header (payload length and
 sha256, metadata), payload. Writes go to a temporary file that is renamed into
@@ -59,6 +62,10 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 1
 _MAGIC = b"NRC1"
 _KINDS = ("clips", "segments", "covers", "speech", "pictures", "latest")
+# Piper voices cut in two (engines/piper_session): a folder per voice, not an
+# entry; its parts.json is touched at each use, which is what prune reads.
+_VOICES = "voices"
+_VOICE_USE = "parts.json"
 _TMP_MAX_AGE_S = 24 * 3600
 _BUILDS = "builds"
 # A build's start is the wall clock; file times are the kernel's coarser one.
@@ -286,10 +293,23 @@ class Cache:
                 for path in base.glob("*/*.nrc"):
                     yield kind, path
 
+    def _voices(self) -> Iterator[tuple[Path, float, int]]:
+        """Each cut voice's folder, when it was last used, and its bytes."""
+        base = self.root / _VOICES
+        if not base.is_dir():
+            return
+        for folder in base.iterdir():
+            try:
+                files = [f.stat() for f in folder.iterdir()] if folder.is_dir() else []
+                used = (folder / _VOICE_USE).stat().st_mtime
+            except OSError:  # half-written, or gone meanwhile: as old as can be
+                used = 0.0
+            yield folder, used, sum(st.st_size for st in files)
+
     def info(self) -> CacheInfo:
         entries = 0
         size = 0
-        by_kind = dict.fromkeys(_KINDS, 0)
+        by_kind = dict.fromkeys((*_KINDS, _VOICES), 0)
         for kind, path in self._files():
             try:
                 size += path.stat().st_size
@@ -297,6 +317,10 @@ class Cache:
                 continue
             entries += 1
             by_kind[kind] += 1
+        for _folder, _used, nbytes in self._voices():
+            entries += 1
+            by_kind[_VOICES] += 1
+            size += nbytes
         return CacheInfo(self.root, entries, size, by_kind)
 
     def prune(
@@ -327,6 +351,16 @@ class Cache:
                 freed += st.st_size
             except OSError:
                 continue
+        for folder, used, nbytes in self._voices():
+            if not (everything or used < cutoff):
+                continue
+            if used >= spare:  # a running build may be loading it
+                kept += 1
+                kept_bytes += nbytes
+                continue
+            _remove(folder)
+            removed += 1
+            freed += nbytes
         self.clean_tmp(max_age_s=0 if everything else _TMP_MAX_AGE_S)
         return PruneResult(removed, freed, kept, kept_bytes, len(builds))
 

@@ -79,6 +79,7 @@ def test_info_and_prune(tmp_path: Path) -> None:
         "speech": 0,
         "pictures": 0,
         "latest": 0,
+        "voices": 0,
     }
     assert info.size_bytes > 200
     pruned = cache.prune(older_than_days=30)
@@ -136,3 +137,24 @@ def test_unverified_get_checks_header_and_length_only(tmp_path: Path) -> None:
     assert quick is not None and quick.meta == {"frames": 1}
     entry.path.write_bytes(bytes(data[:-1]))  # a length change is always seen
     assert cache.get("segments", "56" * 32, verify=False) is None
+
+
+def test_cut_voices_are_counted_and_pruned_by_their_last_use(tmp_path: Path) -> None:
+    """A Piper voice's halves (engines/piper_session) are cache too: info
+    counts their bytes, prune removes a voice unused for the age given."""
+    cache = Cache(tmp_path)
+    voices = tmp_path / "voices"
+    for name, age_days in (("old.v1", 40), ("new.v1", 1)):
+        folder = voices / name
+        folder.mkdir(parents=True)
+        (folder / "text.onnx").write_bytes(b"t" * 1000)
+        (folder / "parts.json").write_text("{}")
+        when = time.time() - age_days * 86400
+        os.utime(folder / "parts.json", (when, when))
+    info = cache.info()
+    assert info.by_kind["voices"] == 2 and info.size_bytes >= 2000
+    pruned = cache.prune(older_than_days=30)
+    assert (pruned.removed, pruned.kept) == (1, 0) and pruned.freed_bytes >= 1000
+    assert sorted(p.name for p in voices.iterdir()) == ["new.v1"]
+    assert cache.prune(everything=True).removed == 1
+    assert list(voices.iterdir()) == [] and cache.info().entries == 0

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -160,10 +161,20 @@ def test_the_cut_voice_is_kept_and_a_damaged_one_cut_again(
         < 1.05
     )
     feeds = _feeds(120)
+    long_ago = time.time() - 90 * 86400
+    os.utime(folder / "parts.json", (long_ago, long_ago))
     again = VoiceSession(medium_voice, 1, sha256="b" * 64, store=tmp_path)
     assert np.array_equal(_pcm(first.infer(feeds)), _pcm(again.infer(feeds)))
+    # Loading it marks its use: `narrator cache prune --older-than` goes by that.
+    assert (folder / "parts.json").stat().st_mtime > long_ago + 80 * 86400
     (folder / "parts.json").write_text("{", encoding="utf-8")
     damaged = VoiceSession(medium_voice, 1, sha256="b" * 64, store=tmp_path)
     assert damaged.windowed
     assert json.loads((folder / "parts.json").read_text(encoding="utf-8"))["cut"]
     assert np.array_equal(_pcm(first.infer(feeds)), _pcm(damaged.infer(feeds)))
+    # Halves that exist but do not load (truncated, or pruned while read): cut
+    # again, not run whole (which would bring back memory that grows).
+    (folder / "text.onnx").write_bytes(b"not a model")
+    broken = VoiceSession(medium_voice, 1, sha256="b" * 64, store=tmp_path)
+    assert broken.windowed
+    assert np.array_equal(_pcm(first.infer(feeds)), _pcm(broken.infer(feeds)))

@@ -126,11 +126,15 @@ class VoiceSession:
         self._text: Any = None
         self._decoder: Any = None
         cut = _parts(model, sha256, store)
-        if cut is not None:
+        if cut is not None and isinstance(cut.text_side, str):
+            try:  # the kept halves: pruned meanwhile, they are cut again
+                self._load_cut(ort, cut, threads)
+            except Exception as exc:
+                log.debug("piper: kept halves of %s unusable: %s", model.name, exc)
+                cut = _parts(model, sha256, None)
+        if cut is not None and self._cut is None:
             try:
-                self._text = _session(ort, cut.text_side, threads)
-                self._decoder = _session(ort, cut.decoder, decoder_threads())
-                self._cut = cut
+                self._load_cut(ort, cut, threads)
             except Exception as exc:  # an odd graph: run it whole instead
                 log.debug("piper: %s not cut at its decoder: %s", model.name, exc)
                 self._text = self._decoder = None
@@ -143,6 +147,11 @@ class VoiceSession:
         self._reach_lock = threading.Lock()
         self._reach: tuple[int, int] | None = None
         self._probed = False
+
+    def _load_cut(self, ort: Any, cut: VoiceParts, threads: int) -> None:
+        self._text = _session(ort, cut.text_side, threads)
+        self._decoder = _session(ort, cut.decoder, decoder_threads())
+        self._cut = cut
 
     @property
     def windowed(self) -> bool:
@@ -271,6 +280,10 @@ def _stored(folder: Path) -> VoiceParts | Literal[False] | None:
         text_side, decoder = folder / "text.onnx", folder / "decoder.onnx"
         if not (text_side.is_file() and decoder.is_file()):
             return False
+        try:  # the last use, which `narrator cache prune` goes by (cache.py)
+            os.utime(folder / "parts.json")
+        except OSError:  # a read-only cache: still usable
+            pass
         return VoiceParts(
             text_side=str(text_side),
             decoder=str(decoder),
