@@ -253,7 +253,7 @@ def test_presets_and_exact_titles(
     assert len(long_title.encode()) > 255 and nero[1] == titles[1]
     # Two sentences: ±0.6 LU (the seed's M4B above keeps ±0.3).
     lufs, peak = ebur128(out)
-    assert abs(lufs - PRESETS[preset].target_lufs) <= 0.6 and peak <= -1.0
+    assert abs(lufs - PRESETS[preset].target_lufs) <= 0.6 + 1e-6 and peak <= -1.0
 
 
 def _section(rng: np.random.Generator, sound: int, lead: int, tail: int) -> np.ndarray:
