@@ -204,7 +204,7 @@ def test_only_the_changed_sentences_are_synthesized_again(
 def test_changes_spread_over_several_engine_calls_stay_in_order(
     cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("narrator.build.produce.SYNTH_BATCH_CHARS", 30)
+    monkeypatch.setattr("narrator.build.reuse.SYNTH_BATCH_CHARS", 30)
     engine = FakeEngine()
     old = [f"Phrase numéro {i}." for i in range(12)]
     produce_section(cache, engine, plan_of(cache, engine, *old), MASTERING,

@@ -7,7 +7,7 @@ under the engine identity and the exact texts, so a change of pauses or
 loudness re-masters without re-synthesizing. When a section's clip is not
 cached, the last clip of a section with its title and voice (the cache's
 ``latest``) gives the utterances whose text did not change: a one-word edit
-synthesizes one sentence. Intro and outro jingles are segments too.
+synthesizes one sentence (``reuse``). Intro and outro jingles are segments too.
 
 What runs in parallel, and when, is ``schedule``'s business: a section here
 is produced on the calling thread, its parts on the threads ``spare`` lends.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import logging
 import os
 import threading
@@ -45,6 +44,7 @@ from narrator.audio.render import (
     render_jingle,
     render_part,
 )
+from narrator.build import reuse
 from narrator.build.episode import generated_cover
 from narrator.build.keys import (
     BuildPlan,
@@ -65,36 +65,12 @@ from narrator.model import Audio, WordTiming
 log = logging.getLogger(__name__)
 Render = Callable[[SegmentLayout], Iterator[bytes]]
 
-# Characters of text per call to the engine while synthesizing a section (about
-# three minutes of speech): a batch's audio is decoded, trimmed and written to
-# the clip file before the next is asked for, so synthesis holds one batch.
-SYNTH_BATCH_CHARS = 3000
-
 # About this many seconds of a section per part: the edit of one ordinary
 # section (~3 minutes) keeps two cores busy, and a part costs one ffmpeg start.
 PART_S = 90.0
 
 
 # -- the clip ---------------------------------------------------------------------
-
-
-def _open_clip(stack: contextlib.ExitStack, entry: Entry) -> Clip:
-    """The clip of ``entry``, read utterance by utterance from a descriptor
-    held open (by ``stack``) until the section is rendered.
-
-    Raises:
-        NarratorError: the entry's metadata does not describe its payload.
-        OSError: the entry cannot be opened.
-    """
-    handle = stack.enter_context(entry.path.open("rb"))
-    # Another build may have replaced the entry since it was read: the same
-    # payload, but its header (and so the payload's offset) may differ.
-    head = handle.read(8)
-    if len(head) != 8 or 8 + int.from_bytes(head[4:], "little") != entry.payload_offset:
-        raise NarratorError("the clip's cache entry changed while it was opened")
-    return Clip.from_file(
-        handle.fileno(), entry.payload_offset, entry.payload_bytes, entry.meta
-    )
 
 
 def _cached_clip(
@@ -105,57 +81,12 @@ def _cached_clip(
     if entry is None:
         return None
     try:
-        return _open_clip(stack, entry)
+        return reuse.open_clip(stack, entry)
     except (NarratorError, OSError, KeyError, TypeError, ValueError) as exc:
         log.warning(
             "cached clip for %r is unusable (%s); re-synthesizing", sp.title, exc
         )
         return None
-
-
-def _batches(texts: Sequence[str], indices: Sequence[int]) -> Iterator[list[int]]:
-    """``indices`` of ``texts`` in runs of about ``SYNTH_BATCH_CHARS`` characters."""
-    batch: list[int] = []
-    size = 0
-    for i in indices:
-        if batch and size + len(texts[i]) > SYNTH_BATCH_CHARS:
-            yield batch
-            batch, size = [], 0
-        batch.append(i)
-        size += len(texts[i])
-    if batch:
-        yield batch
-
-
-def _text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-
-def _latest_clip(
-    cache: Cache, sp: SectionPlan, stack: contextlib.ExitStack
-) -> tuple[Clip, dict[str, int]] | None:
-    """The last clip made for a section of this title and voice, and which of
-    its utterances says which text (by digest); None when there is none.
-
-    An utterance's audio depends on its text alone (the engine contract), so
-    an edited section takes its unchanged sentences from there.
-    """
-    pointer = cache.get("latest", sp.latest_key) if sp.latest_key else None
-    if pointer is None:
-        return None
-    key, texts = pointer.meta.get("clip"), pointer.meta.get("texts")
-    if not isinstance(key, str) or not isinstance(texts, list):
-        return None
-    entry = cache.get("clips", key)
-    if entry is None:
-        return None
-    try:
-        clip = _open_clip(stack, entry)
-    except (NarratorError, OSError, KeyError, TypeError, ValueError):
-        return None
-    if len(clip.utterances) != len(texts):
-        return None
-    return clip, {str(t): i for i, t in enumerate(texts)}
 
 
 def _call(engine: Engine, sp: SectionPlan, texts: list[str]) -> list[Audio]:
@@ -177,49 +108,6 @@ def _call(engine: Engine, sp: SectionPlan, texts: list[str]) -> list[Audio]:
     return audios
 
 
-def _write_clip(
-    writer: ClipWriter,
-    engine: Engine,
-    sp: SectionPlan,
-    cancel: threading.Event,
-    latest: tuple[Clip, dict[str, int]] | None,
-) -> int:
-    """Write the section's utterances in order, those the latest clip says
-    taken from it, the others synthesized batch by batch; how many were.
-
-    Raises:
-        EngineError: the engine failed.
-        Cancelled: another section failed meanwhile.
-    """
-    texts = [u.text for u in sp.utterances]
-    digests = [_text_digest(t) for t in texts]
-    donor, where = latest if latest is not None else (None, {})
-    missing = [i for i, d in enumerate(digests) if d not in where]
-    done = 0
-
-    def copy_until(end: int) -> None:  # utterances done..end are all in donor
-        nonlocal done
-        if donor is None:  # nothing to copy: every utterance is synthesized
-            return
-        for i in range(done, end):
-            j = where[digests[i]]
-            words = donor.words[j] if donor.words else ()
-            writer.add_trimmed(donor.utterances[j], words, donor.sample_rate)
-        done = max(done, end)
-
-    for batch in _batches(texts, missing):
-        if cancel.is_set():
-            raise Cancelled()
-        audios = _call(engine, sp, [texts[i] for i in batch])
-        for i, audio in zip(batch, audios, strict=True):
-            copy_until(i)
-            writer.add([audio])
-            done = i + 1
-        del audios  # the encoded batch: free it before the next
-    copy_until(len(texts))
-    return len(missing)
-
-
 def _synthesize(
     cache: Cache,
     engine: Engine,
@@ -235,12 +123,17 @@ def _synthesize(
         EngineError: the engine failed (named after the section).
         Cancelled: another section failed meanwhile.
     """
+    texts = [u.text for u in sp.utterances]
+    digests = reuse.text_digests(texts)
     tmp = cache.tmp_dir() / f"clip-{sp.clip_key[:16]}-{uuid.uuid4().hex[:8]}.pcm"
     try:
         with contextlib.ExitStack() as donor_stack, tmp.open("wb") as out:
+            donor = reuse.latest_clip(cache, sp.latest_key, donor_stack)
             writer = ClipWriter(out)
-            latest = _latest_clip(cache, sp, donor_stack)
-            spoken = _write_clip(writer, engine, sp, cancel, latest)
+            speak = functools.partial(_call, engine, sp)
+            spoken = reuse.write_utterances(
+                writer, texts, digests, speak, cancel, donor
+            )
         # The clip is read from the file it was written to, held open: the
         # cache entry may be pruned or replaced before the section is rendered.
         handle = stack.enter_context(tmp.open("rb"))
@@ -249,9 +142,7 @@ def _synthesize(
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-    if sp.latest_key:
-        texts = [_text_digest(u.text) for u in sp.utterances]
-        cache.put("latest", sp.latest_key, b"", {"clip": sp.clip_key, "texts": texts})
+    reuse.remember(cache, sp.latest_key, sp.clip_key, digests)
     size = os.fstat(handle.fileno()).st_size
     return Clip.from_file(handle.fileno(), 0, size, meta), spoken
 
