@@ -177,4 +177,5 @@ def test_the_cut_voice_is_kept_and_a_damaged_one_cut_again(
     (folder / "text.onnx").write_bytes(b"not a model")
     broken = VoiceSession(medium_voice, 1, sha256="b" * 64, store=tmp_path)
     assert broken.windowed
+    assert (folder / "text.onnx").stat().st_size == sizes["text.onnx"]  # kept again
     assert np.array_equal(_pcm(first.infer(feeds)), _pcm(broken.infer(feeds)))

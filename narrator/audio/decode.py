@@ -116,9 +116,7 @@ class ClipWriter:
         """
         for audio in audios:
             samples, words, self.sample_rate = _trimmed(audio, self.sample_rate)
-            self._out.write(np.ascontiguousarray(samples, dtype="<i2").tobytes())
-            self._lengths.append(int(samples.shape[0]))
-            self._words.append(words)
+            self._write(samples, words)
 
     def add_trimmed(
         self, samples: np.ndarray, words: tuple[WordTiming, ...], rate: int
@@ -128,6 +126,9 @@ class ClipWriter:
         if self.sample_rate and rate != self.sample_rate:
             samples = to_int16(resample(from_int16(samples), rate, self.sample_rate))
         self.sample_rate = self.sample_rate or rate
+        self._write(samples, words)
+
+    def _write(self, samples: np.ndarray, words: tuple[WordTiming, ...]) -> None:
         self._out.write(np.ascontiguousarray(samples, dtype="<i2").tobytes())
         self._lengths.append(int(samples.shape[0]))
         self._words.append(words)

@@ -127,11 +127,11 @@ class VoiceSession:
         self._decoder: Any = None
         cut = _parts(model, sha256, store)
         if cut is not None and isinstance(cut.text_side, str):
-            try:  # the kept halves: pruned meanwhile, they are cut again
+            try:  # the kept halves: damaged or pruned meanwhile, cut (and kept) again
                 self._load_cut(ort, cut, threads)
             except Exception as exc:
                 log.debug("piper: kept halves of %s unusable: %s", model.name, exc)
-                cut = _parts(model, sha256, None)
+                cut = _parts(model, sha256, store, again=True)
         if cut is not None and self._cut is None:
             try:
                 self._load_cut(ort, cut, threads)
@@ -248,11 +248,14 @@ class VoiceSession:
         return hop, max(side - first, last - side) + 2
 
 
-def _parts(model: Path, sha256: str, store: Path | None) -> VoiceParts | None:
-    """The voice's halves: from ``store`` when cut before, else cut now (and
-    stored). None when the graph has no decoder to cut at."""
+def _parts(
+    model: Path, sha256: str, store: Path | None, *, again: bool = False
+) -> VoiceParts | None:
+    """The voice's halves: from ``store`` when cut before (unless ``again``),
+    else cut now (and stored, over what was kept). None when the graph has no
+    decoder to cut at."""
     folder = store / f"{sha256[:40]}.v{PARTS_VERSION}" if store and sha256 else None
-    if folder is not None:
+    if folder is not None and not again:
         stored = _stored(folder)
         if stored is not False:
             return stored
