@@ -1,4 +1,4 @@
-"""Keep the process's heap from creeping: a process-wide malloc setting.
+"""Process-wide settings made at the edges: one malloc arena, one BLAS thread.
 
 glibc's malloc gives each thread that allocates while another holds the
 lock an arena of its own (up to eight per core), and memory freed in one
@@ -15,13 +15,22 @@ array its own mapping, returned at once): the same peak on the long document
 (88 MB), but each fresh mapping is paid in page faults, ~0.4 CPU-s of system
 time on the seed, 8 % of its build (BENCHMARKS.md, issue 11).
 
-The setting is process-wide, so it is made at the edges: the command line
-and a Dask worker, not a library function.
+numpy's OpenBLAS starts a thread per core when numpy is imported, and those
+threads spin for a while after each call: ~0.07 CPU-s on `import numpy`
+alone on two cores (0.13-0.14 s of user time against 0.05-0.07 s with one
+thread), taken from the section that runs beside the start-up. narrator
+makes no matrix product big enough for BLAS threads to pay (its parallelism
+is sections on threads, and onnxruntime's own pool for Piper), so the
+command line asks for one (``one_blas_thread``), unless the user set it.
+
+The settings are process-wide, so they are made at the edges: the command
+line and a Dask worker, not a library function.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 M_ARENA_MAX = -8  # glibc <malloc.h>
@@ -50,3 +59,16 @@ def bound_heap() -> bool:
     mallopt.restype = ctypes.c_int
     _done = bool(mallopt(M_ARENA_MAX, ARENAS) == 1)
     return _done
+
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS",)
+
+
+def one_blas_thread() -> None:
+    """Ask numpy's OpenBLAS for one thread, unless the environment says otherwise.
+
+    Only takes effect before numpy is first imported (OpenBLAS reads it when
+    it loads); child processes inherit it, which costs them nothing.
+    """
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")

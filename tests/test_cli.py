@@ -91,13 +91,19 @@ def write_plain(tmp_path: Path) -> Path:
 # -- 1. every command has --help --------------------------------------------
 
 
+def _subcommand(group: click.Group, name: str) -> click.Command:
+    found = group.get_command(click.Context(group), name)
+    assert found is not None, name
+    return found
+
+
 def _command_paths(
     command: click.Command, prefix: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, ...]]:
     yield prefix
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            yield from _command_paths(sub, (*prefix, name))
+        for name in command.list_commands(click.Context(command)):
+            yield from _command_paths(_subcommand(command, name), (*prefix, name))
 
 
 COMMANDS = list(_command_paths(main))
@@ -130,7 +136,7 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = _subcommand(command, name)
     assert (command.help or "").strip(), f"{path} has no help text"
     assert "--max-builds" not in run(*path, "--help").stdout  # test-only, hidden
 
@@ -171,7 +177,7 @@ def test_every_command_of_every_module_is_registered_on_the_group() -> None:
         command: click.Command = main
         for name in path:
             assert isinstance(command, click.Group)
-            command = command.commands[name]
+            command = _subcommand(command, name)
         registered.append(command)
     unregistered = [
         f"{path.stem}.{name}"

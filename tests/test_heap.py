@@ -8,11 +8,13 @@ build's peak memory is measured by ``scripts/bench.py``: BENCHMARKS.md.)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
+from narrator.heap import BLAS_THREAD_VARIABLES
 from tests.conftest import SEED
 
 # Three threads allocate 2 MB each while all are alive, then glibc's own
@@ -74,3 +76,54 @@ def test_threads_share_one_heap() -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
 def test_the_command_line_sets_it() -> None:
     assert _heaps("cli", str(SEED)) == 1
+
+
+THREADS = """
+import os
+import narrator.cli
+import numpy
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_command_line_asks_numpy_for_one_blas_thread() -> None:
+    """OpenBLAS would start a spinning thread per core at ``import numpy``;
+    the command line asks for none beyond the main one, and a user's own
+    setting stands (narrator/heap.py)."""
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
+
+    def threads(**extra: str) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", THREADS],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(run.stdout)
+
+    assert threads() == 1
+    if (os.cpu_count() or 1) > 1:
+        assert threads(OPENBLAS_NUM_THREADS="2") == 2
+
+
+def test_a_build_does_not_import_the_other_commands() -> None:
+    """Commands are imported when they run: a build's start-up does not pay
+    for publishing, feed checks and HTTP (narrator/cli/__init__.py)."""
+    probe = (
+        "import sys\n"
+        "from narrator.cli import main\n"
+        "main(['sections', sys.argv[1]], standalone_mode=False)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('narrator.'))))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(SEED)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(run.stdout.split())
+    assert "narrator.cli.build" in loaded
+    for other in ("narrator.cli.publish", "narrator.cli.batch", "narrator.check.feed"):
+        assert other not in loaded
