@@ -139,9 +139,43 @@ def test_decoder_windows_give_the_uncut_voices_audio_sample_for_sample(
     assert cut.shape == whole.shape
     assert cut.size > 4 * DECODER_FRAMES * 256
     assert np.array_equal(_pcm(cut), _pcm(whole))
-    # The decoder's reach was measured on the voice: a few frames, not all.
-    hop, context = session._measured_reach({})
+    # The decoder ran as two stages, each windowed with the reach measured
+    # on the voice: the first stage ~a dozen latent frames, 8 samples each
+    # (its output, 128 channels); the rest, 32 samples per input step, reaches
+    # about one latent frame's worth of those steps, not a dozen frames.
+    (head_hop, head_context), (tail_hop, tail_context) = session._measured_reaches({})
+    assert head_hop == 8 and 4 <= head_context <= 40
+    assert tail_hop == 32 and 2 <= tail_context <= 24
+
+
+def test_a_decoder_that_cannot_be_cut_again_runs_as_one_windowed_stage(
+    medium_voice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A voice whose decoder has a single upsampling (or whose later stages
+    read more than the first's output) is not cut in two stages: its decoder
+    runs whole-stage windows of DECODER_FRAMES, still the uncut voice's audio."""
+    import onnxruntime as ort
+
+    from narrator.engines import piper_graph
+    from narrator.engines.piper_session import VoiceSession
+
+    monkeypatch.setattr(piper_graph, "_split_decoder", lambda decoder: None)
+    session = VoiceSession(medium_voice, 1, sha256="d" * 64, store=tmp_path)
+    assert session.windowed
+    feeds = _feeds(400, seed=5)
+    cut = session.infer(feeds)
+    whole = ort.InferenceSession(
+        str(medium_voice), providers=["CPUExecutionProvider"]
+    ).run(None, feeds)[0]
+    assert np.array_equal(_pcm(cut), _pcm(whole))
+    [(hop, context)] = session._measured_reaches({})
     assert hop == 256 and 4 <= context <= 40
+    folder = next(tmp_path.iterdir())
+    assert not (folder / "tail.onnx").exists()
+    assert json.loads((folder / "parts.json").read_text("utf-8"))["tail_input"] == ""
+    # Kept as one stage, it loads as one stage in the next process.
+    again = VoiceSession(medium_voice, 1, sha256="d" * 64, store=tmp_path)
+    assert np.array_equal(_pcm(again.infer(feeds)), _pcm(cut))
 
 
 def test_the_cut_voice_is_kept_and_a_damaged_one_cut_again(
@@ -154,12 +188,10 @@ def test_the_cut_voice_is_kept_and_a_damaged_one_cut_again(
     meta = json.loads((folder / "parts.json").read_text(encoding="utf-8"))
     assert meta["cut"] and meta["channels"] == 192
     sizes = {p.name: p.stat().st_size for p in folder.iterdir()}
-    # The two halves hold the whole voice's weights between them, once.
-    assert (
-        0.95
-        < (sizes["text.onnx"] + sizes["decoder.onnx"]) / medium_voice.stat().st_size
-        < 1.05
-    )
+    # The three parts hold the whole voice's weights between them, once.
+    kept = sizes["text.onnx"] + sizes["decoder.onnx"] + sizes["tail.onnx"]
+    assert 0.95 < kept / medium_voice.stat().st_size < 1.05
+    assert meta["tail_input"] and sizes["tail.onnx"] < sizes["decoder.onnx"]
     feeds = _feeds(120)
     long_ago = time.time() - 90 * 86400
     os.utime(folder / "parts.json", (long_ago, long_ago))

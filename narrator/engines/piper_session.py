@@ -4,16 +4,20 @@ its audio a window at a time.
 Why a module of its own: a VITS decoder's working memory grows with the audio
 of one inference (about 0.9 kB per output sample with a medium voice), so a
 long sentence, or two at once, used to set a build's peak (1.2 GB on the
-seed). Cut where the decoder starts (piper_graph), a voice runs as two
+seed). Cut where the decoder starts (piper_graph), a voice runs as separate
 sessions: the text side (encoder, durations, flow) on the whole sentence, as
-piper-tts runs it, then the decoder over ``DECODER_FRAMES`` latent frames at a
-time with the frames of context its convolutions reach on each side, measured
-on the voice itself once per process. The windows' audio is the whole run's
-audio, sample for sample (tests/test_piper_medium.py checks it), and a
-window's memory does not depend on the sentence. Text sides run one a core
-(``slots()``), one thread each; decoder windows take turns, each on every
-core, so one window's working memory is held at a time, whatever ``jobs``
-says.
+piper-tts runs it, then the decoder a window at a time with the context its
+convolutions reach on each side, measured on the voice itself once per
+process. The decoder is itself two stages (piper_graph): its first stage,
+cheap and far-reaching, over ``HEAD_FRAMES`` latent frames at a time; the
+rest, which does most of the arithmetic and reaches about one frame, over
+``TAIL_FRAMES`` frames' worth of the first stage's output (a decoder that
+cannot be cut again: ``DECODER_FRAMES`` at a time). The windows' audio is
+the whole run's audio, sample for sample (tests/test_piper_medium.py checks
+it), and a window's memory does not depend on the sentence. Text sides and
+decoder windows run one a core (``slots()``, ``_decoder_slots``), one
+thread each, whatever ``jobs`` says: a build holds at most a window's
+working memory per core.
 
 A voice whose graph cannot be cut runs whole, at most
 ``INFERENCE_PHONEMES`` phonemes an inference.
@@ -25,7 +29,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,27 +56,43 @@ log = logging.getLogger(__name__)
 # phonemes is about 30 s of speech, longer than nearly any sentence, so
 # sentences reach the voice whole, as piper-tts gives them.
 INFERENCE_PHONEMES = 400
-# Latent frames the decoder runs at once (256 samples each at 22,050 Hz:
-# ~2.2 s). A build's peak follows the window more than its arithmetic says
-# (the shared arena keeps what the largest window took): 192 frames peaked at
-# 380 MB where 256 peaked at 430-490 MB, in the same time; 128 frames two at a
-# time cost 25 % more decoding (the context frames), BENCHMARKS.md.
+# Latent frames a decoder that could not be cut in two stages runs at once
+# (256 samples each at 22,050 Hz: ~2.2 s). A build's peak follows the window
+# more than its arithmetic says (the shared arena keeps what the largest
+# window took): 192 frames peaked at 380 MB where 256 peaked at 430-490 MB,
+# in the same time; 128 frames cost 25 % more decoding (the ~13 context
+# frames on each side), BENCHMARKS.md.
 DECODER_FRAMES = 192
-# Frames on each side of the probe that measures the decoder's reach.
+# Latent frames of the decoder's first stage run at once: its working memory
+# is an eighth of the rest's per frame (128 channels at 8 samples a frame,
+# against 64 and 32 channels at 64 and 256), and each window recomputes its
+# ~13 frames of context on each side, so it runs in longer windows.
+HEAD_FRAMES = 768
+# Latent frames' worth of the first stage's output the rest of the decoder
+# runs at once (its reach is ~10 of the 768 input steps: 1.3 % recomputed).
+# Smaller windows also run faster here, their working set nearer the caches:
+# two sentences' rest took 0.687 s in windows of 192 frames, 0.644 s in 96,
+# at 268 and 208 MB (BENCHMARKS.md, issue 25's fourth round).
+TAIL_FRAMES = 96
+# Input steps on each side of the probe that measures a decoder stage's reach.
 _PROBE_FRAMES = 40
 
-# Bump when piper_graph cuts differently: names the stored halves.
-PARTS_VERSION = "1"
+# Bump when piper_graph cuts differently: names the stored parts (2: the
+# decoder in two stages, tail.onnx beside decoder.onnx).
+PARTS_VERSION = "2"
 
 _sessions_lock = threading.Lock()
 _sessions: dict[tuple[str, int, int, int], VoiceSession] = {}
 _allocator_lock = threading.Lock()
 _allocator_ready = False
 _slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
-# Decoder windows in flight in a process, each on every core: a window's
-# working memory (~105 MB with a medium voice at 192 frames, 138 MB at 256) is
-# held once.
-_decoder_slots = threading.BoundedSemaphore(1)
+# Decoder windows in flight in a process, one thread each: one a core. Two
+# windows at once on one thread each keep both cores busier than one window
+# on two (no barrier after every operator, no third thread preempting a
+# half-done window when a text side runs): 5-6 % off a cold seed build. That
+# once cost too much memory (two 192-frame windows of the whole decoder:
+# 437-460 MB); two stages' windows hold ~50 MB each.
+_decoder_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 def default_threads() -> int:
@@ -82,8 +102,9 @@ def default_threads() -> int:
 
 
 def decoder_threads() -> int:
-    """Intra-op threads of a decoder window: every core (windows take turns)."""
-    return max(1, os.cpu_count() or 1)
+    """Intra-op threads of a decoder window: one, windows running one a core
+    (``_decoder_slots``)."""
+    return 1
 
 
 def slots() -> int:
@@ -96,7 +117,7 @@ def load_session(
 ) -> VoiceSession:
     """The voice at ``model`` ready to run, shared per (file, threads).
 
-    ``store`` is where the voice's two halves are kept once cut (the cut
+    ``store`` is where the voice's parts are kept once cut (the cut
     costs ~1.5 s, most of it importing ``onnx``), under the model's
     ``sha256``; without it the voice is cut again in each process.
 
@@ -115,7 +136,8 @@ def load_session(
 
 
 class VoiceSession:
-    """One voice's model in a process: cut in two, or whole."""
+    """One voice's model in a process: cut at its decoder (and the decoder
+    in two stages), or whole."""
 
     def __init__(
         self, model: Path, threads: int, *, sha256: str = "", store: Path | None = None
@@ -125,6 +147,7 @@ class VoiceSession:
         self._cut: VoiceParts | None = None
         self._text: Any = None
         self._decoder: Any = None
+        self._tail: Any = None
         cut = _parts(model, sha256, store)
         if cut is not None and isinstance(cut.text_side, str):
             try:  # the kept halves: damaged or pruned meanwhile, cut (and kept) again
@@ -137,7 +160,7 @@ class VoiceSession:
                 self._load_cut(ort, cut, threads)
             except Exception as exc:  # an odd graph: run it whole instead
                 log.debug("piper: %s not cut at its decoder: %s", model.name, exc)
-                self._text = self._decoder = None
+                self._text = self._decoder = self._tail = None
         if self._cut is None:
             try:
                 self._text = _session(ort, str(model), threads)
@@ -145,12 +168,13 @@ class VoiceSession:
                 raise _not_a_model(model, exc) from exc
         self.input_names = frozenset(i.name for i in self._text.get_inputs())
         self._reach_lock = threading.Lock()
-        self._reach: tuple[int, int] | None = None
-        self._probed = False
+        self._reaches: list[tuple[int, int] | None] = []
 
     def _load_cut(self, ort: Any, cut: VoiceParts, threads: int) -> None:
         self._text = _session(ort, cut.text_side, threads)
         self._decoder = _session(ort, cut.decoder, decoder_threads())
+        if cut.tail is not None:
+            self._tail = _session(ort, cut.tail, decoder_threads())
         self._cut = cut
 
     @property
@@ -168,84 +192,114 @@ class VoiceSession:
         extra = dict(zip(self._cut.handed, outputs[1:], strict=True))
         extra.update({name: feeds[name] for name in self._cut.passed})
         frames = int(latent.shape[-1]) if latent.ndim == 3 else 0
-        reach = self._measured_reach(extra)
+        # A decoder input that runs along the frames cannot be windowed.
         timed = any(frames > 1 and frames in np.shape(v) for v in extra.values())
-        if reach is None or timed or frames <= DECODER_FRAMES + 2 * reach[1]:
-            return self._decode(latent, extra)
-        return self._decode_windows(latent, extra, *reach)
+        reaches = self._measured_reaches(extra)
+        runs = self._stages(extra)
+        if len(runs) == 1:
+            windows = [DECODER_FRAMES]
+        else:  # the rest's windows: DECODER_FRAMES frames of the first's output
+            windows = [HEAD_FRAMES, TAIL_FRAMES * (reaches[0] or (1, 0))[0]]
+        x = latent
+        for run, window, reach in zip(runs, windows, reaches, strict=True):
+            x = run(x) if timed or reach is None else _windows(run, x, window, *reach)
+        return x.reshape(1, 1, -1)
 
-    def _decode(
-        self, latent: np.ndarray[Any, Any], extra: dict[str, Any]
-    ) -> np.ndarray[Any, Any]:
+    def _stages(self, extra: dict[str, Any]) -> list[Stage]:
+        """The decoder's stages in order, each a run on its input."""
+        cut = self._cut
+        assert cut is not None
+
+        def head(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+            return self._run(self._decoder, {**extra, cut.latent: x})
+
+        if self._tail is None:
+            return [head]
+        tail_extra = {name: extra[name] for name in cut.tail_passed}
+
+        def tail(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+            return self._run(self._tail, {**tail_extra, cut.tail_input: x})
+
+        return [head, tail]
+
+    @staticmethod
+    def _run(session: Any, feeds: dict[str, Any]) -> np.ndarray[Any, Any]:
         with _decoder_slots:
-            return np.asarray(
-                self._decoder.run(None, {**extra, self._latent: latent})[0]
-            )
+            return np.asarray(session.run(None, feeds)[0])
 
-    @property
-    def _latent(self) -> str:
-        assert self._cut is not None
-        return self._cut.latent
-
-    def _decode_windows(
-        self,
-        latent: np.ndarray[Any, Any],
-        extra: dict[str, Any],
-        hop: int,
-        context: int,
-    ) -> np.ndarray[Any, Any]:
-        frames = int(latent.shape[-1])
-        pieces = []
-        for start in range(0, frames, DECODER_FRAMES):
-            keep = min(DECODER_FRAMES, frames - start)
-            lo = max(0, start - context)
-            hi = min(frames, start + keep + context)
-            window = np.ascontiguousarray(latent[:, :, lo:hi])
-            audio = self._decode(window, extra).reshape(-1)
-            if audio.size != (hi - lo) * hop:
-                raise RuntimeError(
-                    f"the decoder gave {audio.size} samples for {hi - lo} frames, "
-                    f"not {hop} a frame"
-                )
-            offset = (start - lo) * hop
-            pieces.append(audio[offset : offset + keep * hop])
-        return np.concatenate(pieces).reshape(1, 1, -1)
-
-    def _measured_reach(self, extra: dict[str, Any]) -> tuple[int, int] | None:
-        """(samples per frame, frames of context) of the decoder, measured once."""
+    def _measured_reaches(self, extra: dict[str, Any]) -> list[tuple[int, int] | None]:
+        """Per decoder stage, (output steps per input step, input steps of
+        context), or None for a stage that runs whole; measured once."""
         with self._reach_lock:
-            if not self._probed:
-                self._reach = self._probe(extra)
-                self._probed = True
-                log.debug("piper: %s decoder reach %s", self.model.name, self._reach)
-            return self._reach
+            if not self._reaches:
+                assert self._cut is not None
+                channels = self._cut.channels
+                for index, run in enumerate(self._stages(extra)):
+                    reach, channels = _probe(run, channels)
+                    self._reaches.append(reach)
+                    if index == 0 and self._tail is not None and not channels:
+                        # The first stage failed: its output is unknown.
+                        self._reaches.append(None)
+                        break
+                log.debug("piper: %s decoder reach %s", self.model.name, self._reaches)
+            return self._reaches
 
-    def _probe(self, extra: dict[str, Any]) -> tuple[int, int] | None:
-        """Decode a random latent and the same with its middle frame moved:
-        the samples that change show how far a frame reaches. None when the
-        decoder is not local (the change reaches the probe's ends)."""
-        assert self._cut is not None
-        side = _PROBE_FRAMES
-        length = 2 * side + 1
-        rng = np.random.default_rng(0)
-        shape = (1, self._cut.channels, length)
-        base = rng.standard_normal(shape).astype(np.float32)
-        moved = base.copy()
-        moved[:, :, side] += 1.0
-        try:
-            a = self._decode(base, extra).reshape(-1)
-            b = self._decode(moved, extra).reshape(-1)
-        except Exception as exc:  # a decoder that needs more than z: run whole
-            log.debug("piper: %s decoder probe failed: %s", self.model.name, exc)
-            return None
-        if a.size == 0 or a.size % length or a.size != b.size:
-            return None
-        hop = a.size // length
-        changed = np.flatnonzero(a != b)
-        if changed.size == 0 or changed[0] < hop or changed[-1] >= (length - 1) * hop:
-            return None
-        first, last = int(changed[0]) // hop, int(changed[-1]) // hop
-        return hop, max(side - first, last - side) + 2
+
+Stage = Callable[["np.ndarray[Any, Any]"], "np.ndarray[Any, Any]"]
+
+
+def _windows(
+    run: Stage, x: np.ndarray[Any, Any], window: int, hop: int, context: int
+) -> np.ndarray[Any, Any]:
+    """``run`` over ``x`` a window of ``window`` steps (its last axis) at a
+    time, each with ``context`` steps on both sides, its output ``hop``
+    steps per input step: the whole run's output, sample for sample."""
+    steps = int(x.shape[-1])
+    if steps <= window + 2 * context:
+        return run(x)
+    pieces = []
+    for start in range(0, steps, window):
+        keep = min(window, steps - start)
+        lo = max(0, start - context)
+        hi = min(steps, start + keep + context)
+        out = run(np.ascontiguousarray(x[..., lo:hi]))
+        if out.shape[-1] != (hi - lo) * hop:
+            raise RuntimeError(
+                f"the decoder gave {out.shape[-1]} steps for {hi - lo}, "
+                f"not {hop} a step"
+            )
+        offset = (start - lo) * hop
+        pieces.append(out[..., offset : offset + keep * hop])
+    return np.concatenate(pieces, axis=-1)
+
+
+def _probe(run: Stage, channels: int) -> tuple[tuple[int, int] | None, int]:
+    """Run a stage on a random input and on the same with its middle step
+    moved: the output steps that change show how far a step reaches.
+    Returns ((hop, context) or None, the output's channels); None when the
+    stage is not local (the change reaches the probe's ends) or fails."""
+    side = _PROBE_FRAMES
+    length = 2 * side + 1
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((1, channels, length)).astype(np.float32)
+    moved = base.copy()
+    moved[:, :, side] += 1.0
+    try:
+        a, b = run(base), run(moved)
+    except Exception as exc:  # a decoder that needs more than its input: whole
+        log.debug("piper: decoder probe failed: %s", exc)
+        return None, 0
+    out_channels = int(a.shape[1]) if a.ndim == 3 else 0
+    steps = int(a.shape[-1]) if a.ndim else 0
+    if steps == 0 or steps % length or a.shape != b.shape:
+        return None, out_channels
+    hop = steps // length
+    differs = (a != b).reshape(-1, steps).any(axis=0)
+    changed = np.flatnonzero(differs)
+    if changed.size == 0 or changed[0] < hop or changed[-1] >= (length - 1) * hop:
+        return None, out_channels
+    first, last = int(changed[0]) // hop, int(changed[-1]) // hop
+    return (hop, max(side - first, last - side) + 2), out_channels
 
 
 def _parts(
@@ -281,7 +335,8 @@ def _stored(folder: Path) -> VoiceParts | Literal[False] | None:
         if not meta["cut"]:
             return None
         text_side, decoder = folder / "text.onnx", folder / "decoder.onnx"
-        if not (text_side.is_file() and decoder.is_file()):
+        tail = folder / "tail.onnx" if meta.get("tail_input") else None
+        if not all(p.is_file() for p in (text_side, decoder, tail) if p is not None):
             return False
         try:  # the last use, which `narrator cache prune` goes by (cache.py)
             os.utime(folder / "parts.json")
@@ -294,6 +349,9 @@ def _stored(folder: Path) -> VoiceParts | Literal[False] | None:
             handed=tuple(meta["handed"]),
             passed=tuple(meta["passed"]),
             channels=int(meta["channels"]),
+            tail=str(tail) if tail is not None else None,
+            tail_input=str(meta.get("tail_input") or ""),
+            tail_passed=tuple(meta.get("tail_passed") or ()),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return False  # not kept yet, or damaged: cut again
@@ -308,11 +366,16 @@ def _store(folder: Path, cut: VoiceParts | None) -> bool:
             assert isinstance(cut.text_side, bytes) and isinstance(cut.decoder, bytes)
             write_bytes_atomic(folder / "text.onnx", cut.text_side)
             write_bytes_atomic(folder / "decoder.onnx", cut.decoder)
+            if cut.tail is not None:
+                assert isinstance(cut.tail, bytes)
+                write_bytes_atomic(folder / "tail.onnx", cut.tail)
             meta.update(
                 latent=cut.latent,
                 handed=list(cut.handed),
                 passed=list(cut.passed),
                 channels=cut.channels,
+                tail_input=cut.tail_input if cut.tail is not None else "",
+                tail_passed=list(cut.tail_passed),
             )
         write_text_atomic(folder / "parts.json", json.dumps(meta, indent=1) + "\n")
     except OSError as exc:  # a read-only cache: cut again next time
