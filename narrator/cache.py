@@ -17,7 +17,7 @@ These kinds of entries live side by side:
 * ``latest``: no payload; names the last clip made for a section of a title
   with a voice, and the digest of each of its texts, so an edited section
   copies its unchanged utterances from it and synthesizes only the others.
-* ``voices`` (a folder per voice, not entries): Piper voices cut in two by
+* ``voices`` (a folder per voice, not entries): Piper voices cut in parts by
   ``engines.piper_session``, cut again when missing. ``info`` counts them and
   ``prune`` removes them like entries, by their last use.
 
@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 1
 _MAGIC = b"NRC1"
 _KINDS = ("clips", "segments", "covers", "speech", "pictures", "latest")
-# Piper voices cut in two (engines/piper_session): a folder per voice, not an
+# Piper voices cut in parts (engines/piper_session): a folder per voice, not an
 # entry; its parts.json is touched at each use, which is what prune reads.
 _VOICES = "voices"
 _VOICE_USE = "parts.json"

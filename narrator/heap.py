@@ -23,8 +23,10 @@ makes no matrix product big enough for BLAS threads to pay (its parallelism
 is sections on threads, and onnxruntime's own pool for Piper), so the
 command line asks for one (``one_blas_thread``), unless the user set it.
 
-The settings are process-wide, so they are made at the edges: the command
-line and a Dask worker, not a library function.
+The settings are process-wide, so they are made at the edges, not in a
+library function: the malloc arena by the command line and a Dask worker,
+the BLAS thread by the command line only (a worker has numpy loaded by the
+time narrator runs there; it inherits the setting only from its environment).
 """
 
 from __future__ import annotations

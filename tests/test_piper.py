@@ -534,3 +534,56 @@ def test_a_file_that_is_not_onnx_is_a_clear_error_even_when_cut(
     tiny_voice.write_bytes(b"not a model at all")
     with pytest.raises(InputError, match="not a model onnxruntime can run"):
         VoiceSession(tiny_voice, 1, sha256="d" * 64, store=tmp_path / "store")
+
+
+def _staged_voice(folder: Path, *, tail_reads_latent: bool) -> Path:
+    """A decoder-shaped graph: conv_pre, two upsamplings; its last node reads
+    the second's output and, when asked, the latent itself."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    rng = np.random.default_rng(0)
+    shapes = [("w0", (4, 1, 3)), ("wt1", (4, 4, 2)), ("wt2", (4, 1, 2)), ("two", ())]
+    weights = [
+        numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+        for n, s in shapes
+    ]
+    last = (
+        helper.make_node("Concat", ["u2", "z"], ["output"], axis=2)
+        if tail_reads_latent
+        else helper.make_node("Tanh", ["u2"], ["output"])
+    )
+    nodes = [
+        helper.make_node("Mul", ["input", "two"], ["z"]),
+        helper.make_node("Conv", ["z", "w0"], ["c0"], pads=[1, 1]),
+        helper.make_node("ConvTranspose", ["c0", "wt1"], ["u1"], strides=[2]),
+        helper.make_node("ConvTranspose", ["u1", "wt2"], ["u2"], strides=[2]),
+        last,
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "decoder",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, None])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)],
+        weights,
+    )
+    path = folder / f"staged-{tail_reads_latent}.onnx"
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+@pytest.mark.parametrize("tail_reads_latent", [False, True])
+def test_the_decoder_is_cut_in_two_stages_only_where_windows_stay_exact(
+    tmp_path: Path, tail_reads_latent: bool
+) -> None:
+    """Cut again before the second upsampling, unless what follows reads the
+    latent too: that runs along the frames, so windows of the rest would not
+    line up with it (engines/piper_graph.py); the voice then keeps one stage."""
+    from narrator.engines.piper_graph import split_voice
+
+    parts = split_voice(_staged_voice(tmp_path, tail_reads_latent=tail_reads_latent))
+    assert parts is not None and parts.latent == "z"
+    if tail_reads_latent:
+        assert parts.tail is None and parts.tail_input == ""
+    else:
+        assert parts.tail is not None and parts.tail_input == "u1"
+        assert parts.tail_passed == ()

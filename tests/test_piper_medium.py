@@ -159,7 +159,7 @@ def test_a_decoder_that_cannot_be_cut_again_runs_as_one_windowed_stage(
     from narrator.engines import piper_graph
     from narrator.engines.piper_session import VoiceSession
 
-    monkeypatch.setattr(piper_graph, "_split_decoder", lambda decoder: None)
+    monkeypatch.setattr(piper_graph, "_split_decoder", lambda decoder, latent: None)
     session = VoiceSession(medium_voice, 1, sha256="d" * 64, store=tmp_path)
     assert session.windowed
     feeds = _feeds(400, seed=5)

@@ -1,4 +1,5 @@
-"""A Piper voice's graph cut in two where its HiFi-GAN decoder starts.
+"""A Piper voice's graph cut where its HiFi-GAN decoder starts (and the decoder
+in two stages).
 
 Why: a VITS decoder's working memory grows with the audio of one inference
 (about 0.9 kB per output sample with a medium voice: im2col buffers of its
@@ -48,8 +49,8 @@ IDS_INPUT = "input"
 
 @dataclass(frozen=True)
 class VoiceParts:
-    """The two halves of a voice for onnxruntime: serialized, or the paths of
-    the files they were kept in.
+    """The parts of a voice for onnxruntime: serialized, or the paths of the
+    files they were kept in.
 
     ``text_side`` takes the voice's inputs and returns ``latent`` then
     ``handed``, in that order; ``decoder`` takes ``latent``, ``handed`` and
@@ -89,7 +90,7 @@ def split_voice(model_path: Path) -> VoiceParts | None:
     if parts is None:
         return None
     assert isinstance(parts.decoder, bytes)
-    stages = _split_decoder(parts.decoder)
+    stages = _split_decoder(parts.decoder, latent)
     if stages is None:
         return parts
     return replace(
@@ -101,11 +102,13 @@ def split_voice(model_path: Path) -> VoiceParts | None:
     )
 
 
-def _split_decoder(decoder: bytes) -> VoiceParts | None:
+def _split_decoder(decoder: bytes, latent: str) -> VoiceParts | None:
     """The decoder cut before its second upsampling: ``text_side`` is then
     the first stage, ``decoder`` the rest. None when there is no second
     upsampling, or when the rest would read more than the first stage's
-    output and the decoder's inputs (then windows of it would not be exact)."""
+    output and the decoder's non-time inputs: a tensor the first stage
+    computes, or the latent ``latent`` itself (which runs along the frames,
+    so windows of the rest would not line up with it)."""
     import onnx
 
     model = onnx.load_from_string(decoder)
@@ -113,7 +116,7 @@ def _split_decoder(decoder: bytes) -> VoiceParts | None:
     if len(ups) < 2:
         return None
     stages = _cut(model, ups[1].input[0], 0)
-    if stages is None or stages.handed:
+    if stages is None or stages.handed or latent in stages.passed:
         return None
     return stages
 

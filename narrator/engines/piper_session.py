@@ -15,9 +15,10 @@ rest, which does most of the arithmetic and reaches about one frame, over
 cannot be cut again: ``DECODER_FRAMES`` at a time). The windows' audio is
 the whole run's audio, sample for sample (tests/test_piper_medium.py checks
 it), and a window's memory does not depend on the sentence. Text sides and
-decoder windows run one a core (``slots()``, ``_decoder_slots``), one
-thread each, whatever ``jobs`` says: a build holds at most a window's
-working memory per core.
+decoder windows run on one thread each, at most as many of each at once as
+there are cores (``slots()``, ``_decoder_slots``), whatever ``jobs`` says; a
+build's sections (one a core by default) each run one or the other at a
+time, so a build holds about a window's working memory per core.
 
 A voice whose graph cannot be cut runs whole, at most
 ``INFERENCE_PHONEMES`` phonemes an inference.
@@ -150,10 +151,10 @@ class VoiceSession:
         self._tail: Any = None
         cut = _parts(model, sha256, store)
         if cut is not None and isinstance(cut.text_side, str):
-            try:  # the kept halves: damaged or pruned meanwhile, cut (and kept) again
+            try:  # the kept parts: damaged or pruned meanwhile, cut (and kept) again
                 self._load_cut(ort, cut, threads)
             except Exception as exc:
-                log.debug("piper: kept halves of %s unusable: %s", model.name, exc)
+                log.debug("piper: kept parts of %s unusable: %s", model.name, exc)
                 cut = _parts(model, sha256, store, again=True)
         if cut is not None and self._cut is None:
             try:
@@ -196,12 +197,12 @@ class VoiceSession:
         timed = any(frames > 1 and frames in np.shape(v) for v in extra.values())
         reaches = self._measured_reaches(extra)
         runs = self._stages(extra)
-        if len(runs) == 1:
-            windows = [DECODER_FRAMES]
-        else:  # the rest's windows: DECODER_FRAMES frames of the first's output
-            windows = [HEAD_FRAMES, TAIL_FRAMES * (reaches[0] or (1, 0))[0]]
         x = latent
-        for run, window, reach in zip(runs, windows, reaches, strict=True):
+        for index, (run, reach) in enumerate(zip(runs, reaches, strict=True)):
+            if index == 0:
+                window = DECODER_FRAMES if len(runs) == 1 else HEAD_FRAMES
+            else:  # TAIL_FRAMES frames' worth of the first stage's output
+                window = TAIL_FRAMES * max(1, int(x.shape[-1]) // max(1, frames))
             x = run(x) if timed or reach is None else _windows(run, x, window, *reach)
         return x.reshape(1, 1, -1)
 
@@ -234,14 +235,16 @@ class VoiceSession:
             if not self._reaches:
                 assert self._cut is not None
                 channels = self._cut.channels
+                measured: list[tuple[int, int] | None] = []
                 for index, run in enumerate(self._stages(extra)):
                     reach, channels = _probe(run, channels)
-                    self._reaches.append(reach)
+                    measured.append(reach)
                     if index == 0 and self._tail is not None and not channels:
                         # The first stage failed: its output is unknown.
-                        self._reaches.append(None)
+                        measured.append(None)
                         break
-                log.debug("piper: %s decoder reach %s", self.model.name, self._reaches)
+                log.debug("piper: %s decoder reach %s", self.model.name, measured)
+                self._reaches = measured  # whole, or not at all
             return self._reaches
 
 
@@ -305,7 +308,7 @@ def _probe(run: Stage, channels: int) -> tuple[tuple[int, int] | None, int]:
 def _parts(
     model: Path, sha256: str, store: Path | None, *, again: bool = False
 ) -> VoiceParts | None:
-    """The voice's halves: from ``store`` when cut before (unless ``again``),
+    """The voice's parts: from ``store`` when cut before (unless ``again``),
     else cut now (and stored, over what was kept). None when the graph has no
     decoder to cut at."""
     folder = store / f"{sha256[:40]}.v{PARTS_VERSION}" if store and sha256 else None
@@ -328,7 +331,7 @@ def _parts(
 
 
 def _stored(folder: Path) -> VoiceParts | Literal[False] | None:
-    """The halves kept in ``folder``; None if the voice has none; False if
+    """The parts kept in ``folder``; None if the voice has none; False if
     nothing (readable) is kept there."""
     try:
         meta = json.loads((folder / "parts.json").read_text("utf-8"))
@@ -358,7 +361,7 @@ def _stored(folder: Path) -> VoiceParts | Literal[False] | None:
 
 
 def _store(folder: Path, cut: VoiceParts | None) -> bool:
-    """Keep the halves for the next process; parts.json last, so a half-written
+    """Keep the parts for the next process; parts.json last, so a half-written
     folder reads as not stored."""
     meta: dict[str, Any] = {"cut": cut is not None}
     try:
