@@ -24,6 +24,7 @@ from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from narrator.check.chapters import MAX_JSON_BYTES, json_problems
+from narrator.check.fetch import fetch_to
 from narrator.check.rules import Problem, Report, problem
 from narrator.check.xmlsafe import MAX_FEED_BYTES, parse_feed, read_capped
 from narrator.errors import InputError, NarratorError
@@ -243,10 +244,6 @@ def _locate(
     if context.fetch_dir is None:
         context.unchecked.append(url)
         return None, ""
-    # Lazy: urllib.request and ssl are ~20 ms (python -X importtime) of the
-    # check every build runs on its own output, which never fetches.
-    from narrator.check.fetch import fetch_to
-
     try:
         return fetch_to(url, context.fetch_dir, limit), "fetched"
     except NarratorError as exc:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +28,12 @@ def fetch_to(url: str, folder: Path, limit: int | None = None) -> Path:
     Raises:
         InputError: not http(s), unreachable, an HTTP error, or over ``limit``.
     """
+    # Here, not at the top: urllib.request pulls in http.client and ssl, ~20 ms
+    # (python -X importtime) of the check every build runs on its own output
+    # (check.feed imports this module), which never fetches.
+    import urllib.error
+    import urllib.request
+
     limit = MAX_MEDIA_BYTES if limit is None else limit
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
