@@ -5,9 +5,8 @@ voices, batch, check) and never imports this one: ``COMMANDS`` below names
 each command's module and attribute, so the registration is one list a
 reader can see, and a command's module is imported only when that command
 runs (``--help`` and shell completion, which list them all, import every
-one): ``narrator build`` does not load the
-publishing, feed-checking and HTTP code, ~80 ms of every build's start-up
-(``python -X importtime``).
+one): ``narrator build`` does not load the publishing, feed-checking and
+HTTP code, ~80 ms of every build's start-up (``python -X importtime``).
 stdout carries results (text or --json), stderr carries progress and errors;
 the exit codes are in narrator/cli/output.py.
 """

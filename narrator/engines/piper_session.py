@@ -94,17 +94,12 @@ _slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 # once cost too much memory (two 192-frame windows of the whole decoder:
 # 437-460 MB); two stages' windows hold ~50 MB each.
 _decoder_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+_DECODER_THREADS = 1
 
 
 def default_threads() -> int:
     """Intra-op threads of one run: one, since sections run one per core and
     a section's parts take the cores the others leave (build/produce)."""
-    return 1
-
-
-def decoder_threads() -> int:
-    """Intra-op threads of a decoder window: one, windows running one a core
-    (``_decoder_slots``)."""
     return 1
 
 
@@ -173,9 +168,9 @@ class VoiceSession:
 
     def _load_cut(self, ort: Any, cut: VoiceParts, threads: int) -> None:
         self._text = _session(ort, cut.text_side, threads)
-        self._decoder = _session(ort, cut.decoder, decoder_threads())
+        self._decoder = _session(ort, cut.decoder, _DECODER_THREADS)
         if cut.tail is not None:
-            self._tail = _session(ort, cut.tail, decoder_threads())
+            self._tail = _session(ort, cut.tail, _DECODER_THREADS)
         self._cut = cut
 
     @property
